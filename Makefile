@@ -1,0 +1,41 @@
+# The two set-up commands of README: `make demo` and `make test`. Both work from a clean
+# clone with only python3 (3.11+) and pip; everything else is installed into .venv.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+DEMO   ?= examples/dumps/crashloop-bad-config
+
+.PHONY: demo test lint typecheck unit install clean bench
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Diagnose the shipped example dump (exit status 1 there means "found something failing").
+demo: $(STAMP)
+	@$(VENV)/bin/highpeaks-agent diagnose $(DEMO) || [ $$? -eq 1 ]
+
+## Everything CI runs: lint, types, and the whole test suite.
+test: lint typecheck
+	$(VENV)/bin/pytest -ra
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+## The unit tests alone, for quick iteration.
+unit: $(STAMP)
+	$(VENV)/bin/pytest -ra tests/unit
+
+bench: $(STAMP)
+	$(PY) benchmarks/diagnose_bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

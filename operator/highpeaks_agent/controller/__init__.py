@@ -1,0 +1,1 @@
+"""The Kopf operator: AgentTask lifecycle, incident detection, Events."""

@@ -1,0 +1,1 @@
+"""Analyzers, one module per family of causes; each returns findings for one pod or workload."""

@@ -1,0 +1,296 @@
+"""One indexed view of the cluster objects the engine reasons about.
+
+Every source (a ``cluster-info dump`` tree, a List file, the live API) produces a
+:class:`Snapshot`; the analyzers cannot tell where the objects came from. Objects stay the
+plain dicts the API server returns. Indexes are built once, so looking up a pod's owner, a
+ReplicaSet's pods or an object's events is a dict access, not a scan: the engine must diagnose
+10,000 pods well under a second.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from highpeaks_agent.engine.timeutil import parse_time
+
+KubeObject = dict[str, Any]
+
+#: kind → the snapshot attribute that holds objects of that kind.
+KIND_BUCKETS: dict[str, str] = {
+    "Pod": "pods",
+    "Event": "events",
+    "ReplicaSet": "replicasets",
+    "Deployment": "deployments",
+    "StatefulSet": "statefulsets",
+    "DaemonSet": "daemonsets",
+    "Job": "jobs",
+    "CronJob": "cronjobs",
+    "ReplicationController": "replicationcontrollers",
+    "Node": "nodes",
+    "Service": "services",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerLog:
+    """The text of one container's log, and whether it is the previous (crashed) instance's."""
+
+    text: str
+    previous: bool = False
+
+
+def meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``obj.metadata`` as a mapping, tolerating missing or mistyped metadata."""
+    value = obj.get("metadata")
+    return value if isinstance(value, Mapping) else {}
+
+
+def obj_key(kind: str, namespace: str | None, name: str) -> tuple[str, str, str]:
+    """The key objects are indexed by: (kind, namespace or "", name)."""
+    return (kind, namespace or "", name)
+
+
+def controller_ref(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The ownerReference with ``controller: true`` (the object's managing controller)."""
+    refs = meta(obj).get("ownerReferences")
+    if not isinstance(refs, list):
+        return None
+    for ref in refs:
+        if isinstance(ref, Mapping) and ref.get("controller") is True:
+            return ref
+    return None
+
+
+@dataclass
+class Snapshot:
+    """Kubernetes objects by kind, with ownership and event indexes.
+
+    Build one with :meth:`from_objects` (or :meth:`add` then :meth:`reindex`). ``warnings``
+    collects what a source skipped (objects of the wrong shape), for the CLI to print.
+    """
+
+    pods: list[KubeObject] = field(default_factory=list)
+    events: list[KubeObject] = field(default_factory=list)
+    replicasets: list[KubeObject] = field(default_factory=list)
+    deployments: list[KubeObject] = field(default_factory=list)
+    statefulsets: list[KubeObject] = field(default_factory=list)
+    daemonsets: list[KubeObject] = field(default_factory=list)
+    jobs: list[KubeObject] = field(default_factory=list)
+    cronjobs: list[KubeObject] = field(default_factory=list)
+    replicationcontrollers: list[KubeObject] = field(default_factory=list)
+    nodes: list[KubeObject] = field(default_factory=list)
+    services: list[KubeObject] = field(default_factory=list)
+    #: (namespace, pod, container) → that container's log
+    logs: dict[tuple[str, str, str], ContainerLog] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    _by_uid: dict[str, KubeObject] = field(default_factory=dict, repr=False)
+    _by_key: dict[tuple[str, str, str], KubeObject] = field(default_factory=dict, repr=False)
+    _children: dict[int, list[KubeObject]] = field(
+        default_factory=lambda: defaultdict(list), repr=False
+    )
+    _events_for: dict[Any, list[KubeObject]] = field(
+        default_factory=lambda: defaultdict(list), repr=False
+    )
+
+    @classmethod
+    def from_objects(cls, objects: Iterable[Any]) -> Snapshot:
+        """A snapshot of the given objects; non-dicts and unknown kinds are skipped."""
+        snap = cls()
+        for obj in objects:
+            snap.add(obj)
+        snap.reindex()
+        return snap
+
+    def add(self, obj: Any, *, kind: str | None = None) -> bool:
+        """File one object under its kind; returns False (and records why) when skipped.
+
+        ``kind`` is for items of a typed list (``PodList``), which carry no ``kind`` of their own.
+        """
+        if not isinstance(obj, dict):
+            self.warnings.append(f"skipped an item that is not an object: {type(obj).__name__}")
+            return False
+        kind = obj.get("kind") if isinstance(obj.get("kind"), str) else kind
+        if kind is None:
+            self.warnings.append("skipped an object without a kind")
+            return False
+        bucket = KIND_BUCKETS.get(kind)
+        if bucket is None:
+            return False  # kinds the engine does not read are not an error
+        md = obj.get("metadata")
+        if not isinstance(md, dict) or not isinstance(md.get("name"), str):
+            self.warnings.append(f"skipped a {kind} without metadata.name")
+            return False
+        if "kind" not in obj:
+            obj = {**obj, "kind": kind}
+        getattr(self, bucket).append(obj)
+        return True
+
+    def extend(self, other: Snapshot) -> None:
+        """Merge another snapshot's objects, logs and warnings into this one (then reindex)."""
+        for bucket in KIND_BUCKETS.values():
+            getattr(self, bucket).extend(getattr(other, bucket))
+        self.logs.update(other.logs)
+        self.warnings.extend(other.warnings)
+
+    def reindex(self) -> None:
+        """(Re)build the lookup indexes; call after adding objects."""
+        self._by_uid.clear()
+        self._by_key.clear()
+        self._children.clear()
+        self._events_for.clear()
+        for kind, bucket in KIND_BUCKETS.items():
+            if kind == "Event":
+                continue
+            for obj in getattr(self, bucket):
+                md = meta(obj)
+                uid = md.get("uid")
+                if isinstance(uid, str) and uid:
+                    self._by_uid[uid] = obj
+                self._by_key[obj_key(kind, md.get("namespace"), md["name"])] = obj
+        for kind, bucket in KIND_BUCKETS.items():
+            if kind == "Event":
+                continue
+            for obj in getattr(self, bucket):
+                owner = self._resolve_ref(obj, controller_ref(obj))
+                if owner is not None:
+                    self._children[id(owner)].append(obj)
+        for event in self.events:
+            involved = event.get("involvedObject") or event.get("regarding")
+            if not isinstance(involved, Mapping):
+                continue
+            uid = involved.get("uid")
+            if isinstance(uid, str) and uid:
+                self._events_for[uid].append(event)
+            name = involved.get("name")
+            if isinstance(name, str):
+                ns = involved.get("namespace") or meta(event).get("namespace")
+                key = obj_key(str(involved.get("kind", "")), ns, name)
+                self._events_for[key].append(event)
+
+    def _resolve_ref(
+        self, obj: Mapping[str, Any], ref: Mapping[str, Any] | None
+    ) -> KubeObject | None:
+        if ref is None:
+            return None
+        uid = ref.get("uid")
+        if isinstance(uid, str) and uid in self._by_uid:
+            return self._by_uid[uid]
+        kind, name = ref.get("kind"), ref.get("name")
+        if isinstance(kind, str) and isinstance(name, str):
+            return self._by_key.get(obj_key(kind, meta(obj).get("namespace"), name))
+        return None
+
+    # --- lookups -------------------------------------------------------------------------
+
+    def get(self, kind: str, namespace: str | None, name: str) -> KubeObject | None:
+        """The object of that kind, namespace and name, if the snapshot has it."""
+        return self._by_key.get(obj_key(kind, namespace, name))
+
+    def owner(self, obj: Mapping[str, Any]) -> KubeObject | None:
+        """The object's controlling owner, when the snapshot holds it."""
+        return self._resolve_ref(obj, controller_ref(obj))
+
+    def children(self, owner: Mapping[str, Any], kind: str | None = None) -> list[KubeObject]:
+        """Objects whose controlling ownerReference points at ``owner`` (optionally one kind)."""
+        found = self._children.get(id(owner), [])
+        return [c for c in found if kind is None or c.get("kind") == kind]
+
+    def events_for(self, obj: Mapping[str, Any]) -> list[KubeObject]:
+        """Events whose involvedObject is ``obj`` (matched by uid, else kind/namespace/name).
+
+        Sorted oldest first by their last occurrence, each event once.
+        """
+        md = meta(obj)
+        found: dict[int, KubeObject] = {}
+        uid = md.get("uid")
+        if isinstance(uid, str) and uid:
+            for ev in self._events_for.get(uid, []):
+                found[id(ev)] = ev
+        name = md.get("name")
+        if isinstance(name, str):
+            key = obj_key(str(obj.get("kind", "")), md.get("namespace"), name)
+            for ev in self._events_for.get(key, []):
+                involved_uid = (ev.get("involvedObject") or ev.get("regarding") or {}).get("uid")
+                # an event about an earlier object of the same name is not about this one
+                if not (uid and involved_uid and involved_uid != uid):
+                    found[id(ev)] = ev
+        return sorted(found.values(), key=event_time_key)
+
+    def log(self, namespace: str, pod: str, container: str) -> ContainerLog | None:
+        """The container's log, if the source had it."""
+        return self.logs.get((namespace, pod, container))
+
+    def namespaces(self) -> list[str]:
+        """Namespaces that hold at least one pod or workload, sorted."""
+        found: set[str] = set()
+        for kind, bucket in KIND_BUCKETS.items():
+            if kind in ("Node", "Event"):
+                continue
+            for obj in getattr(self, bucket):
+                ns = meta(obj).get("namespace")
+                if isinstance(ns, str):
+                    found.add(ns)
+        return sorted(found)
+
+    def restrict_to_namespace(self, namespace: str) -> Snapshot:
+        """A new snapshot with only the objects of one namespace (nodes are kept)."""
+        snap = Snapshot()
+        for kind, bucket in KIND_BUCKETS.items():
+            for obj in getattr(self, bucket):
+                if kind == "Node" or meta(obj).get("namespace") == namespace:
+                    getattr(snap, bucket).append(obj)
+        snap.logs = {k: v for k, v in self.logs.items() if k[0] == namespace}
+        snap.warnings = list(self.warnings)
+        snap.reindex()
+        return snap
+
+    def all_objects(self) -> Iterator[KubeObject]:
+        """Every object in the snapshot, events included."""
+        for bucket in KIND_BUCKETS.values():
+            yield from getattr(self, bucket)
+
+    def newest_timestamp(self) -> datetime | None:
+        """The latest event time or condition transition in the snapshot.
+
+        This is "now" for an offline dump (CONTRACT §2), so a post-mortem reads the same
+        whenever it is run.
+        """
+        newest: datetime | None = None
+
+        def consider(value: Any) -> None:
+            nonlocal newest
+            when = parse_time(value)
+            if when is not None and (newest is None or when > newest):
+                newest = when
+
+        for ev in self.events:
+            consider(ev.get("lastTimestamp"))
+            consider(ev.get("eventTime"))
+            series = ev.get("series")
+            if isinstance(series, Mapping):
+                consider(series.get("lastObservedTime"))
+        for obj in self.all_objects():
+            status = obj.get("status")
+            if not isinstance(status, Mapping):
+                continue
+            conditions = status.get("conditions")
+            if isinstance(conditions, list):
+                for cond in conditions:
+                    if isinstance(cond, Mapping):
+                        consider(cond.get("lastTransitionTime"))
+        return newest
+
+
+def event_time_key(event: Mapping[str, Any]) -> float:
+    """Sort key: an event's last occurrence as a POSIX timestamp (0 when it has none)."""
+    for field_name in ("lastTimestamp", "eventTime", "firstTimestamp"):
+        when = parse_time(event.get(field_name))
+        if when is not None:
+            return when.timestamp()
+    created = parse_time(meta(event).get("creationTimestamp"))
+    return created.timestamp() if created is not None else 0.0

@@ -1,0 +1,1 @@
+"""The Flowise bridge: request context, hardened client, answer parsing."""

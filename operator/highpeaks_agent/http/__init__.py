@@ -1,0 +1,1 @@
+"""The HTTP surface: /health, /ready, /assist, /metrics."""

@@ -1,0 +1,1 @@
+"""Renderers: diagnoses as text for people and JSON for scripts."""

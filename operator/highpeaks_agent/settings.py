@@ -1,0 +1,94 @@
+"""Every setting of the agent, read once from environment variables.
+
+One pydantic-settings class serves the CLI, the operator, the Flowise bridge and the HTTP
+surface, so a threshold means the same thing everywhere. Variable names are the field names
+in upper case (``WATCH_NAMESPACES``, ``FLOWISE_URL``, ``CRASHLOOP_RESTARTS`` …); README lists
+them all.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from highpeaks_agent.engine.thresholds import Thresholds
+
+
+class Settings(BaseSettings):
+    """The agent's configuration (CONTRACT §5 plus the thresholds of CONTRACT §2)."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    # --- what to watch ---------------------------------------------------------------------
+    watch_namespaces: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Namespaces to watch (comma-separated); empty watches all namespaces."""
+    watch_namespace_selector: str = ""
+    """Label selector on Namespace objects (e.g. ``highpeaks.io/watch=true``); empty = none."""
+
+    # --- failure thresholds (CONTRACT §2) --------------------------------------------------
+    crashloop_restarts: int = Field(default=3, ge=1)
+    pending_seconds: float = Field(default=300.0, ge=0)
+    not_ready_seconds: float = Field(default=300.0, ge=0)
+    recovered_seconds: float = Field(default=600.0, ge=0)
+
+    # --- live context gathering ------------------------------------------------------------
+    log_tail_lines: int = Field(default=100, ge=0)
+    """Lines of log read per failing container (``previous=true`` for crashed ones)."""
+    log_tail_bytes: int = Field(default=16384, ge=0)
+    """Bytes of log kept per failing container, newest lines kept."""
+
+    # --- operator --------------------------------------------------------------------------
+    incident_debounce_seconds: float = Field(default=5.0, ge=0)
+    """Quiet period per Deployment before an incident is evaluated, so a burst is one look."""
+    max_concurrent_diagnoses: int = Field(default=4, ge=1)
+    """Diagnoses (live context gathering + engine + Flowise) running at once, process-wide."""
+    peering: str = ""
+    """Kopf peering object name for multi-replica safety; empty runs standalone (one replica)."""
+
+    # --- Flowise ---------------------------------------------------------------------------
+    flowise_url: str = ""
+    flowise_flow_id: str = ""
+    flowise_api_key: SecretStr = SecretStr("")
+    flowise_timeout_seconds: float = Field(default=30.0, gt=0)
+    flowise_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    flowise_max_retries: int = Field(default=2, ge=0)
+    flowise_breaker_failures: int = Field(default=5, ge=1)
+    flowise_breaker_cooldown_seconds: float = Field(default=60.0, ge=0)
+    flowise_max_concurrency: int = Field(default=4, ge=1)
+    flowise_max_response_bytes: int = Field(default=1_000_000, ge=1024)
+    flowise_max_request_bytes: int = Field(default=8192, ge=1024)
+
+    # --- HTTP surface ----------------------------------------------------------------------
+    http_port: int = Field(default=8000, ge=1, le=65535)
+    auth_mode: Literal["kubernetes", "none"] = "kubernetes"
+    auth_cache_seconds: float = Field(default=60.0, ge=0)
+    assist_default_namespace: str = "default"
+    assist_rate_limit_per_minute: int = Field(default=30, ge=1)
+    assist_max_body_bytes: int = Field(default=16384, ge=256)
+    assist_max_query_chars: int = Field(default=2000, ge=1)
+
+    debug: bool = False
+
+    @field_validator("watch_namespaces", mode="before")
+    @classmethod
+    def _split_namespaces(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def flowise_enabled(self) -> bool:
+        """Flowise is used only when both its URL and the flow id are set."""
+        return bool(self.flowise_url and self.flowise_flow_id)
+
+    @property
+    def thresholds(self) -> Thresholds:
+        """The engine's view of the failure thresholds."""
+        return Thresholds(
+            crashloop_restarts=self.crashloop_restarts,
+            pending_seconds=self.pending_seconds,
+            not_ready_seconds=self.not_ready_seconds,
+            recovered_seconds=self.recovered_seconds,
+        )

@@ -1,0 +1,1 @@
+"""Sources turn the world (a dump tree, a List file, stdin, the live API) into a Snapshot."""
