@@ -1,0 +1,54 @@
+"""The contract between the diagnosis service and whatever explains a diagnosis (Flowise).
+
+The service depends on this protocol, not on the Flowise client, so rules-only deployments
+import nothing of the bridge and tests can plug in their own explainer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from highpeaks_agent.engine.model import Diagnosis
+
+
+@dataclass(frozen=True, slots=True)
+class ExplainRequest:
+    """What an explainer gets: already-redacted diagnoses and the user's (redacted) question."""
+
+    scope: str
+    """What is being diagnosed, e.g. ``Deployment shop/checkout`` or ``namespace shop``."""
+    diagnoses: list[Diagnosis]
+    question: str | None
+    cache_key: str
+    """Stable per (target uid, revision, failure signature, question): same key, same answer."""
+    session_id: str
+    """Stable per target and revision, so a flow with memory keeps one conversation per incident."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExplainOutcome:
+    """An explanation, or why there is none (the rules' answer stands then).
+
+    ``status`` is ``ok`` with the fields filled, ``disabled`` when no explainer is configured,
+    or ``unavailable`` with ``reason`` saying what went wrong (``timeout``, ``unauthorized``,
+    ``circuit open``, ``bad answer`` …), which the task's ``FlowiseAvailable`` condition shows.
+    """
+
+    status: Literal["ok", "disabled", "unavailable"]
+    reason: str = ""
+    summary: str = ""
+    root_cause: str = ""
+    recommendations: list[str] = field(default_factory=list)
+    answer: str = ""
+
+
+DISABLED = ExplainOutcome(status="disabled", reason="Flowise is not configured")
+
+
+class Explainer(Protocol):
+    """Turns diagnoses into a richer explanation; must never raise, only report unavailability."""
+
+    async def explain(self, request: ExplainRequest) -> ExplainOutcome:
+        """Explain ``request`` or say why not."""
+        ...

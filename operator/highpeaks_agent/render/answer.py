@@ -1,0 +1,55 @@
+"""Plain-language answers built from the rules alone (when no flow answers)."""
+
+from __future__ import annotations
+
+from highpeaks_agent.engine.model import Diagnosis
+
+
+def recommendations(diagnoses: list[Diagnosis], limit: int = 5) -> list[str]:
+    """The findings' suggestions, root causes first, each once."""
+    seen: dict[str, None] = {}
+    for diagnosis in diagnoses:
+        for finding in diagnosis.findings:
+            if finding.suggestion:
+                seen.setdefault(finding.suggestion, None)
+    return list(seen)[:limit]
+
+
+def target_answer(diagnosis: Diagnosis) -> str:
+    """One target: its summary, the root cause and the first thing to do."""
+    if not diagnosis.findings:
+        return diagnosis.summary
+    root = diagnosis.findings[0]
+    parts = [diagnosis.summary, f"Most likely cause ({root.code}): {root.title}."]
+    if diagnosis.rollout and diagnosis.rollout.changes:
+        parts.append(
+            f"Revision {diagnosis.rollout.revision} changed: "
+            + "; ".join(diagnosis.rollout.changes[:5])
+            + "."
+        )
+    if root.suggestion:
+        parts.append(f"Next step: {root.suggestion}")
+    return " ".join(parts)
+
+
+def namespace_answer(namespace: str, diagnoses: list[Diagnosis], pods: int) -> str:
+    """A namespace: what is failing, worst first, or that nothing is."""
+    failing = [d for d in diagnoses if d.findings]
+    if not failing:
+        return (
+            f"Nothing is failing in namespace {namespace}: "
+            f"{pods} pod{'s' if pods != 1 else ''} checked, no failing workloads."
+        )
+    lines = [
+        f"{len(failing)} workload{'s are' if len(failing) != 1 else ' is'} failing "
+        f"in namespace {namespace}:"
+    ]
+    for diagnosis in failing[:10]:
+        target = diagnosis.target
+        lines.append(
+            f"- {target.kind} {target.name} [{diagnosis.severity.value}] "
+            f"{diagnosis.root_cause}: {diagnosis.summary}"
+        )
+    if len(failing) > 10:
+        lines.append(f"… and {len(failing) - 10} more.")
+    return "\n".join(lines)
