@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
-from highpeaks_agent.engine.model import Diagnosis, ObjectRef
-from highpeaks_agent.engine.snapshot import Snapshot
+from highpeaks_agent.engine.analyzers.pods import analyze_pod
+from highpeaks_agent.engine.analyzers.workload import replica_failures, rollout_stalled
+from highpeaks_agent.engine.findings import merge
+from highpeaks_agent.engine.model import Diagnosis, Finding, ObjectRef, Rollout, Severity
+from highpeaks_agent.engine.redact import Redactor, redactor_for
+from highpeaks_agent.engine.rollout_diff import diff_pod_templates
+from highpeaks_agent.engine.snapshot import KubeObject, Snapshot, controller_ref, meta
 from highpeaks_agent.engine.thresholds import DEFAULT_THRESHOLDS, Thresholds
+from highpeaks_agent.engine.workloads import Workload, group, replicasets_of, revision
 
 
 def diagnose(
@@ -20,7 +28,17 @@ def diagnose(
 
     Healthy workloads produce nothing. Every string in the result is already redacted.
     """
-    raise NotImplementedError
+    results = []
+    redactor: Redactor | None = None
+    for workload in group(snapshot, namespace):
+        diagnosis = _diagnose_workload(workload, snapshot, now, thresholds)
+        if diagnosis is not None and diagnosis.findings:
+            redactor = redactor or redactor_for(snapshot.all_objects())
+            results.append(_redacted(diagnosis, redactor))
+    return sorted(
+        results,
+        key=lambda d: (-d.severity.rank, d.target.namespace or "", d.target.kind, d.target.name),
+    )
 
 
 def diagnose_target(
@@ -35,4 +53,116 @@ def diagnose_target(
     Returns a diagnosis with no findings (severity info, a summary saying it is healthy) when
     the target is healthy, and None when the snapshot does not hold the target at all.
     """
-    raise NotImplementedError
+    obj = snapshot.get(target.kind, target.namespace, target.name)
+    if obj is None:
+        return None
+    workloads = {w.key: w for w in group(snapshot, target.namespace)}
+    key = (target.kind, target.namespace or "", target.name)
+    workload = workloads.get(key) or Workload(target, obj, [obj] if target.kind == "Pod" else [])
+    diagnosis = _diagnose_workload(workload, snapshot, now, thresholds)
+    if diagnosis is None:
+        diagnosis = Diagnosis(
+            target=target, severity=Severity.INFO, summary=_healthy_summary(workload)
+        )
+    return _redacted(diagnosis, redactor_for(snapshot.all_objects()))
+
+
+def _diagnose_workload(
+    workload: Workload, snapshot: Snapshot, now: datetime, thresholds: Thresholds
+) -> Diagnosis | None:
+    findings: list[Finding] = []
+    for pod in workload.pods:
+        findings.extend(analyze_pod(pod, snapshot, now, thresholds))
+    obj = workload.obj
+    owned: list[KubeObject] = []
+    if obj is not None and workload.ref.kind == "Deployment":
+        owned = replicasets_of(obj, snapshot)
+        findings.extend(rollout_stalled(obj))
+    if obj is not None and workload.ref.kind != "Pod":
+        findings.extend(replica_failures(obj, owned[-1:] if owned else [], snapshot))
+    if not findings:
+        return None
+    findings = merge(findings)
+    rollout = _rollout(owned, findings, snapshot) if owned else None
+    severity = max((f.severity for f in findings), key=lambda s: s.rank)
+    if severity is Severity.CRITICAL and _still_serving(obj) and not _workload_level(findings):
+        severity = Severity.WARNING  # older replicas still serve: degraded, not down
+    return Diagnosis(
+        target=workload.ref,
+        severity=severity,
+        summary=_summary(workload, findings, rollout),
+        findings=findings,
+        rollout=rollout,
+    )
+
+
+def _workload_level(findings: list[Finding]) -> bool:
+    return any(f.objects and f.objects[0].kind != "Pod" for f in findings[:1])
+
+
+def _still_serving(obj: Mapping[str, Any] | None) -> bool:
+    status = obj.get("status") if obj is not None else None
+    if not isinstance(status, Mapping):
+        return False
+    available = status.get("availableReplicas", status.get("readyReplicas", 0))
+    return isinstance(available, int) and available > 0
+
+
+def _rollout(
+    replicasets: list[KubeObject], findings: list[Finding], snapshot: Snapshot
+) -> Rollout | None:
+    """The newest ReplicaSet against its predecessor, when the newest one is the failing one."""
+    if len(replicasets) < 2:
+        return None
+    newest, previous = replicasets[-1], replicasets[-2]
+    newest_uid = meta(newest).get("uid")
+    failing_pods = {o.name for f in findings for o in f.objects if o.kind == "Pod"}
+    new_pods = {
+        str(meta(p).get("name"))
+        for p in snapshot.children(newest, "Pod")
+        if (controller_ref(p) or {}).get("uid") == newest_uid or not newest_uid
+    }
+    if failing_pods and not failing_pods & new_pods:
+        return None  # the old revision's pods fail: not a rollout problem
+    return Rollout(
+        revision=revision(newest) or None,
+        previousRevision=revision(previous) or None,
+        changes=diff_pod_templates(_template(previous), _template(newest)),
+    )
+
+
+def _template(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    spec = obj.get("spec")
+    template = spec.get("template") if isinstance(spec, Mapping) else None
+    return template if isinstance(template, Mapping) else {}
+
+
+def _summary(workload: Workload, findings: list[Finding], rollout: Rollout | None) -> str:
+    ref = workload.ref
+    root = findings[0]
+    failing = {o.name for f in findings for o in f.objects if o.kind == "Pod"}
+    parts = [f"{ref.kind} {ref.namespace}/{ref.name} is failing: {root.title}."]
+    if failing and workload.pods:
+        total = len(workload.pods)
+        parts.append(f"{len(failing)} of {total} pod{'s' if total != 1 else ''} affected.")
+    if rollout is not None and rollout.revision is not None:
+        changed = f" ({'; '.join(rollout.changes[:2])})" if rollout.changes else ""
+        parts.append(f"Started with revision {rollout.revision}{changed}.")
+    return " ".join(parts)
+
+
+def _healthy_summary(workload: Workload) -> str:
+    ref = workload.ref
+    status = workload.obj.get("status") if workload.obj is not None else None
+    if ref.kind != "Pod" and isinstance(status, Mapping):
+        ready = status.get("readyReplicas", status.get("numberReady", 0)) or 0
+        desired = status.get("replicas", status.get("desiredNumberScheduled", 0)) or 0
+        return (
+            f"{ref.kind} {ref.namespace}/{ref.name} is healthy: {ready}/{desired} replicas ready."
+        )
+    return f"{ref.kind} {ref.namespace}/{ref.name} is healthy: nothing is failing."
+
+
+def _redacted(diagnosis: Diagnosis, redactor: Redactor) -> Diagnosis:
+    data = redactor.data(diagnosis.model_dump(mode="json", by_alias=True))
+    return Diagnosis.model_validate(data)

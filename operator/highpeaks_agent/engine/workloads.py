@@ -1,0 +1,93 @@
+"""Group pods under the workload that controls them, by ownerReferences (never by name)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from highpeaks_agent.engine.model import ObjectRef
+from highpeaks_agent.engine.snapshot import KubeObject, Snapshot, controller_ref, meta
+
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet")
+
+
+@dataclass
+class Workload:
+    """A diagnosis target: the controlling object (when known) and its pods."""
+
+    ref: ObjectRef
+    obj: KubeObject | None = None
+    pods: list[KubeObject] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.ref.kind, self.ref.namespace or "", self.ref.name)
+
+
+def target_of(pod: Mapping[str, Any], snapshot: Snapshot) -> tuple[ObjectRef, KubeObject | None]:
+    """The workload a pod belongs to: Pod → ReplicaSet → Deployment, or its own owner kind."""
+    namespace = meta(pod).get("namespace")
+    ref = controller_ref(pod)
+    if ref is None or ref.get("kind") not in WORKLOAD_KINDS:
+        return ObjectRef(kind="Pod", namespace=namespace, name=str(meta(pod)["name"])), None
+    owner = snapshot.owner(pod)
+    if ref.get("kind") == "ReplicaSet" and owner is not None:
+        deployment = snapshot.owner(owner)
+        if deployment is not None and deployment.get("kind") == "Deployment":
+            return _ref(deployment), deployment
+        rs_ref = controller_ref(owner)
+        if rs_ref is not None and rs_ref.get("kind") == "Deployment":
+            return ObjectRef(kind="Deployment", namespace=namespace, name=str(rs_ref["name"])), None
+    if owner is not None:
+        return _ref(owner), owner
+    return ObjectRef(kind=str(ref["kind"]), namespace=namespace, name=str(ref.get("name"))), None
+
+
+def _ref(obj: Mapping[str, Any]) -> ObjectRef:
+    md = meta(obj)
+    return ObjectRef(kind=str(obj.get("kind")), namespace=md.get("namespace"), name=str(md["name"]))
+
+
+def group(snapshot: Snapshot, namespace: str | None = None) -> list[Workload]:
+    """Every workload of the snapshot with its pods; workloads without pods are included."""
+    found: dict[tuple[str, str, str], Workload] = {}
+    for bucket in ("deployments", "statefulsets", "daemonsets", "jobs"):
+        for obj in getattr(snapshot, bucket):
+            if namespace is None or meta(obj).get("namespace") == namespace:
+                workload = Workload(_ref(obj), obj)
+                found[workload.key] = workload
+    for rs in snapshot.replicasets:
+        if controller_ref(rs) is None and (
+            namespace is None or meta(rs).get("namespace") == namespace
+        ):
+            workload = Workload(_ref(rs), rs)
+            found[workload.key] = workload
+    for pod in snapshot.pods:
+        if namespace is not None and meta(pod).get("namespace") != namespace:
+            continue
+        ref, obj = target_of(pod, snapshot)
+        key = (ref.kind, ref.namespace or "", ref.name)
+        if key not in found:
+            found[key] = Workload(ref, obj)
+        found[key].pods.append(pod)
+    return list(found.values())
+
+
+def replicasets_of(deployment: Mapping[str, Any], snapshot: Snapshot) -> list[KubeObject]:
+    """The Deployment's ReplicaSets, oldest revision first."""
+    return sorted(snapshot.children(deployment, "ReplicaSet"), key=revision)
+
+
+def revision(obj: Mapping[str, Any]) -> int:
+    """The ``deployment.kubernetes.io/revision`` annotation as a number (0 when absent)."""
+    annotations = meta(obj).get("annotations")
+    value = (
+        annotations.get("deployment.kubernetes.io/revision")
+        if isinstance(annotations, Mapping)
+        else None
+    )
+    try:
+        return int(value) if value is not None else 0
+    except (TypeError, ValueError):
+        return 0
