@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 _IMPORTANT = re.compile(
-    r"\b(fatal|panic|error|exception|traceback|caused by|critical|failed|cannot|unable to|"
-    r"refused|denied|invalid|segmentation fault|killed)\b",
+    r"(fatal|panic|error|exception|traceback|caused by|critical|failed|cannot|unable to|"
+    r"refused|denied|invalid|segmentation fault|killed)",
     re.I,
 )
 MAX_LINE = 300

@@ -1,0 +1,229 @@
+"""Builders for realistic Kubernetes objects, worded the way kubelet and the controllers do."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+NOW = datetime(2026, 11, 20, 10, 0, 0, tzinfo=UTC)
+_uids = itertools.count(1)
+
+
+def ts(seconds_ago: float) -> str:
+    """An RFC 3339 timestamp ``seconds_ago`` before NOW."""
+    return (NOW - timedelta(seconds=seconds_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def uid() -> str:
+    return f"00000000-0000-0000-0000-{next(_uids):012d}"
+
+
+def owner_ref(obj: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": obj["kind"],
+        "name": obj["metadata"]["name"],
+        "uid": obj["metadata"]["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def container(
+    name: str = "app", image: str = "registry.example.com/shop/app:1.0.0", **extra: Any
+) -> dict[str, Any]:
+    return {"name": name, "image": image, **extra}
+
+
+def deployment(
+    name: str = "checkout",
+    ns: str = "shop",
+    *,
+    revision: int = 1,
+    available: int = 0,
+    replicas: int = 1,
+    conditions: list[dict[str, Any]] | None = None,
+    containers: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": name,
+            "namespace": ns,
+            "uid": uid(),
+            "annotations": {"deployment.kubernetes.io/revision": str(revision)},
+        },
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": containers or [container()]},
+            },
+        },
+        "status": {
+            "replicas": replicas,
+            "readyReplicas": available,
+            "availableReplicas": available,
+            "conditions": conditions or [],
+        },
+    }
+
+
+def replicaset(
+    dep: dict[str, Any],
+    suffix: str,
+    *,
+    revision: int,
+    replicas: int = 1,
+    ready: int = 0,
+    containers: list[dict[str, Any]] | None = None,
+    env: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    spec_containers = containers or [dict(c) for c in dep["spec"]["template"]["spec"]["containers"]]
+    if env is not None:
+        spec_containers[0] = {**spec_containers[0], "env": env}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {
+            "name": f"{dep['metadata']['name']}-{suffix}",
+            "namespace": dep["metadata"]["namespace"],
+            "uid": uid(),
+            "annotations": {"deployment.kubernetes.io/revision": str(revision)},
+            "ownerReferences": [owner_ref(dep)],
+        },
+        "spec": {"replicas": replicas, "template": {"spec": {"containers": spec_containers}}},
+        "status": {"replicas": replicas, "readyReplicas": ready, "availableReplicas": ready},
+    }
+
+
+def pod(
+    name: str,
+    ns: str = "shop",
+    *,
+    owner: dict[str, Any] | None = None,
+    phase: str = "Running",
+    statuses: list[dict[str, Any]] | None = None,
+    init_statuses: list[dict[str, Any]] | None = None,
+    containers: list[dict[str, Any]] | None = None,
+    conditions: list[dict[str, Any]] | None = None,
+    started_ago: float = 3600,
+    restart_policy: str = "Always",
+    **status_extra: Any,
+) -> dict[str, Any]:
+    md: dict[str, Any] = {
+        "name": name,
+        "namespace": ns,
+        "uid": uid(),
+        "creationTimestamp": ts(started_ago),
+    }
+    if owner is not None:
+        md["ownerReferences"] = [owner_ref(owner)]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": md,
+        "spec": {
+            "containers": containers or [container()],
+            "restartPolicy": restart_policy,
+            "nodeName": "worker-1",
+        },
+        "status": {
+            "phase": phase,
+            "startTime": ts(started_ago),
+            "conditions": conditions or [],
+            "containerStatuses": statuses if statuses is not None else [running()],
+            **({"initContainerStatuses": init_statuses} if init_statuses else {}),
+            **status_extra,
+        },
+    }
+
+
+def running(
+    name: str = "app",
+    *,
+    ready: bool = True,
+    restarts: int = 0,
+    since: float = 3000,
+    last: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "ready": ready,
+        "started": True,
+        "restartCount": restarts,
+        "state": {"running": {"startedAt": ts(since)}},
+        "lastState": {"terminated": last} if last else {},
+    }
+
+
+def waiting(
+    name: str = "app",
+    reason: str = "CrashLoopBackOff",
+    message: str = "",
+    *,
+    restarts: int = 0,
+    last: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "ready": False,
+        "started": False,
+        "restartCount": restarts,
+        "state": {"waiting": {"reason": reason, **({"message": message} if message else {})}},
+        "lastState": {"terminated": last} if last else {},
+    }
+
+
+def terminated(
+    exit_code: int = 1, reason: str = "Error", *, finished_ago: float = 30, message: str = ""
+) -> dict[str, Any]:
+    return {
+        "exitCode": exit_code,
+        "reason": reason,
+        "startedAt": ts(finished_ago + 5),
+        "finishedAt": ts(finished_ago),
+        **({"message": message} if message else {}),
+    }
+
+
+def event(
+    obj: dict[str, Any],
+    reason: str,
+    message: str,
+    *,
+    type_: str = "Warning",
+    count: int = 1,
+    ago: float = 10,
+) -> dict[str, Any]:
+    md = obj["metadata"]
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": f"{md['name']}.{uid()[-8:]}", "namespace": md["namespace"]},
+        "involvedObject": {
+            "kind": obj["kind"],
+            "name": md["name"],
+            "namespace": md["namespace"],
+            "uid": md["uid"],
+        },
+        "reason": reason,
+        "message": message,
+        "type": type_,
+        "count": count,
+        "lastTimestamp": ts(ago),
+        "firstTimestamp": ts(ago + 600),
+    }
+
+
+def failing_deployment(
+    statuses: list[dict[str, Any]], **pod_kwargs: Any
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """A Deployment with one ReplicaSet and one pod with the given container statuses."""
+    dep = deployment()
+    rs = replicaset(dep, "7c9f8d6b5", revision=1)
+    p = pod("checkout-7c9f8d6b5-x2k4q", owner=rs, statuses=statuses, **pod_kwargs)
+    return dep, rs, p

@@ -1,0 +1,354 @@
+"""One test per finding code of CONTRACT §2, from realistic kubelet/scheduler/controller wording."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from highpeaks_agent.engine import Snapshot, diagnose
+from highpeaks_agent.engine.codes import ALL_CODES
+from highpeaks_agent.engine.model import Diagnosis
+from highpeaks_agent.engine.snapshot import ContainerLog
+
+from .builders import (
+    NOW,
+    container,
+    deployment,
+    event,
+    failing_deployment,
+    pod,
+    replicaset,
+    running,
+    terminated,
+    waiting,
+)
+
+
+def run(
+    *objects: dict[str, Any], logs: dict[tuple[str, str, str], str] | None = None
+) -> list[Diagnosis]:
+    snapshot = Snapshot.from_objects(objects)
+    for key, text in (logs or {}).items():
+        snapshot.logs[key] = ContainerLog(text, previous=True)
+    return diagnose(snapshot, now=NOW)
+
+
+def root(*objects: dict[str, Any], **kwargs: Any) -> str:
+    result = run(*objects, **kwargs)
+    assert len(result) == 1, result
+    return result[0].findings[0].code
+
+
+PULL_CASES = {
+    "ImagePullError.NotFound": 'rpc error: code = NotFound desc = failed to pull and unpack image "registry.example.com/shop/app:1.0.1": failed to resolve reference "registry.example.com/shop/app:1.0.1": registry.example.com/shop/app:1.0.1: not found',
+    "ImagePullError.Unauthorized": 'rpc error: code = Unknown desc = failed to pull and unpack image "registry.example.com/shop/app:1.0.0": failed to resolve reference "registry.example.com/shop/app:1.0.0": pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed',
+    "ImagePullError.Network": 'rpc error: code = Unknown desc = failed to pull and unpack image "registry.example.com/shop/app:1.0.0": failed to resolve reference "registry.example.com/shop/app:1.0.0": failed to do request: Head "https://registry.example.com/v2/shop/app/manifests/1.0.0": dial tcp: lookup registry.example.com on 10.96.0.10:53: no such host',
+    "ImagePullError": 'rpc error: code = Unknown desc = failed to pull and unpack image "registry.example.com/shop/app:1.0.0": failed to extract layer sha256:abc: write /var/lib/containerd/tmp: no space left on device',
+}
+
+
+@pytest.mark.parametrize("code", sorted(PULL_CASES))
+def test_image_pull_errors(code: str) -> None:
+    message = PULL_CASES[code]
+    dep, rs, p = failing_deployment(
+        [
+            waiting(
+                reason="ImagePullBackOff",
+                message='Back-off pulling image "registry.example.com/shop/app:1.0.0"',
+            )
+        ]
+    )
+    ev = event(
+        p, "Failed", f'Failed to pull image "registry.example.com/shop/app:1.0.0": {message}'
+    )
+    assert root(dep, rs, p, ev) == code
+
+
+def test_err_image_pull_message_in_status_alone() -> None:
+    dep, rs, p = failing_deployment(
+        [waiting(reason="ErrImagePull", message=PULL_CASES["ImagePullError.NotFound"])]
+    )
+    result = run(dep, rs, p)
+    assert result[0].findings[0].code == "ImagePullError.NotFound"
+    assert result[0].severity.value == "critical"
+
+
+def test_invalid_image_name() -> None:
+    dep, rs, p = failing_deployment(
+        [
+            waiting(
+                reason="InvalidImageName",
+                message='Failed to apply default image tag "Shop/App:1.0": couldn\'t parse image reference "Shop/App:1.0": invalid reference format: repository name must be lowercase',
+            )
+        ]
+    )
+    assert root(dep, rs, p) == "InvalidImageName"
+
+
+@pytest.mark.parametrize(
+    ("message", "code", "needle"),
+    [
+        (
+            'secret "db-credentials" not found',
+            "ConfigError.SecretNotFound",
+            "kubectl get secret db-credentials -n shop",
+        ),
+        (
+            'configmap "app-config" not found',
+            "ConfigError.ConfigMapNotFound",
+            "kubectl get configmap app-config -n shop",
+        ),
+        (
+            "couldn't find key password in Secret shop/db-credentials",
+            "ConfigError.KeyNotFound",
+            "password in Secret shop/db-credentials",
+        ),
+        (
+            "failed to sync configmap cache: timed out waiting for the condition",
+            "ConfigError",
+            "kubectl describe pod",
+        ),
+    ],
+)
+def test_config_errors(message: str, code: str, needle: str) -> None:
+    dep, rs, p = failing_deployment([waiting(reason="CreateContainerConfigError", message=message)])
+    finding = run(dep, rs, p)[0].findings[0]
+    assert finding.code == code
+    assert needle in finding.suggestion
+    assert message in finding.evidence
+
+
+@pytest.mark.parametrize(
+    ("reason", "message", "code"),
+    [
+        (
+            "RunContainerError",
+            'failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "/app/server": stat /app/server: no such file or directory: unknown',
+            "ContainerStartError.CommandNotFound",
+        ),
+        (
+            "CreateContainerError",
+            'failed to generate container spec: exec: "gunicorn": executable file not found in $PATH',
+            "ContainerStartError.CommandNotFound",
+        ),
+        (
+            "CreateContainerConfigError",
+            'container has runAsNonRoot and image will run as root (pod: "checkout-7c9f8d6b5-x2k4q_shop(1)", container: app)',
+            "ContainerStartError.SecurityContext",
+        ),
+        (
+            "RunContainerError",
+            "failed to start container: OCI runtime create failed: unable to apply cgroup configuration: unknown",
+            "ContainerStartError",
+        ),
+    ],
+)
+def test_container_start_errors(reason: str, message: str, code: str) -> None:
+    dep, rs, p = failing_deployment([waiting(reason=reason, message=message)])
+    assert root(dep, rs, p) == code
+
+
+def test_crash_loop_with_log_evidence() -> None:
+    dep, rs, p = failing_deployment(
+        [
+            waiting(
+                restarts=4,
+                message="back-off 1m20s restarting failed container=app",
+                last=terminated(1),
+            )
+        ]
+    )
+    log = "starting\nTraceback (most recent call last):\n  File \"app.py\", line 3\nKeyError: 'PAYMENTS_API_URL'\n"
+    finding = run(dep, rs, p, logs={("shop", p["metadata"]["name"], "app"): log})[0].findings[0]
+    assert finding.code == "CrashLoopBackOff"
+    assert finding.title == "Container app keeps crashing (exit code 1)"
+    assert "KeyError: 'PAYMENTS_API_URL'" in finding.evidence
+    assert "--previous" in finding.suggestion
+
+
+def test_oom_killed_before_crash_loop() -> None:
+    limits = container(resources={"limits": {"memory": "256Mi"}})
+    dep, rs, p = failing_deployment(
+        [waiting(restarts=5, last=terminated(137, "OOMKilled"))], containers=[limits]
+    )
+    finding = run(dep, rs, p)[0].findings[0]
+    assert finding.code == "OOMKilled"
+    assert "256Mi" in finding.title
+
+
+def test_container_exits_immediately() -> None:
+    dep, rs, p = failing_deployment([waiting(restarts=6, last=terminated(0, "Completed"))])
+    assert root(dep, rs, p) == "ContainerExitsImmediately"
+
+
+def test_liveness_probe_failing_explains_crash_loop() -> None:
+    dep, rs, p = failing_deployment([waiting(restarts=3, last=terminated(137, "Error"))])
+    events = [
+        event(
+            p,
+            "Unhealthy",
+            'Liveness probe failed: Get "http://10.244.1.7:8080/healthz": context deadline exceeded (Client.Timeout exceeded while awaiting headers)',
+            count=9,
+        ),
+        event(
+            p, "Killing", "Container app failed liveness probe, will be restarted", type_="Normal"
+        ),
+        event(
+            p,
+            "BackOff",
+            "Back-off restarting failed container app in pod checkout-7c9f8d6b5-x2k4q_shop(1)",
+        ),
+    ]
+    assert root(dep, rs, p, *events) == "LivenessProbeFailing"
+
+
+def test_readiness_probe_failing_before_rollout_stalled() -> None:
+    stalled = [
+        {
+            "type": "Progressing",
+            "status": "False",
+            "reason": "ProgressDeadlineExceeded",
+            "message": 'ReplicaSet "checkout-7c9f8d6b5" has timed out progressing.',
+        }
+    ]
+    dep = deployment(conditions=stalled)
+    rs = replicaset(dep, "7c9f8d6b5", revision=1)
+    p = pod("checkout-7c9f8d6b5-x2k4q", owner=rs, statuses=[running(ready=False, since=900)])
+    ev = event(
+        p, "Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 503", count=40
+    )
+    codes = [f.code for f in run(dep, rs, p, ev)[0].findings]
+    assert codes == ["ReadinessProbeFailing", "RolloutStalled"]
+
+
+def test_startup_probe_failing() -> None:
+    dep, rs, p = failing_deployment([waiting(restarts=3, last=terminated(137, "Error"))])
+    ev = event(
+        p,
+        "Unhealthy",
+        "Startup probe failed: dial tcp 10.244.1.7:8080: connect: connection refused",
+        count=30,
+    )
+    assert root(dep, rs, p, ev) == "StartupProbeFailing"
+
+
+def test_init_container_failing_before_pod_initializing() -> None:
+    dep, rs, p = failing_deployment(
+        [waiting(reason="PodInitializing")],
+        init_statuses=[waiting("migrate", restarts=4, last=terminated(2, "Error"))],
+        phase="Pending",
+    )
+    finding = run(dep, rs, p)[0].findings[0]
+    assert finding.code == "InitContainerFailing"
+    assert "-c migrate" in finding.suggestion
+
+
+def test_volume_mount_failure() -> None:
+    dep, rs, p = failing_deployment(
+        [waiting(reason="ContainerCreating")], phase="Pending", started_ago=900
+    )
+    ev = event(
+        p,
+        "FailedMount",
+        'MountVolume.SetUp failed for volume "tls" : secret "checkout-tls" not found',
+        count=12,
+    )
+    assert root(dep, rs, p, ev) == "VolumeMountFailure"
+
+
+UNSCHEDULABLE = {
+    "Unschedulable.InsufficientResources": "0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.",
+    "Unschedulable.NodeAffinity": "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.",
+    "Unschedulable.Taints": "0/1 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.",
+    "Unschedulable.VolumeBinding": "0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.",
+    "Unschedulable": "0/3 nodes are available: 3 node(s) didn't have free ports for the requested pod ports.",
+}
+
+
+@pytest.mark.parametrize("code", sorted(UNSCHEDULABLE))
+def test_unschedulable(code: str) -> None:
+    message = UNSCHEDULABLE[code]
+    condition = {
+        "type": "PodScheduled",
+        "status": "False",
+        "reason": "Unschedulable",
+        "message": message,
+    }
+    dep, rs, p = failing_deployment([], phase="Pending", conditions=[condition], started_ago=20)
+    ev = event(p, "FailedScheduling", message, count=3)
+    assert root(dep, rs, p, ev) == code
+
+
+def test_insufficient_resources_names_the_requests() -> None:
+    condition = {
+        "type": "PodScheduled",
+        "status": "False",
+        "reason": "Unschedulable",
+        "message": UNSCHEDULABLE["Unschedulable.InsufficientResources"],
+    }
+    big = container(resources={"requests": {"cpu": "8", "memory": "16Gi"}})
+    dep, rs, p = failing_deployment([], phase="Pending", conditions=[condition], containers=[big])
+    assert "cpu=8" in run(dep, rs, p)[0].findings[0].suggestion
+
+
+def test_evicted() -> None:
+    p = pod(
+        "batch-runner",
+        phase="Failed",
+        statuses=[],
+        reason="Evicted",
+        message="The node was low on resource: memory. Threshold quantity: 100Mi, available: 90Mi. Container app was using 1.2Gi, request is 256Mi, has larger consumption of memory.",
+    )
+    result = run(p)
+    assert result[0].findings[0].code == "Evicted"
+    assert result[0].target.kind == "Pod"
+
+
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        (
+            'pods "checkout-7c9f8d6b5-x2k4q" is forbidden: exceeded quota: compute-quota, requested: limits.memory=1Gi, used: limits.memory=4Gi, limited: limits.memory=4Gi',
+            "ReplicaCreateFailed.QuotaExceeded",
+        ),
+        (
+            'pods "checkout-7c9f8d6b5-x2k4q" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false (container "app" must set securityContext.allowPrivilegeEscalation=false)',
+            "ReplicaCreateFailed.Forbidden",
+        ),
+        (
+            'Internal error occurred: failed calling webhook "inject.example.com": failed to call webhook: Post "https://injector.svc:443/inject": context deadline exceeded',
+            "ReplicaCreateFailed",
+        ),
+    ],
+)
+def test_replica_create_failed(message: str, code: str) -> None:
+    failure = [
+        {"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate", "message": message}
+    ]
+    dep = deployment(conditions=failure)
+    rs = replicaset(dep, "7c9f8d6b5", revision=1)
+    ev = event(rs, "FailedCreate", f"Error creating: {message}", count=14)
+    result = run(dep, rs, ev)
+    assert result[0].findings[0].code == code
+    assert result[0].target.kind == "Deployment"
+
+
+def test_rollout_stalled_alone() -> None:
+    stalled = [
+        {
+            "type": "Progressing",
+            "status": "False",
+            "reason": "ProgressDeadlineExceeded",
+            "message": 'ReplicaSet "checkout-7c9f8d6b5" has timed out progressing.',
+        }
+    ]
+    dep = deployment(conditions=stalled)
+    assert root(dep) == "RolloutStalled"
+
+
+def test_every_contract_code_is_covered_by_a_test_here() -> None:
+    source = Path(__file__).read_text(encoding="utf-8")
+    missing = [code for code in ALL_CODES if f'"{code}"' not in source]
+    assert not missing, missing
