@@ -164,5 +164,22 @@ def _healthy_summary(workload: Workload) -> str:
 
 
 def _redacted(diagnosis: Diagnosis, redactor: Redactor) -> Diagnosis:
-    data = redactor.data(diagnosis.model_dump(mode="json", by_alias=True))
-    return Diagnosis.model_validate(data)
+    """Redact every free-text field (object names and codes are not free text)."""
+    text = redactor.text
+    findings = [
+        finding.model_copy(
+            update={
+                "title": text(finding.title),
+                "detail": text(finding.detail),
+                "evidence": [text(line) for line in finding.evidence],
+                "suggestion": text(finding.suggestion),
+            }
+        )
+        for finding in diagnosis.findings
+    ]
+    rollout = diagnosis.rollout
+    if rollout is not None:
+        rollout = rollout.model_copy(update={"changes": [text(c) for c in rollout.changes]})
+    return diagnosis.model_copy(
+        update={"summary": text(diagnosis.summary), "findings": findings, "rollout": rollout}
+    )

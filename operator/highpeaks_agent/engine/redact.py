@@ -123,6 +123,15 @@ _PATTERNS: list[tuple[str, re.Pattern[str], str]] = [
     ),
 ]
 
+
+#: A cheap first look: every pattern above needs one of these fragments, and most text has
+#: none of them, so one search of literals replaces a dozen substitutions.
+_PRECHECK = re.compile(
+    r"pass|pwd|secret|token|key|credential|bearer|basic|eyJ|://|AKIA|ASIA|AGPA|AIDA|AROA|"
+    r"ANPA|ANVA|AIPA|gh[pousr]_|github_pat|glpat-|xox|hooks\.slack",
+    re.IGNORECASE,
+)
+
 _MIN_KNOWN_VALUE = 4
 _T = TypeVar("_T")
 
@@ -146,6 +155,8 @@ class Redactor:
             return value
         if self._known is not None:
             value = self._known.sub(REDACTED, value)
+        if _PRECHECK.search(value) is None:
+            return value
         for _kind, pattern, replacement in _PATTERNS:
             value = pattern.sub(replacement, value)
         return value

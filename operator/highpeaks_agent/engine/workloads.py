@@ -63,10 +63,18 @@ def group(snapshot: Snapshot, namespace: str | None = None) -> list[Workload]:
         ):
             workload = Workload(_ref(rs), rs)
             found[workload.key] = workload
+    by_owner: dict[Any, tuple[ObjectRef, KubeObject | None]] = {}
     for pod in snapshot.pods:
         if namespace is not None and meta(pod).get("namespace") != namespace:
             continue
-        ref, obj = target_of(pod, snapshot)
+        owner = controller_ref(pod)
+        owner_uid = owner.get("uid") if owner is not None else None
+        if owner_uid and owner_uid in by_owner:
+            ref, obj = by_owner[owner_uid]
+        else:
+            ref, obj = target_of(pod, snapshot)
+            if owner_uid:
+                by_owner[owner_uid] = (ref, obj)
         key = (ref.kind, ref.namespace or "", ref.name)
         if key not in found:
             found[key] = Workload(ref, obj)

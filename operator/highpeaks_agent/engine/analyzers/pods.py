@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from highpeaks_agent.engine import classify, codes
@@ -36,10 +37,14 @@ class PodContext:
         self.status: Mapping[str, Any] = status if isinstance(status, Mapping) else {}
         spec = pod.get("spec")
         self.spec: Mapping[str, Any] = spec if isinstance(spec, Mapping) else {}
-        self.events = snapshot.events_for(pod)
         self.snapshot = snapshot
         started = self.status.get("startTime") or md.get("creationTimestamp")
         self.age = age_seconds(started, now)
+
+    @cached_property
+    def events(self) -> list[dict[str, Any]]:
+        """This pod's events, read only when an analyzer needs them (most pods are healthy)."""
+        return self.snapshot.events_for(self.pod)
 
     @property
     def ref(self) -> Any:
