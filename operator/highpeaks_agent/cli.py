@@ -1,7 +1,7 @@
-"""The ``highpeaks-agent`` command: ``diagnose`` (offline) and ``run`` (the operator).
+"""The ``highpeaks-agent`` command; ``diagnose`` diagnoses a dump offline.
 
-Heavy imports happen inside each command so ``diagnose`` starts without loading Kopf,
-the Kubernetes client or the HTTP stack.
+Commands import their modules lazily, so ``diagnose`` starts without loading Kopf, the
+Kubernetes client or the HTTP stack that other commands need.
 """
 
 from __future__ import annotations
@@ -39,44 +39,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="colour in text output (default: when stdout is a terminal)",
     )
 
-    run = commands.add_parser(
-        "run",
-        help="run the operator and its HTTP server (/health, /ready, /assist, /metrics)",
-        description="Run the operator and the HTTP server in one process. Settings come from "
-        "environment variables (see README).",
-    )
-    run.add_argument(
-        "--port", type=int, default=None, help="HTTP port (default: HTTP_PORT or 8000)"
-    )
-    run.add_argument(
-        "--namespace",
-        "-n",
-        action="append",
-        dest="namespaces",
-        metavar="NS",
-        help="namespace to watch (repeatable; default: WATCH_NAMESPACES, else all)",
-    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit status."""
     args = build_parser().parse_args(argv)
-    if args.command == "diagnose":
-        from highpeaks_agent.diagnose_command import run_diagnose
+    from highpeaks_agent.diagnose_command import run_diagnose
 
-        return run_diagnose(
-            args.path,
-            output=args.output,
-            namespace=args.namespace,
-            color=args.color,
-            stdout=sys.stdout,
-            stderr=sys.stderr,
-            stdin=sys.stdin,
-        )
-    from highpeaks_agent.main import run_operator
-
-    return run_operator(port=args.port, namespaces=args.namespaces)
+    return run_diagnose(
+        args.path,
+        output=args.output,
+        namespace=args.namespace,
+        color=args.color,
+        stdout=sys.stdout,
+        stderr=sys.stderr,
+        stdin=sys.stdin,
+    )
 
 
 if __name__ == "__main__":
