@@ -11,18 +11,17 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 from highpeaks_agent import metrics
 from highpeaks_agent.engine import diagnose, diagnose_target
 from highpeaks_agent.engine.model import Diagnosis, ObjectRef
 from highpeaks_agent.engine.redact import redact_text, redactor_for
-from highpeaks_agent.engine.snapshot import meta
+from highpeaks_agent.engine.snapshot import Snapshot, meta
 from highpeaks_agent.engine.thresholds import Thresholds
 from highpeaks_agent.errors import TargetNotFound
 from highpeaks_agent.explain import DISABLED, Explainer, ExplainOutcome, ExplainRequest
 from highpeaks_agent.render import answer as answers
-from highpeaks_agent.sources.live import LiveSource
 
 Trigger = Literal["task", "incident", "assist"]
 
@@ -44,6 +43,18 @@ class Report:
         return any(d.findings for d in self.diagnoses)
 
 
+class ContextSource(Protocol):
+    """Where snapshots come from: ``sources.live.LiveSource`` in the operator and /assist."""
+
+    async def target_snapshot(self, namespace: str, kind: str, name: str) -> Snapshot:
+        """The target and what the engine needs about it; raises ``TargetNotFound``."""
+        ...
+
+    async def namespace_snapshot(self, namespace: str) -> Snapshot:
+        """Every workload, pod and event of one namespace."""
+        ...
+
+
 def utcnow() -> datetime:
     """The wall clock, in UTC ("now" for live diagnoses)."""
     return datetime.now(UTC)
@@ -54,7 +65,7 @@ class DiagnosisService:
 
     def __init__(
         self,
-        live: LiveSource,
+        live: ContextSource,
         *,
         thresholds: Thresholds,
         explainer: Explainer | None = None,

@@ -1,0 +1,161 @@
+"""The diagnosis service: engine + explainer + redaction, with the live source replaced by
+in-memory snapshots (the API-reading part is exercised against an API server elsewhere)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from highpeaks_agent.engine import Snapshot
+from highpeaks_agent.engine.thresholds import DEFAULT_THRESHOLDS
+from highpeaks_agent.errors import TargetNotFound
+from highpeaks_agent.explain import ExplainOutcome, ExplainRequest
+from highpeaks_agent.service import DiagnosisService
+from highpeaks_agent.sources.live import _containers_worth_logs, _selector_string
+
+from ..engine.builders import (
+    NOW,
+    container,
+    deployment,
+    failing_deployment,
+    pod,
+    replicaset,
+    terminated,
+    waiting,
+)
+
+SECRET = "planted-db-password-991"
+
+
+class SnapshotSource:
+    """Serves fixed objects the way LiveSource would (same method names and errors)."""
+
+    def __init__(self, *objects: dict[str, Any]) -> None:
+        self.objects = list(objects)
+
+    async def target_snapshot(self, namespace: str, kind: str, name: str) -> Snapshot:
+        snapshot = Snapshot.from_objects(self.objects)
+        if snapshot.get(kind, namespace, name) is None:
+            raise TargetNotFound(kind, namespace, name)
+        return snapshot
+
+    async def namespace_snapshot(self, namespace: str) -> Snapshot:
+        return Snapshot.from_objects(self.objects).restrict_to_namespace(namespace)
+
+
+class RecordingExplainer:
+    def __init__(self, outcome: ExplainOutcome) -> None:
+        self.outcome = outcome
+        self.requests: list[ExplainRequest] = []
+
+    async def explain(self, request: ExplainRequest) -> ExplainOutcome:
+        self.requests.append(request)
+        return self.outcome
+
+
+def failing_objects() -> list[dict[str, Any]]:
+    env = [{"name": "DB_PASSWORD", "value": SECRET}]
+    dep, rs, p = failing_deployment(
+        [waiting(restarts=4, last=terminated(1, message=f"login failed for {SECRET}"))],
+        containers=[container(env=env)],
+    )
+    return [dep, rs, p]
+
+
+def service(source: Any, explainer: Any = None) -> DiagnosisService:
+    return DiagnosisService(
+        source, thresholds=DEFAULT_THRESHOLDS, explainer=explainer, clock=lambda: NOW
+    )
+
+
+async def test_failing_target_rules_only() -> None:
+    report = await service(SnapshotSource(*failing_objects())).diagnose_target(
+        "shop", "Deployment", "checkout"
+    )
+    assert report.source == "rules"
+    assert report.explanation.status == "disabled"
+    assert report.failing
+    assert report.diagnoses[0].root_cause == "CrashLoopBackOff"
+    assert "Most likely cause (CrashLoopBackOff)" in report.answer
+    assert report.recommendations and "--previous" in report.recommendations[0]
+    assert SECRET not in repr(report)
+
+
+async def test_explainer_answer_is_used_and_redacted() -> None:
+    explainer = RecordingExplainer(
+        ExplainOutcome(
+            status="ok",
+            summary=f"The DB password {SECRET} is rejected.",
+            answer="Roll back.",
+            recommendations=["kubectl rollout undo deployment/checkout -n shop"],
+        )
+    )
+    report = await service(SnapshotSource(*failing_objects()), explainer).diagnose_target(
+        "shop", "Deployment", "checkout", question="why?"
+    )
+    assert report.source == "flowise"
+    assert report.diagnoses[0].source == "flowise"
+    assert report.answer == "Roll back."
+    assert SECRET not in report.summary and "[REDACTED]" in report.summary
+    request = explainer.requests[0]
+    assert request.question == "why?"
+    assert SECRET not in repr(request.diagnoses)
+
+
+async def test_unavailable_explainer_falls_back_visibly() -> None:
+    explainer = RecordingExplainer(ExplainOutcome(status="unavailable", reason="timeout after 30s"))
+    report = await service(SnapshotSource(*failing_objects()), explainer).diagnose_target(
+        "shop", "Deployment", "checkout"
+    )
+    assert report.source == "rules"
+    assert report.explanation.reason == "timeout after 30s"
+
+
+async def test_healthy_target_is_not_sent_to_the_explainer() -> None:
+    dep = deployment(available=1)
+    rs = replicaset(dep, "7c9f8d6b5", revision=1, ready=1)
+    explainer = RecordingExplainer(ExplainOutcome(status="ok", summary="x"))
+    report = await service(
+        SnapshotSource(dep, rs, pod("checkout-7c9f8d6b5-a", owner=rs)), explainer
+    ).diagnose_target("shop", "Deployment", "checkout")
+    assert not report.failing
+    assert report.answer == "Deployment shop/checkout is healthy: 1/1 replicas ready."
+    assert explainer.requests == []
+
+
+async def test_missing_target_raises() -> None:
+    with pytest.raises(TargetNotFound):
+        await service(SnapshotSource(*failing_objects())).diagnose_target(
+            "shop", "Deployment", "nope"
+        )
+
+
+async def test_namespace_answers() -> None:
+    report = await service(SnapshotSource(*failing_objects())).diagnose_namespace("shop")
+    assert report.answer.startswith("1 workload is failing in namespace shop:")
+    assert "CrashLoopBackOff" in report.answer
+    quiet = await service(SnapshotSource(*failing_objects())).diagnose_namespace("empty")
+    assert (
+        quiet.answer
+        == "Nothing is failing in namespace empty: 0 pods checked, no failing workloads."
+    )
+
+
+def test_selector_string_and_log_choice() -> None:
+    workload = {
+        "spec": {
+            "selector": {
+                "matchLabels": {"app": "checkout", "tier": "web"},
+                "matchExpressions": [
+                    {"key": "track", "operator": "In", "values": ["stable", "canary"]},
+                    {"key": "legacy", "operator": "DoesNotExist"},
+                ],
+            }
+        }
+    }
+    assert _selector_string(workload) == "app=checkout,tier=web,track in (stable,canary),!legacy"
+    crashed = pod("a", statuses=[waiting(restarts=3, last=terminated(1))])
+    assert _containers_worth_logs(crashed) == [("app", True)]
+    healthy = pod("b")
+    assert _containers_worth_logs(healthy) == []
