@@ -56,6 +56,26 @@ def test_pod_pending_past_threshold_with_mount_errors_fails() -> None:
     )
 
 
+def test_pod_stuck_starting_past_threshold_fails() -> None:
+    dep, rs, p = failing_deployment(
+        [waiting(reason="ContainerCreating")], phase="Pending", started_ago=900
+    )
+    sandbox = event(
+        p,
+        "FailedCreatePodSandBox",
+        'Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox "3f2a": plugin type="calico" failed (add): connection is unauthorized',
+    )
+    finding = run(dep, rs, p, sandbox)[0].findings[0]
+    assert (finding.code, finding.title) == (
+        "ContainerStartError",
+        "Pod checkout-7c9f8d6b5-x2k4q has been starting for 15 minutes",
+    )
+    pulling = event(
+        p, "Pulling", 'Pulling image "registry.example.com/shop/app:1.0.0"', type_="Normal"
+    )
+    assert run(dep, rs, p, pulling)[0].findings[0].code == "ImagePullError"
+
+
 def test_completed_job_pod_is_not_a_failure() -> None:
     done = {
         "name": "migrate",

@@ -460,4 +460,29 @@ def _stuck_starting(ctx: PodContext, thresholds: Thresholds) -> list[Finding]:
                 f"volume can attach to node {ctx.spec.get('nodeName') or '(unassigned)'}.",
             )
         ]
-    return []
+    minutes = int(ctx.age // 60)
+    pulling = ctx.event_messages("Pulling")
+    pulled = ctx.event_messages("Pulled")
+    if pulling and len(pulled) < len(pulling):
+        return [
+            ctx.finding(
+                codes.IMAGE_PULL_ERROR,
+                f"Pod {ctx.name} is still pulling its image after {minutes} minutes",
+                detail=pulling[-1],
+                evidence=pulling[-1:],
+                suggestion="A slow or stuck pull: check the image size, the registry's "
+                "throughput and the node's disk (`kubectl describe node`).",
+            )
+        ]
+    sandbox = ctx.event_messages("FailedCreatePodSandBox") + ctx.event_messages("FailedKillPod")
+    detail = sandbox[-1] if sandbox else f"Phase Pending for {minutes} minutes."
+    return [
+        ctx.finding(
+            codes.START_ERROR,
+            f"Pod {ctx.name} has been starting for {minutes} minutes",
+            detail=detail,
+            evidence=[detail],
+            suggestion=f"Read the pod's events: `kubectl describe pod {ctx.name} -n {ctx.namespace}`"
+            + (" (the container runtime or CNI failed to create the sandbox)." if sandbox else "."),
+        )
+    ]
