@@ -106,15 +106,10 @@ class DiagnosisService:
             outcome = await self._explain(
                 f"{kind} {namespace}/{name}", [diagnosis], question, uid, explain
             )
-            redactor = redactor_for(snapshot.all_objects())
             report = self._report(
                 [diagnosis], answers.target_answer(diagnosis), outcome, len(snapshot.pods)
             )
-            report = _redact_report(report, redactor.text)
-            metrics.DIAGNOSES.labels(
-                trigger, report.source, "failing" if report.failing else "healthy"
-            ).inc()
-            return report
+            return _finish(report, snapshot, trigger)
 
     async def diagnose_namespace(
         self,
@@ -136,18 +131,13 @@ class DiagnosisService:
             outcome = await self._explain(
                 f"namespace {namespace}", diagnoses, question, f"namespace/{namespace}", True
             )
-            redactor = redactor_for(snapshot.all_objects())
             report = self._report(
                 diagnoses,
                 answers.namespace_answer(namespace, diagnoses, len(snapshot.pods)),
                 outcome,
                 len(snapshot.pods),
             )
-            report = _redact_report(report, redactor.text)
-            metrics.DIAGNOSES.labels(
-                trigger, report.source, "failing" if report.failing else "healthy"
-            ).inc()
-            return report
+            return _finish(report, snapshot, trigger)
 
     async def _explain(
         self,
@@ -203,8 +193,12 @@ class DiagnosisService:
         )
 
 
-def _redact_report(report: Report, redact: Callable[[str], str]) -> Report:
-    """Redact what the explainer wrote (the engine's own output is redacted already)."""
+def _finish(report: Report, snapshot: Snapshot, trigger: Trigger) -> Report:
+    """Redact what the explainer wrote (the engine's output is redacted already) and count it."""
+    redact = redactor_for(snapshot.all_objects()).text
+    metrics.DIAGNOSES.labels(
+        trigger, report.source, "failing" if report.failing else "healthy"
+    ).inc()
     return Report(
         diagnoses=report.diagnoses,
         answer=redact(report.answer),

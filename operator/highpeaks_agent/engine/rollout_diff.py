@@ -31,13 +31,6 @@ def _env_source(var: Mapping[str, Any]) -> str:
     return "literal:" + _canon(var.get("value"))
 
 
-def _env(container: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    items = container.get("env")
-    if not isinstance(items, list):
-        return {}
-    return {str(v["name"]): v for v in items if isinstance(v, Mapping) and v.get("name")}
-
-
 def _short(value: Any) -> str:
     if value is None:
         return "none"
@@ -77,6 +70,7 @@ def diff_pod_templates(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[s
 
 
 def _named(items: Any) -> dict[str, Any]:
+    """A list of ``{"name": …}`` entries (containers, env, volumes) keyed by name."""
     if not isinstance(items, list):
         return {}
     return {str(v["name"]): v for v in items if isinstance(v, Mapping) and v.get("name")}
@@ -90,7 +84,7 @@ def _container_changes(
         changes.append(
             f"{label} image: {_short(before.get('image'))} -> {_short(after.get('image'))}"
         )
-    env_before, env_after = _env(before), _env(after)
+    env_before, env_after = _named(before.get("env")), _named(after.get("env"))
     for name in sorted(env_before.keys() - env_after.keys()):
         changes.append(f"{label} env {name} removed")
     for name in sorted(env_after.keys() - env_before.keys()):

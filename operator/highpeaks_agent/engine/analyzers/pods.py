@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import Any
 
 from highpeaks_agent.engine import classify, codes
+from highpeaks_agent.engine.analyzers import hints
 from highpeaks_agent.engine.findings import default_severity, pod_ref
 from highpeaks_agent.engine.logs import key_lines
 from highpeaks_agent.engine.model import Finding
@@ -152,35 +153,10 @@ def _scheduling(ctx: PodContext) -> list[Finding]:
                     f"Pod {ctx.name} cannot be scheduled",
                     detail=message,
                     evidence=[message],
-                    suggestion=_scheduling_hint(code, ctx),
+                    suggestion=hints.scheduling_hint(code, ctx),
                 )
             ]
     return []
-
-
-def _scheduling_hint(code: str, ctx: PodContext) -> str:
-    if code == codes.UNSCHEDULABLE_RESOURCES:
-        requests = []
-        for container in ctx.spec.get("containers") or []:
-            res = _dict(_dict(container).get("resources")).get("requests")
-            if isinstance(res, Mapping) and res:
-                pairs = ", ".join(f"{k}={v}" for k, v in sorted(res.items()))
-                requests.append(f"{_dict(container).get('name')}: {pairs}")
-        asked = f" The pod requests {'; '.join(requests)}." if requests else ""
-        return (
-            "No node has enough free capacity." + asked + " Lower the requests, free capacity, "
-            "or add nodes (`kubectl describe nodes | grep -A5 Allocated`)."
-        )
-    if code == codes.UNSCHEDULABLE_NODE_AFFINITY:
-        return "Check the pod's nodeSelector/affinity against node labels (`kubectl get nodes --show-labels`)."
-    if code == codes.UNSCHEDULABLE_TAINTS:
-        return "The fitting nodes carry taints this pod does not tolerate: add a toleration or untaint a node."
-    if code == codes.UNSCHEDULABLE_VOLUME_BINDING:
-        return (
-            f"Check the pod's PersistentVolumeClaims (`kubectl get pvc -n {ctx.namespace}`): "
-            "are they Bound, and is the volume in a zone the pod can run in?"
-        )
-    return f"Read the scheduler's message: `kubectl describe pod {ctx.name} -n {ctx.namespace}`."
 
 
 def _container(
@@ -205,7 +181,7 @@ def _container(
                 f"{label} cannot pull image {image}",
                 detail=text,
                 evidence=[text] if text else [reason],
-                suggestion=_pull_hint(code, image, ctx),
+                suggestion=hints.pull_hint(code, image, ctx),
             )
         ]
     if reason == "InvalidImageName":
@@ -226,7 +202,7 @@ def _container(
                 f"{label} cannot start: {message or 'configuration error'}",
                 detail=message,
                 evidence=[message],
-                suggestion=_config_hint(code, missing, ctx),
+                suggestion=hints.config_hint(code, missing, ctx),
             )
         ]
     if reason in _START_REASONS:
@@ -324,7 +300,7 @@ def _crash(
             f"{label} is restarted because its liveness probe fails",
             detail=(liveness or killed)[-1],
             evidence=[*(liveness[-2:] or killed[-1:]), status_line, *logs],
-            suggestion=_probe_hint(ctx.container_spec(name).get("livenessProbe")),
+            suggestion=hints.probe_hint(ctx.container_spec(name).get("livenessProbe")),
         )
     startup = ctx.event_messages("Unhealthy", "Startup probe failed")
     if not is_init and startup:
@@ -333,7 +309,7 @@ def _crash(
             f"{label} never passes its startup probe",
             detail=startup[-1],
             evidence=[startup[-1], status_line, *logs],
-            suggestion=_probe_hint(ctx.container_spec(name).get("startupProbe"))
+            suggestion=hints.probe_hint(ctx.container_spec(name).get("startupProbe"))
             + " Raise failureThreshold × periodSeconds if the app needs longer to start.",
         )
     if is_init:
@@ -376,7 +352,7 @@ def _not_ready(
                 f"{label} never passes its startup probe",
                 detail=startup[-1],
                 evidence=startup[-2:],
-                suggestion=_probe_hint(spec.get("startupProbe")),
+                suggestion=hints.probe_hint(spec.get("startupProbe")),
             )
         ]
     readiness = ctx.event_messages("Unhealthy", "Readiness probe failed")
@@ -386,60 +362,9 @@ def _not_ready(
             f"{label} runs but never becomes Ready",
             detail=readiness[-1] if readiness else "The container is running but not Ready.",
             evidence=[*readiness[-2:], *ctx.log_lines(name)],
-            suggestion=_probe_hint(spec.get("readinessProbe")),
+            suggestion=hints.probe_hint(spec.get("readinessProbe")),
         )
     ]
-
-
-def _probe_hint(probe: Any) -> str:
-    probe = _dict(probe)
-    http = _dict(probe.get("httpGet"))
-    if http:
-        target = f"HTTP GET {http.get('path', '/')} on port {http.get('port')}"
-    elif probe.get("tcpSocket"):
-        target = f"TCP port {_dict(probe.get('tcpSocket')).get('port')}"
-    elif probe.get("exec"):
-        target = "the exec command"
-    else:
-        target = "the probe"
-    return (
-        f"Check that {target} answers in time (timeoutSeconds "
-        f"{probe.get('timeoutSeconds', 1)}, initialDelaySeconds "
-        f"{probe.get('initialDelaySeconds', 0)}) and that the app listens where the probe asks."
-    )
-
-
-def _pull_hint(code: str, image: str, ctx: PodContext) -> str:
-    if code == codes.IMAGE_PULL_NOT_FOUND:
-        return (
-            f"The image or tag does not exist: check {image} in its registry (a typo in the tag?)."
-        )
-    if code == codes.IMAGE_PULL_UNAUTHORIZED:
-        secrets = [str(_dict(s).get("name")) for s in ctx.spec.get("imagePullSecrets") or []]
-        where = f"imagePullSecrets {', '.join(secrets)}" if secrets else "no imagePullSecrets set"
-        return (
-            f"The registry refused the pull ({where}): create or fix the pull secret "
-            f"(`kubectl get secret -n {ctx.namespace}`) and reference it in the pod spec or "
-            "service account."
-        )
-    if code == codes.IMAGE_PULL_NETWORK:
-        return (
-            "The node cannot reach the registry: check DNS, egress/proxy and the registry's status."
-        )
-    return f"Read the pull error: `kubectl describe pod {ctx.name} -n {ctx.namespace}`."
-
-
-def _config_hint(code: str, missing: str | None, ctx: PodContext) -> str:
-    ns = ctx.namespace
-    if code == codes.CONFIG_SECRET_NOT_FOUND:
-        return f"Create the Secret or fix its name: `kubectl get secret {missing} -n {ns}`."
-    if code == codes.CONFIG_CONFIGMAP_NOT_FOUND:
-        return f"Create the ConfigMap or fix its name: `kubectl get configmap {missing} -n {ns}`."
-    if code == codes.CONFIG_KEY_NOT_FOUND:
-        return f"Add the key or fix the reference: {missing} (`kubectl describe` the object)."
-    if code == codes.START_SECURITY_CONTEXT:
-        return "The image runs as root but the pod requires runAsNonRoot: set runAsUser to a non-root UID."
-    return f"Check the pod's env/volume references: `kubectl describe pod {ctx.name} -n {ns}`."
 
 
 def _stuck_starting(ctx: PodContext, thresholds: Thresholds) -> list[Finding]:
