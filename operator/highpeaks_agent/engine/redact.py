@@ -224,7 +224,7 @@ def collect_secret_values(objects: Iterable[Any]) -> set[str]:
 
 def _containers_of(obj: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
     spec = obj.get("spec")
-    if not isinstance(spec, Mapping):
+    if type(spec) is not dict and not isinstance(spec, Mapping):
         return
     template = spec.get("template")
     if isinstance(template, Mapping):  # Deployment, ReplicaSet, StatefulSet, Job ...
@@ -238,7 +238,7 @@ def _containers_of(obj: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
     for key in ("initContainers", "containers", "ephemeralContainers"):
         items = spec.get(key)
         if isinstance(items, list):
-            yield from (c for c in items if isinstance(c, Mapping))
+            yield from (c for c in items if isinstance(c, dict))
 
 
 def _b64decode(value: str) -> list[str]:

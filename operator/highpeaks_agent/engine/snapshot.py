@@ -46,6 +46,8 @@ class ContainerLog:
 def meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     """``obj.metadata`` as a mapping, tolerating missing or mistyped metadata."""
     value = obj.get("metadata")
+    if type(value) is dict:  # the common case, without the slow ABC check
+        return value
     return value if isinstance(value, Mapping) else {}
 
 

@@ -46,7 +46,13 @@ def target_of(pod: Mapping[str, Any], snapshot: Snapshot) -> tuple[ObjectRef, Ku
 
 def _ref(obj: Mapping[str, Any]) -> ObjectRef:
     md = meta(obj)
-    return ObjectRef(kind=str(obj.get("kind")), namespace=md.get("namespace"), name=str(md["name"]))
+    namespace = md.get("namespace")
+    # values are already checked here, so skip validation: this runs once per workload
+    return ObjectRef.model_construct(
+        kind=str(obj.get("kind")),
+        namespace=namespace if isinstance(namespace, str) else None,
+        name=str(md["name"]),
+    )
 
 
 def group(snapshot: Snapshot, namespace: str | None = None) -> list[Workload]:
