@@ -1,0 +1,117 @@
+"""AgentTask status documents built from a diagnosis report (CONTRACT §4).
+
+Pure functions: the handlers write what these return through the status subresource.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from highpeaks_agent.controller.spec import Rejection
+from highpeaks_agent.service import Report
+
+
+def _time(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def condition(
+    type_: str, status: bool, reason: str, message: str, now: datetime, generation: int | None
+) -> dict[str, Any]:
+    """One entry of ``status.conditions``."""
+    entry: dict[str, Any] = {
+        "type": type_,
+        "status": "True" if status else "False",
+        "reason": reason,
+        "message": message,
+        "lastTransitionTime": _time(now),
+    }
+    if generation is not None:
+        entry["observedGeneration"] = generation
+    return entry
+
+
+def running_status(generation: int | None, now: datetime) -> dict[str, Any]:
+    """The status while the diagnosis runs."""
+    return {
+        "phase": "Running",
+        "observedGeneration": generation,
+        "startedAt": _time(now),
+        "completedAt": None,
+        "conditions": [
+            condition("Diagnosed", False, "Running", "Gathering context", now, generation)
+        ],
+    }
+
+
+def completed_status(
+    report: Report,
+    *,
+    generation: int | None,
+    started_at: datetime,
+    now: datetime,
+    flowise_configured: bool,
+) -> dict[str, Any]:
+    """The whole status of a finished diagnosis."""
+    diagnosis = report.diagnoses[0]
+    failing = bool(diagnosis.findings)
+    data = diagnosis.to_json_dict()
+    if failing:
+        diagnosed = condition(
+            "Diagnosed",
+            True,
+            "RootCauseFound",
+            f"{diagnosis.root_cause}: {diagnosis.findings[0].title}",
+            now,
+            generation,
+        )
+    else:
+        diagnosed = condition("Diagnosed", True, "Healthy", diagnosis.summary, now, generation)
+    conditions = [diagnosed]
+    outcome = report.explanation
+    if flowise_configured and outcome.status != "disabled":
+        available = outcome.status == "ok"
+        conditions.append(
+            condition(
+                "FlowiseAvailable",
+                available,
+                "Answered" if available else "Fallback",
+                "The flow answered" if available else f"Rules only: {outcome.reason}",
+                now,
+                generation,
+            )
+        )
+    return {
+        "phase": "Succeeded",
+        "severity": diagnosis.severity.value if failing else "none",
+        "rootCause": diagnosis.root_cause,
+        "summary": report.summary,
+        "answer": report.answer,
+        "findings": data["findings"],
+        "recommendations": report.recommendations,
+        "rollout": data.get("rollout"),
+        "source": report.source,
+        "observedGeneration": generation,
+        "startedAt": _time(started_at),
+        "completedAt": _time(now),
+        "conditions": conditions,
+    }
+
+
+def failed_status(
+    rejection: Rejection, *, generation: int | None, started_at: datetime | None, now: datetime
+) -> dict[str, Any]:
+    """The status of a task that cannot be run (invalid spec, missing target …)."""
+    return {
+        "phase": "Failed",
+        "severity": "none",
+        "rootCause": "",
+        "summary": rejection.message,
+        "observedGeneration": generation,
+        "startedAt": _time(started_at or now),
+        "completedAt": _time(now),
+        "conditions": [
+            condition("Diagnosed", False, rejection.reason, rejection.message, now, generation)
+        ],
+    }
