@@ -1,0 +1,261 @@
+"""/health, /ready, /metrics and /assist: authentication through TokenReview and
+SubjectAccessReview answered by an API server on loopback, limits, and answers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from aiohttp import web
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from kubernetes import client
+
+from highpeaks_agent.engine.thresholds import DEFAULT_THRESHOLDS
+from highpeaks_agent.http.app import create_app
+from highpeaks_agent.http.auth import KubernetesAuth
+from highpeaks_agent.runtime import Readiness
+from highpeaks_agent.service import DiagnosisService
+from highpeaks_agent.settings import Settings
+
+from ..engine.builders import NOW
+from ..service.test_diagnosis_service import SECRET, SnapshotSource, failing_objects
+
+TOKENS = {
+    "alice-token": {"username": "alice", "groups": ["sre"]},
+    "bob-token": {"username": "bob", "groups": ["dev"]},
+}
+GRANTS = {("alice", "shop"), ("bob", "sandbox")}
+
+
+@dataclass
+class FakeReviews:
+    """TokenReview and SubjectAccessReview endpoints with the real response shapes."""
+
+    calls: list[str] = field(default_factory=list)
+    sar_specs: list[dict[str, Any]] = field(default_factory=list)
+
+    async def token_review(self, request: web.Request) -> web.Response:
+        self.calls.append("TokenReview")
+        body = await request.json()
+        user = TOKENS.get(body["spec"]["token"])
+        status: dict[str, Any] = (
+            {"authenticated": True, "user": {"uid": "u-1", **user}}
+            if user
+            else {"authenticated": False, "error": "invalid bearer token"}
+        )
+        return web.json_response({**body, "status": status}, status=201)
+
+    async def access_review(self, request: web.Request) -> web.Response:
+        self.calls.append("SubjectAccessReview")
+        body = await request.json()
+        self.sar_specs.append(body["spec"])
+        allowed = (body["spec"]["user"], body["spec"]["resourceAttributes"]["namespace"]) in GRANTS
+        return web.json_response({**body, "status": {"allowed": allowed}}, status=201)
+
+
+@pytest.fixture
+async def reviews() -> AsyncIterator[tuple[FakeReviews, str]]:
+    fake = FakeReviews()
+    app = web.Application()
+    app.router.add_post("/apis/authentication.k8s.io/v1/tokenreviews", fake.token_review)
+    app.router.add_post("/apis/authorization.k8s.io/v1/subjectaccessreviews", fake.access_review)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield fake, f"http://127.0.0.1:{port}"
+    await runner.cleanup()
+
+
+def make_app(api_url: str | None, readiness: Readiness | None = None, **settings: Any) -> Any:
+    config = Settings(assist_default_namespace="shop", **settings)
+    service = DiagnosisService(
+        SnapshotSource(*failing_objects()), thresholds=DEFAULT_THRESHOLDS, clock=lambda: NOW
+    )
+    auth = None
+    if api_url is not None:
+        configuration = client.Configuration()
+        configuration.host = api_url
+        auth = KubernetesAuth(client.ApiClient(configuration), cache_seconds=60)
+    return create_app(config, service, readiness or Readiness(), auth)
+
+
+def http(app: Any) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://agent")
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_health_ready_metrics() -> None:
+    readiness = Readiness()
+    async with http(make_app(None, readiness, auth_mode="none")) as agent:
+        assert (await agent.get("/health")).json() == {"status": "ok"}
+        not_ready = await agent.get("/ready")
+        assert not_ready.status_code == 503 and not_ready.json()["reason"].startswith("starting")
+        readiness.mark_ready()
+        assert (await agent.get("/ready")).status_code == 200
+        readiness.mark_unready("Kubernetes API unreachable")
+        assert (await agent.get("/ready")).json() == {
+            "error": "NotReady",
+            "reason": "Kubernetes API unreachable",
+        }
+        text = (await agent.get("/metrics")).text
+        assert "highpeaks_agent_assist_requests_total" in text
+
+
+async def test_seed_question_answers_about_the_default_namespace(
+    reviews: tuple[FakeReviews, str],
+) -> None:
+    async with http(make_app(reviews[1])) as agent:
+        response = await agent.post(
+            "/assist", json={"query": "How is the system status?"}, headers=bearer("alice-token")
+        )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["namespace"] == "shop" and body["source"] == "rules"
+    assert body["answer"].startswith("1 workload is failing in namespace shop:")
+    assert body["diagnoses"][0]["findings"][0]["code"] == "CrashLoopBackOff"
+    assert SECRET not in response.text
+
+
+async def test_target_question_checks_the_target_resource(reviews: tuple[FakeReviews, str]) -> None:
+    fake, url = reviews
+    async with http(make_app(url)) as agent:
+        response = await agent.post(
+            "/assist",
+            json={"query": "why?", "target": {"kind": "Deployment", "name": "checkout"}},
+            headers=bearer("alice-token"),
+        )
+        assert response.status_code == 200
+        assert "Most likely cause (CrashLoopBackOff)" in response.json()["answer"]
+        missing = await agent.post(
+            "/assist",
+            json={"query": "why?", "target": {"kind": "Deployment", "name": "nope"}},
+            headers=bearer("alice-token"),
+        )
+        assert (missing.status_code, missing.json()["error"]) == (404, "NotFound")
+    attributes = [spec["resourceAttributes"] for spec in fake.sar_specs]
+    assert {
+        "verb": "get",
+        "resource": "deployments",
+        "group": "apps",
+        "namespace": "shop",
+        "name": "checkout",
+    } in attributes
+    assert fake.sar_specs[0]["user"] == "alice" and fake.sar_specs[0]["groups"] == ["sre"]
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, bearer("stolen-token"), {"Authorization": "Basic YWxpY2U6cHc="}]
+)
+async def test_unauthenticated_is_401(
+    reviews: tuple[FakeReviews, str], headers: dict[str, str]
+) -> None:
+    async with http(make_app(reviews[1])) as agent:
+        response = await agent.post("/assist", json={"query": "status?"}, headers=headers)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+async def test_denied_is_403_and_looks_the_same_for_missing_namespaces(
+    reviews: tuple[FakeReviews, str],
+) -> None:
+    async with http(make_app(reviews[1])) as agent:
+        other = await agent.post(
+            "/assist", json={"query": "status?", "namespace": "shop"}, headers=bearer("bob-token")
+        )
+        ghost = await agent.post(
+            "/assist",
+            json={"query": "status?", "namespace": "no-such-ns"},
+            headers=bearer("bob-token"),
+        )
+    assert other.status_code == ghost.status_code == 403
+    assert other.json()["reason"].replace("shop", "X") == ghost.json()["reason"].replace(
+        "no-such-ns", "X"
+    )
+
+
+async def test_positive_reviews_are_cached(reviews: tuple[FakeReviews, str]) -> None:
+    fake, url = reviews
+    async with http(make_app(url)) as agent:
+        for _ in range(3):
+            assert (
+                await agent.post(
+                    "/assist", json={"query": "status?"}, headers=bearer("alice-token")
+                )
+            ).status_code == 200
+    assert fake.calls == ["TokenReview", "SubjectAccessReview"]
+
+
+@pytest.mark.parametrize(
+    ("content", "status", "error"),
+    [
+        (b'{"query": ', 400, "MalformedJSON"),
+        (b'{"query": "x", "colour": "blue"}', 422, "InvalidRequest"),
+        (b'{"query": ""}', 422, "InvalidRequest"),
+        (b'{"query": "' + b"x" * 2001 + b'"}', 422, "InvalidRequest"),
+        (b'{"query": "x", "target": {"kind": "CronTab", "name": "a"}}', 422, "InvalidRequest"),
+        (b'{"query": "' + b"x" * 20000 + b'"}', 413, "PayloadTooLarge"),
+    ],
+)
+async def test_bad_bodies(content: bytes, status: int, error: str) -> None:
+    async with http(make_app(None, auth_mode="none")) as agent:
+        response = await agent.post(
+            "/assist", content=content, headers={"Content-Type": "application/json"}
+        )
+    assert (response.status_code, response.json()["error"]) == (status, error)
+
+
+async def test_rate_limit(reviews: tuple[FakeReviews, str]) -> None:
+    async with http(make_app(reviews[1], assist_rate_limit_per_minute=2)) as agent:
+        codes = [
+            (
+                await agent.post("/assist", json={"query": "s"}, headers=bearer("alice-token"))
+            ).status_code
+            for _ in range(3)
+        ]
+        limited = await agent.post("/assist", json={"query": "s"}, headers=bearer("alice-token"))
+    assert codes == [200, 200, 429]
+    assert int(limited.headers["Retry-After"]) >= 1
+
+
+def test_auth_is_required_unless_none() -> None:
+    with pytest.raises(ValueError, match="AUTH_MODE=none"):
+        make_app(None)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=30),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+bodies = st.fixed_dictionaries(
+    {},
+    optional={
+        "query": json_values | st.text(max_size=50),
+        "namespace": json_values | st.sampled_from(["shop", "Shop", "", "a" * 70]),
+        "target": json_values
+        | st.fixed_dictionaries(
+            {"kind": st.sampled_from(["Deployment", "Pod", "x"]), "name": st.text(max_size=20)}
+        ),
+        "extra": json_values,
+    },
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(body=bodies | json_values)
+async def test_fuzzed_bodies_never_get_a_5xx(body: Any) -> None:
+    async with http(make_app(None, auth_mode="none", assist_rate_limit_per_minute=10_000)) as agent:
+        response = await agent.post("/assist", json=body)
+    assert response.status_code < 500, response.text
+    assert response.status_code in (200, 400, 404, 413, 422)
