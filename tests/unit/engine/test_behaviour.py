@@ -11,6 +11,7 @@ from highpeaks_agent.engine import ObjectRef, Snapshot, Thresholds, diagnose, di
 from highpeaks_agent.engine.rollout_diff import diff_pod_templates
 from highpeaks_agent.engine.snapshot import ContainerLog
 from highpeaks_agent.engine.thresholds import DEFAULT_THRESHOLDS
+from tests.support.strategies import json_values
 
 from .builders import (
     NOW,
@@ -332,13 +333,6 @@ def test_namespace_filter() -> None:
 
 # --- robustness ---------------------------------------------------------------------------
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=5)
-    ),
-    max_leaves=25,
-)
 kinds = st.sampled_from(
     ["Pod", "Event", "ReplicaSet", "Deployment", "StatefulSet", "Job", "Node", None]
 )

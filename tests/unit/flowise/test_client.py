@@ -19,6 +19,7 @@ from highpeaks_agent.flowise.bridge import FlowiseExplainer, build_explainer
 from highpeaks_agent.flowise.client import CircuitBreaker, FlowiseClient
 from highpeaks_agent.flowise.context import render_request
 from highpeaks_agent.settings import Settings
+from tests.support.loopback import serve
 
 from ..engine.builders import NOW, container, failing_deployment, terminated, waiting
 
@@ -79,15 +80,10 @@ async def flowise() -> AsyncIterator[FakeFlowise]:
     fake = FakeFlowise()
     app = web.Application()
     app.router.add_post("/api/v1/prediction/{flow}", fake.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    fake.url = f"http://127.0.0.1:{port}"
-    yield fake
-    fake.release.set()
-    await runner.cleanup()
+    async with serve(app) as url:
+        fake.url = url
+        yield fake
+        fake.release.set()
 
 
 def explainer(fake: FakeFlowise, **kwargs: object) -> FlowiseExplainer:

@@ -20,6 +20,8 @@ from highpeaks_agent.http.auth import KubernetesAuth
 from highpeaks_agent.runtime import Readiness
 from highpeaks_agent.service import DiagnosisService
 from highpeaks_agent.settings import Settings
+from tests.support.loopback import serve
+from tests.support.strategies import json_values
 
 from ..engine.builders import NOW
 from ..service.test_diagnosis_service import SECRET, SnapshotSource, failing_objects
@@ -63,13 +65,8 @@ async def reviews() -> AsyncIterator[tuple[FakeReviews, str]]:
     app = web.Application()
     app.router.add_post("/apis/authentication.k8s.io/v1/tokenreviews", fake.token_review)
     app.router.add_post("/apis/authorization.k8s.io/v1/subjectaccessreviews", fake.access_review)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield fake, f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+    async with serve(app) as url:
+        yield fake, url
 
 
 def make_app(api_url: str | None, readiness: Readiness | None = None, **settings: Any) -> Any:
@@ -231,13 +228,6 @@ def test_auth_is_required_unless_none() -> None:
         make_app(None)
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=30),
-    lambda children: (
-        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=4)
-    ),
-    max_leaves=12,
-)
 bodies = st.fixed_dictionaries(
     {},
     optional={
