@@ -224,15 +224,12 @@ def _container(
         and last
         and restarts >= thresholds.crashloop_restarts
     ):
+        # restarted often but running now: failing while the last crash is recent; a
+        # container whose last termination is older than RECOVERED_SECONDS has recovered
         since = age_seconds(last.get("finishedAt"), ctx.now)
-        recent = since is None or since <= thresholds.recovered_seconds
-        crash_looping = recent and not (
-            cs.get("ready") is True and since is not None and since > thresholds.recovered_seconds
-        )
+        crash_looping = since is None or since <= thresholds.recovered_seconds
     if crash_looping:
         return [_crash(ctx, label, name, cs, terminated, is_init, restarts)]
-    if is_init and reason == "CrashLoopBackOff":
-        return []  # below the restart threshold: not yet a failure
     if state.get("running") and cs.get("ready") is False and not is_init:
         started = age_seconds(_dict(state.get("running")).get("startedAt"), ctx.now)
         if started is not None and started > thresholds.not_ready_seconds:
@@ -278,7 +275,7 @@ def _crash(
     )
     logs = ctx.log_lines(name)
     evidence = [status_line, *([message] if message else []), *logs]
-    if reason == "OOMKilled" or (exit_code == 137 and reason == "OOMKilled"):
+    if reason == "OOMKilled":
         limit = _dict(_dict(ctx.container_spec(name).get("resources")).get("limits")).get("memory")
         return ctx.finding(
             codes.OOM_KILLED,
