@@ -1,4 +1,4 @@
-"""The ``highpeaks-agent`` command; ``diagnose`` diagnoses a dump offline.
+"""The ``highpeaks-agent`` command: ``diagnose`` a dump offline, or ``run`` the operator.
 
 Commands import their modules lazily, so ``diagnose`` starts without loading Kopf, the
 Kubernetes client or the HTTP stack that other commands need.
@@ -39,12 +39,38 @@ def build_parser() -> argparse.ArgumentParser:
         help="colour in text output (default: when stdout is a terminal)",
     )
 
+    run = commands.add_parser(
+        "run",
+        help="run the operator and its HTTP server (/health, /ready, /assist, /metrics)",
+        description=(
+            "Run the operator against the cluster kubectl would use (in-cluster service "
+            "account, else KUBECONFIG or ~/.kube/config). Settings come from environment "
+            "variables; see README."
+        ),
+    )
+    run.add_argument(
+        "--port", type=int, metavar="PORT", help="HTTP port (default: HTTP_PORT or 8000)"
+    )
+    run.add_argument(
+        "--namespace",
+        "-n",
+        dest="namespaces",
+        action="append",
+        default=[],
+        metavar="NS",
+        help="watch only this namespace (repeatable; default: WATCH_NAMESPACES or all)",
+    )
+
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit status."""
     args = build_parser().parse_args(argv)
+    if args.command == "run":
+        from highpeaks_agent.main import run
+
+        return run(args.port, args.namespaces)
     from highpeaks_agent.diagnose_command import run_diagnose
 
     return run_diagnose(

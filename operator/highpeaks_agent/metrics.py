@@ -20,7 +20,7 @@ DIAGNOSES = Counter(
 INCIDENT_NOTES = Counter(
     "highpeaks_agent_incident_notes_total",
     "IncidentNote Events: posted, or suppressed because the same note was already posted.",
-    ["result"],  # posted|suppressed
+    ["result"],  # posted|suppressed|failed
 )
 FLOWISE_LATENCY = Histogram(
     "highpeaks_agent_flowise_request_seconds",

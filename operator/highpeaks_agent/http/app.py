@@ -73,9 +73,10 @@ def create_app(
     @app.get("/ready", responses={503: {"model": ErrorResponse}})
     async def ready() -> Response:
         """Readiness: the operator is connected to the API server and watching."""
-        if readiness.ready:
+        ready, reason = await readiness.check()
+        if ready:
             return JSONResponse({"status": "ready"})
-        return JSONResponse({"error": "NotReady", "reason": readiness.reason}, status_code=503)
+        return JSONResponse({"error": "NotReady", "reason": reason}, status_code=503)
 
     @app.get("/metrics")
     async def prometheus_metrics() -> Response:

@@ -1,0 +1,151 @@
+"""Kopf registrations only: each handler checks the event cheaply and hands it to a service.
+
+Registered on a registry built per process (not Kopf's global one), so what is watched
+follows the settings: the namespace-selector index exists only when a selector is set.
+Pods and Deployments are watched with ``on.event`` — they are read, never annotated; only
+our own AgentTasks carry Kopf's bookkeeping annotations.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+
+from highpeaks_agent.controller.incidents import AUTO, is_resolved
+from highpeaks_agent.controller.runtime import Services
+from highpeaks_agent.controller.tasks import TRIGGER_LABEL, RetryLater
+from highpeaks_agent.controller.watch_filters import (
+    deployment_needs_look,
+    labels_filter,
+    owning_deployment,
+    pod_needs_look,
+)
+from highpeaks_agent.engine.snapshot import controller_ref
+from highpeaks_agent.settings import Settings
+
+AGENTTASKS = ("devops.highpeaks.io", "v1alpha1", "agenttasks")
+PREFIX = "devops.highpeaks.io"
+
+
+def _first(index: Any, key: Any) -> Any:
+    values = index.get(key) if index is not None else None
+    return next(iter(values), None) if values else None
+
+
+def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
+    """Register every handler of the operator on ``registry``."""
+    selector = settings.watch_namespace_selector
+
+    def watched(namespace: str | None, memo: Any) -> bool:
+        if not selector:
+            return True
+        return namespace in memo.services.selected_namespaces
+
+    @kopf.on.startup(registry=registry)
+    async def configure(*, settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
+        """Keep Kopf's bookkeeping in our own annotations and out of ``kubectl describe``."""
+        settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
+        settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+            prefix=PREFIX, key="last-handled-configuration"
+        )
+        settings.persistence.finalizer = f"{PREFIX}/finalizer"
+        settings.posting.level = logging.WARNING  # our own Events say what happened
+        settings.watching.server_timeout = 300
+        settings.watching.client_timeout = 330
+        memo.services.readiness.mark_ready()
+
+    @kopf.on.cleanup(registry=registry)
+    async def shutdown(*, memo: Any, **_: Any) -> None:
+        await memo.services.incidents.close()
+
+    if selector:
+
+        @kopf.on.event("", "v1", "namespaces", registry=registry)
+        def namespace_event(*, name: str, labels: Any, memo: Any, **kwargs: Any) -> None:
+            """Track namespaces matching ``WATCH_NAMESPACE_SELECTOR`` (a bounded set of names)."""
+            wanted = _matches(labels, memo.services.namespace_filter)
+            if kwargs.get("type") == "DELETED" or not wanted:
+                memo.services.selected_namespaces.discard(name)
+            else:
+                memo.services.selected_namespaces.add(name)
+
+    @kopf.index("apps", "v1", "replicasets", registry=registry)
+    def replicaset_owners(*, namespace: str | None, name: str, body: kopf.Body, **_: Any) -> Any:
+        """(namespace, ReplicaSet) → its Deployment, so a pod event finds its rollout."""
+        ref = controller_ref(body) or {}
+        if ref.get("kind") != "Deployment":
+            return None
+        return {(namespace, name): ref.get("name")}
+
+    @kopf.index(*AGENTTASKS, labels={TRIGGER_LABEL: AUTO}, registry=registry)
+    def open_incidents(*, namespace: str | None, body: kopf.Body, **_: Any) -> Any:
+        """(namespace, Deployment) of incident tasks not yet resolved, rebuilt on every start."""
+        if is_resolved(body):
+            return None
+        owners = [r for r in body.get("metadata", {}).get("ownerReferences") or []]
+        names = [r.get("name") for r in owners if r.get("kind") == "Deployment"]
+        return {(namespace, n): True for n in names}
+
+    @kopf.on.event("", "v1", "pods", registry=registry)
+    def pod_event(*, body: kopf.Body, namespace: str | None, memo: Any, **kwargs: Any) -> None:
+        replicaset_owners, open_incidents = kwargs["replicaset_owners"], kwargs["open_incidents"]
+        if namespace is None or not watched(namespace, memo):
+            return
+        deployment = owning_deployment(body, lambda ns, rs: _first(replicaset_owners, (ns, rs)))
+        if deployment is None:
+            return
+        deleted = kwargs.get("type") == "DELETED"
+        if (not deleted and pod_needs_look(body)) or (namespace, deployment) in open_incidents:
+            memo.services.incidents.poke(namespace, deployment)
+
+    @kopf.on.event("apps", "v1", "deployments", registry=registry)
+    def deployment_event(
+        *, body: kopf.Body, name: str, namespace: str | None, memo: Any, **kwargs: Any
+    ) -> None:
+        open_incidents = kwargs["open_incidents"]
+        if namespace is None or kwargs.get("type") == "DELETED" or not watched(namespace, memo):
+            return
+        if deployment_needs_look(body) or (namespace, name) in open_incidents:
+            memo.services.incidents.poke(namespace, name)
+
+    def user_task(*, labels: Any, namespace: str | None, memo: Any, **_: Any) -> bool:
+        return labels.get(TRIGGER_LABEL) != AUTO and watched(namespace, memo)
+
+    @kopf.on.create(*AGENTTASKS, when=user_task, registry=registry)
+    @kopf.on.update(*AGENTTASKS, field="spec", when=user_task, registry=registry)
+    async def run_task(*, body: kopf.Body, memo: Any, **_: Any) -> None:
+        """Diagnose the task's target and write its status (retried on API errors)."""
+        try:
+            await memo.services.tasks.run(body)
+        except RetryLater as exc:
+            raise kopf.TemporaryError(str(exc), delay=10) from exc
+
+    @kopf.on.resume(*AGENTTASKS, when=user_task, registry=registry)
+    async def resume_task(*, body: kopf.Body, memo: Any, **_: Any) -> None:
+        """After a restart, finish only tasks whose status does not answer their spec."""
+        try:
+            await memo.services.tasks.resume(body)
+        except RetryLater as exc:
+            raise kopf.TemporaryError(str(exc), delay=10) from exc
+
+
+def _matches(labels: Any, wanted: dict[str, Any]) -> bool:
+    """Apply a ``labels_filter`` dict to an object's labels."""
+    for key, expected in wanted.items():
+        present = key in labels
+        if expected is kopf.PRESENT:
+            ok = present
+        elif expected is kopf.ABSENT:
+            ok = not present
+        elif callable(expected):
+            ok = present and bool(expected(labels[key]))
+        else:
+            ok = labels.get(key) == expected
+        if not ok:
+            return False
+    return True
+
+
+__all__ = ["Services", "labels_filter", "register"]

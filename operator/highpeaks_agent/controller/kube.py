@@ -1,0 +1,177 @@
+"""Every write the operator makes to the cluster, and the few reads its decisions need.
+
+AgentTasks (created, their status written through the status subresource, their metadata
+patched) and aggregated core v1 Events. Calls run in worker threads so the event loop never
+waits on the API server; bodies are plain dicts, exactly what the API speaks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, Literal
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from highpeaks_agent.controller.events import new_event, repeat_patch
+
+log = logging.getLogger(__name__)
+
+GROUP, VERSION, PLURAL = "devops.highpeaks.io", "v1alpha1", "agenttasks"
+MERGE_PATCH = "application/merge-patch+json"
+
+
+async def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    response = await asyncio.to_thread(fn, *args, _preload_content=False, **kwargs)
+    return json.loads(response.data)
+
+
+class KubeWriter:
+    """AgentTask and Event writes for the operator (the only writer in the process)."""
+
+    def __init__(self, api_client: client.ApiClient) -> None:
+        self._core = client.CoreV1Api(api_client)
+        self._apps = client.AppsV1Api(api_client)
+        self._custom = client.CustomObjectsApi(api_client)
+
+    # --- reads ---------------------------------------------------------------------------
+
+    async def read_task(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The AgentTask, or None when it does not exist."""
+        try:
+            result: dict[str, Any] = await _call(
+                self._custom.get_namespaced_custom_object, GROUP, VERSION, namespace, PLURAL, name
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return result
+
+    async def list_tasks(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
+        """AgentTasks of a namespace matching a label selector."""
+        result = await _call(
+            self._custom.list_namespaced_custom_object,
+            GROUP,
+            VERSION,
+            namespace,
+            PLURAL,
+            label_selector=label_selector,
+        )
+        return [item for item in result.get("items") or [] if isinstance(item, dict)]
+
+    async def read_deployment(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The Deployment (with ``kind`` and ``apiVersion``), or None when it is gone."""
+        try:
+            obj: dict[str, Any] = await _call(
+                self._apps.read_namespaced_deployment, name, namespace
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        obj.setdefault("apiVersion", "apps/v1")
+        obj.setdefault("kind", "Deployment")
+        return obj
+
+    # --- AgentTasks ----------------------------------------------------------------------
+
+    async def create_task(self, body: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Create an AgentTask; returns (the task, whether this call created it).
+
+        A 409 means another writer (or an earlier life of this process) created it first:
+        the existing task is returned, so callers decide from the cluster, not from memory.
+        """
+        namespace = body["metadata"]["namespace"]
+        try:
+            created: dict[str, Any] = await _call(
+                self._custom.create_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                namespace,
+                PLURAL,
+                dict(body),
+            )
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
+            existing = await self.read_task(namespace, body["metadata"]["name"])
+            if existing is None:
+                raise
+            return existing, False
+        return created, True
+
+    async def patch_task_status(
+        self, namespace: str, name: str, status: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Merge-patch ``status`` through the status subresource."""
+        result: dict[str, Any] = await _call(
+            self._custom.patch_namespaced_custom_object_status,
+            GROUP,
+            VERSION,
+            namespace,
+            PLURAL,
+            name,
+            {"status": dict(status)},
+            _content_type=MERGE_PATCH,
+        )
+        return result
+
+    async def patch_task_metadata(
+        self, namespace: str, name: str, metadata: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Merge-patch labels or annotations of a task."""
+        result: dict[str, Any] = await _call(
+            self._custom.patch_namespaced_custom_object,
+            GROUP,
+            VERSION,
+            namespace,
+            PLURAL,
+            name,
+            {"metadata": dict(metadata)},
+            _content_type=MERGE_PATCH,
+        )
+        return result
+
+    # --- Events --------------------------------------------------------------------------
+
+    async def post_event(
+        self,
+        obj: Mapping[str, Any],
+        *,
+        reason: str,
+        message: str,
+        type_: Literal["Normal", "Warning"],
+        key: str,
+        now: datetime,
+    ) -> bool:
+        """Post an Event about ``obj``, or count one more of the same (kubelet's aggregation).
+
+        Returns False when the Event could not be written; an Event is never worth failing
+        the work it reports on, so errors are logged, not raised.
+        """
+        body = new_event(obj, reason=reason, message=message, type_=type_, key=key, now=now)
+        namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
+        try:
+            try:
+                await _call(self._core.create_namespaced_event, namespace, body)
+                return True
+            except ApiException as exc:
+                if exc.status != 409:
+                    raise
+            existing = await _call(self._core.read_namespaced_event, name, namespace)
+            await _call(
+                self._core.patch_namespaced_event,
+                name,
+                namespace,
+                repeat_patch(existing, message=message, now=now),
+                _content_type=MERGE_PATCH,
+            )
+            return True
+        except (ApiException, OSError) as exc:
+            log.warning("could not post %s Event on %s: %s", reason, name, exc)
+            return False

@@ -1,0 +1,21 @@
+"""The services the handlers use, built once at start-up and kept in Kopf's ``memo``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from highpeaks_agent.controller.incidents import IncidentMonitor
+from highpeaks_agent.controller.tasks import TaskRunner
+from highpeaks_agent.runtime import Readiness
+
+
+@dataclass
+class Services:
+    """What every handler may call; nothing else is shared between handlers."""
+
+    tasks: TaskRunner
+    incidents: IncidentMonitor
+    readiness: Readiness
+    namespace_filter: dict[str, Any] = field(default_factory=dict)
+    selected_namespaces: set[str] = field(default_factory=set)

@@ -1,0 +1,81 @@
+"""The integration fixture: an API server on loopback and the real operator process against it.
+
+Without ``E2E_KUBECONFIG`` the API server is the emulator of ``tests/support/apiserver`` and
+the tests play the controllers and kubelet themselves (``SimulatedControllers``). The operator
+is always the real ``highpeaks-agent run`` process, reached over HTTP.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from kubernetes import client, config
+
+from tests.support.apiserver.serve import RunningApiServer
+from tests.support.controllers import SimulatedControllers
+from tests.support.operator_process import OperatorProcess
+
+pytestmark = pytest.mark.integration
+T = TypeVar("T")
+_namespaces = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def apiserver() -> Iterator[RunningApiServer]:
+    server = RunningApiServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def kubeconfig(apiserver: RunningApiServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return apiserver.write_kubeconfig(tmp_path_factory.mktemp("kube") / "config")
+
+
+@pytest.fixture(scope="session")
+def api(kubeconfig: Path) -> client.ApiClient:
+    return config.new_client_from_config(str(kubeconfig))
+
+
+@pytest.fixture(scope="module")
+def operator(
+    kubeconfig: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OperatorProcess]:
+    process = OperatorProcess(kubeconfig, tmp_path_factory.mktemp("operator") / "operator.log")
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def cluster(
+    api: client.ApiClient, apiserver: RunningApiServer, operator: OperatorProcess
+) -> SimulatedControllers:
+    """A fresh namespace with simulated controllers, watched by the running operator."""
+    return SimulatedControllers(api, apiserver, f"it-{next(_namespaces)}")
+
+
+def eventually(check: Callable[[], T], *, timeout: float = 30, what: str = "") -> T:
+    """Poll ``check`` until it returns something truthy without raising."""
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+            if result:
+                return result
+        except (AssertionError, client.ApiException, KeyError) as exc:
+            last = exc
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what or check}: {last!r}")
+
+
+def read_json(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    return json.loads(call(*args, _preload_content=False, **kwargs).data)

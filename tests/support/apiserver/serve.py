@@ -1,0 +1,114 @@
+"""Run the emulated API server on loopback in a background thread, with a kubeconfig for it.
+
+kmock has no standalone serve command; a thread with its own event loop lets the test's
+``kubernetes`` client, kubectl and a separate operator process all reach it over HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import kmock
+import yaml
+
+from tests.support.apiserver.emulator import ApiServerEmulator
+
+_T = TypeVar("_T")
+
+#: The operator's token in the kubeconfig; the emulator maps it to a service account.
+OPERATOR_TOKEN = "operator-token"
+
+
+def declare_cluster_resources(emulator: ApiServerEmulator) -> None:
+    """The built-in resources (with their real subresources) and the AgentTask CRD's."""
+    emulator.resources.load_bundled()
+    emulator.declare(
+        "devops.highpeaks.io",
+        "v1alpha1",
+        "agenttasks",
+        kind="AgentTask",
+        subresources={"status"},
+        shortnames={"agt"},
+        categories={"highpeaks"},
+    )
+
+
+class RunningApiServer:
+    """An :class:`ApiServerEmulator` served on 127.0.0.1 from its own thread."""
+
+    def __init__(self) -> None:
+        self.emulator = ApiServerEmulator()
+        declare_cluster_resources(self.emulator)
+        self.emulator.tokens[OPERATOR_TOKEN] = {
+            "username": "system:serviceaccount:highpeaks-system:highpeaks-agent",
+            "groups": ["system:serviceaccounts"],
+        }
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name="apiserver", daemon=True)
+        self._started: Future[str] = Future()
+        self._stop: asyncio.Event | None = None
+        self.url = ""
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(self._serve())
+
+    async def _serve(self) -> None:
+        self._stop = asyncio.Event()
+        try:
+            async with self.emulator, kmock.Server(self.emulator, host="127.0.0.1") as server:
+                self._started.set_result(f"http://127.0.0.1:{server.port}")
+                await self._stop.wait()
+        except BaseException as exc:
+            if not self._started.done():
+                self._started.set_exception(exc)
+            raise
+
+    def start(self) -> None:
+        self._thread.start()
+        self.url = self._started.result(timeout=30)
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=10)
+
+    def call(self, fn: Callable[[], _T]) -> _T:
+        """Run ``fn`` on the server's loop (for touching the store from tests safely)."""
+
+        async def run() -> _T:
+            return fn()
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout=10)
+
+    def write_kubeconfig(self, path: Path, token: str = OPERATOR_TOKEN) -> Path:
+        """A kubeconfig that reaches this server with ``token``."""
+        config: dict[str, Any] = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "emulated", "cluster": {"server": self.url}}],
+            "users": [{"name": "operator", "user": {"token": token}}],
+            "contexts": [
+                {"name": "emulated", "context": {"cluster": "emulated", "user": "operator"}}
+            ],
+            "current-context": "emulated",
+        }
+        path.write_text(yaml.safe_dump(config))
+        return path
+
+
+@contextmanager
+def running_api_server() -> Iterator[RunningApiServer]:
+    """Start an emulated API server for the duration of the block."""
+    server = RunningApiServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

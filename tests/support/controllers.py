@@ -1,0 +1,305 @@
+"""What the Deployment controller and the kubelet would write, written by the tests instead.
+
+The emulated API server runs no controllers: these helpers create the ReplicaSet of each
+revision and its pods (owned through ownerReferences, labelled with ``pod-template-hash``),
+write pod and Deployment status through ``/status`` and post the Events and log lines kubelet
+would, worded the way kubelet words them. Everything goes over HTTP through the official
+client, exactly as a real controller's writes would arrive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from kubernetes import client
+
+from tests.support.apiserver.serve import RunningApiServer
+
+
+def _ts(seconds_ago: float = 0) -> str:
+    return (datetime.now(UTC) - timedelta(seconds=seconds_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _owner(obj: Any, kind: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": kind,
+        "name": obj["metadata"]["name"],
+        "uid": obj["metadata"]["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+class SimulatedControllers:
+    """Plays the controller-manager and kubelet for one namespace of the emulated cluster."""
+
+    def __init__(self, api: client.ApiClient, server: RunningApiServer, namespace: str) -> None:
+        self.core = client.CoreV1Api(api)
+        self.apps = client.AppsV1Api(api)
+        self.server = server
+        self.ns = namespace
+        self._pods = 0
+        self.core.create_namespace({"metadata": {"name": namespace}})
+
+    # --- Deployments and ReplicaSets ---------------------------------------------------
+
+    def deployment(
+        self, name: str, image: str, *, replicas: int = 3, env: list[Any] | None = None
+    ) -> Any:
+        body = {
+            "metadata": {"name": name, "labels": {"app": name}},
+            "spec": {
+                "replicas": replicas,
+                "selector": {"matchLabels": {"app": name}},
+                "template": self._template(name, image, env),
+            },
+        }
+        return self.apps.create_namespaced_deployment(self.ns, body, _preload_content=False)
+
+    def _template(self, name: str, image: str, env: list[Any] | None) -> dict[str, Any]:
+        return {
+            "metadata": {"labels": {"app": name}},
+            "spec": {"containers": [{"name": "app", "image": image, "env": env or []}]},
+        }
+
+    def rollout(self, name: str, revision: int, image: str, env: list[Any] | None = None) -> str:
+        """Roll ``name`` to ``revision`` with ``image``: new template, annotation, ReplicaSet."""
+        template = self._template(name, image, env)
+        self.apps.patch_namespaced_deployment(
+            name,
+            self.ns,
+            {
+                "metadata": {"annotations": {"deployment.kubernetes.io/revision": str(revision)}},
+                "spec": {"template": template},
+            },
+        )
+        deployment = self.read_deployment(name)
+        pod_hash = hashlib.sha256(f"{name}{image}{revision}".encode()).hexdigest()[:10]
+        template["metadata"]["labels"]["pod-template-hash"] = pod_hash
+        rs_name = f"{name}-{pod_hash}"
+        self.apps.create_namespaced_replica_set(
+            self.ns,
+            {
+                "metadata": {
+                    "name": rs_name,
+                    "labels": {"app": name, "pod-template-hash": pod_hash},
+                    "annotations": {"deployment.kubernetes.io/revision": str(revision)},
+                    "ownerReferences": [_owner(deployment, "Deployment")],
+                },
+                "spec": {
+                    "replicas": deployment["spec"]["replicas"],
+                    "selector": {"matchLabels": {"app": name, "pod-template-hash": pod_hash}},
+                    "template": template,
+                },
+            },
+        )
+        return rs_name
+
+    def read_deployment(self, name: str) -> Any:
+        import json
+
+        return json.loads(
+            self.apps.read_namespaced_deployment(name, self.ns, _preload_content=False).data
+        )
+
+    def deployment_status(
+        self, name: str, *, updated: int, available: int, progressing: bool = True
+    ) -> None:
+        deployment = self.read_deployment(name)
+        replicas = deployment["spec"]["replicas"]
+        conditions = [
+            {
+                "type": "Available",
+                "status": "True" if available >= replicas else "False",
+                "reason": "MinimumReplicasAvailable"
+                if available >= replicas
+                else "MinimumReplicasUnavailable",
+                "message": "Deployment has minimum availability."
+                if available >= replicas
+                else "Deployment does not have minimum availability.",
+                "lastTransitionTime": _ts(),
+                "lastUpdateTime": _ts(),
+            },
+            {
+                "type": "Progressing",
+                "status": "True" if progressing else "False",
+                "reason": "NewReplicaSetAvailable"
+                if available >= replicas
+                else "ReplicaSetUpdated",
+                "message": f'ReplicaSet "{name}" is progressing.',
+                "lastTransitionTime": _ts(),
+                "lastUpdateTime": _ts(),
+            },
+        ]
+        self.apps.patch_namespaced_deployment_status(
+            name,
+            self.ns,
+            {
+                "status": {
+                    "observedGeneration": deployment["metadata"]["generation"],
+                    "replicas": replicas,
+                    "updatedReplicas": updated,
+                    "readyReplicas": available,
+                    "availableReplicas": available,
+                    "unavailableReplicas": max(replicas - available, 0) or None,
+                    "conditions": conditions,
+                }
+            },
+        )
+
+    # --- pods ----------------------------------------------------------------------------
+
+    def pod(self, rs_name: str) -> str:
+        """A new pod of ``rs_name``, scheduled and starting."""
+        import json
+
+        rs = json.loads(
+            self.apps.read_namespaced_replica_set(rs_name, self.ns, _preload_content=False).data
+        )
+        self._pods += 1
+        name = f"{rs_name}-{self._pods:05d}"
+        template = rs["spec"]["template"]
+        self.core.create_namespaced_pod(
+            self.ns,
+            {
+                "metadata": {
+                    "name": name,
+                    "labels": template["metadata"]["labels"],
+                    "ownerReferences": [_owner(rs, "ReplicaSet")],
+                },
+                "spec": {**template["spec"], "nodeName": "worker-1"},
+            },
+        )
+        return name
+
+    def crash_loop(self, pod: str, restarts: int, log: str, *, exit_code: int = 1) -> None:
+        """The pod's container keeps exiting; kubelet backs off (status, BackOff Event, log)."""
+        self.server.emulator.pod_logs[(self.ns, pod, "app", True)] = log
+        self._status(
+            pod,
+            running=False,
+            ready=False,
+            restarts=restarts,
+            waiting={
+                "reason": "CrashLoopBackOff",
+                "message": f"back-off 5m0s restarting failed container=app pod={pod}_{self.ns}",
+            },
+            last_terminated={
+                "exitCode": exit_code,
+                "reason": "Error",
+                "startedAt": _ts(40),
+                "finishedAt": _ts(30),
+            },
+        )
+        self._kubelet_event(
+            pod,
+            "BackOff",
+            f"Back-off restarting failed container app in pod {pod}_{self.ns}",
+            restarts,
+        )
+
+    def oom_loop(self, pod: str, restarts: int) -> None:
+        """The container is OOM-killed on every start."""
+        self._status(
+            pod,
+            running=False,
+            ready=False,
+            restarts=restarts,
+            waiting={
+                "reason": "CrashLoopBackOff",
+                "message": "back-off 5m0s restarting failed container",
+            },
+            last_terminated={
+                "exitCode": 137,
+                "reason": "OOMKilled",
+                "startedAt": _ts(40),
+                "finishedAt": _ts(30),
+            },
+        )
+
+    def running(self, pod: str, *, ready: bool = True) -> None:
+        self._status(pod, running=True, ready=ready, restarts=0)
+
+    def delete_pod(self, pod: str) -> None:
+        self.core.delete_namespaced_pod(pod, self.ns)
+
+    def _status(
+        self,
+        pod: str,
+        *,
+        running: bool,
+        ready: bool,
+        restarts: int,
+        waiting: dict[str, Any] | None = None,
+        last_terminated: dict[str, Any] | None = None,
+    ) -> None:
+        state: dict[str, Any] = (
+            {"running": {"startedAt": _ts(600)}} if running else {"waiting": waiting or {}}
+        )
+        container_status = {
+            "name": "app",
+            "image": "registry.example.com/shop/app",
+            "imageID": "",
+            "ready": ready,
+            "started": running,
+            "restartCount": restarts,
+            "state": state,
+            "lastState": {"terminated": last_terminated} if last_terminated else {},
+        }
+        ready_text = "True" if ready else "False"
+        self.core.patch_namespaced_pod_status(
+            pod,
+            self.ns,
+            {
+                "status": {
+                    "phase": "Running",
+                    "startTime": _ts(900),
+                    "conditions": [
+                        {"type": "PodScheduled", "status": "True", "lastTransitionTime": _ts(900)},
+                        {"type": "Initialized", "status": "True", "lastTransitionTime": _ts(900)},
+                        {
+                            "type": "ContainersReady",
+                            "status": ready_text,
+                            "lastTransitionTime": _ts(800),
+                        },
+                        {"type": "Ready", "status": ready_text, "lastTransitionTime": _ts(800)},
+                    ],
+                    "containerStatuses": [container_status],
+                }
+            },
+        )
+
+    def _kubelet_event(self, pod: str, reason: str, message: str, count: int) -> None:
+        import json
+
+        obj = json.loads(self.core.read_namespaced_pod(pod, self.ns, _preload_content=False).data)
+        name = f"{pod}.{hashlib.sha256(reason.encode()).hexdigest()[:16]}"
+        body = {
+            "metadata": {"name": name},
+            "involvedObject": {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "name": pod,
+                "namespace": self.ns,
+                "uid": obj["metadata"]["uid"],
+                "fieldPath": "spec.containers{app}",
+            },
+            "reason": reason,
+            "message": message,
+            "type": "Warning",
+            "count": count,
+            "firstTimestamp": _ts(900),
+            "lastTimestamp": _ts(),
+            "source": {"component": "kubelet", "host": "worker-1"},
+        }
+        try:
+            self.core.create_namespaced_event(self.ns, body)
+        except client.ApiException as exc:
+            if exc.status != 409:
+                raise
+            self.core.patch_namespaced_event(
+                name, self.ns, {"count": count, "lastTimestamp": _ts()}
+            )
