@@ -43,7 +43,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
             return True
         return namespace in memo.services.selected_namespaces
 
-    @kopf.on.startup(registry=registry)
+    @kopf.on.startup(id="configure", registry=registry)
     async def configure(*, settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
         """Keep Kopf's bookkeeping in our own annotations and out of ``kubectl describe``."""
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
@@ -56,14 +56,14 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
         settings.watching.client_timeout = 330
         memo.services.readiness.mark_ready()
 
-    @kopf.on.cleanup(registry=registry)
+    @kopf.on.cleanup(id="shutdown", registry=registry)
     async def shutdown(*, memo: Any, **_: Any) -> None:
         await memo.services.incidents.close()
 
     if selector:
 
-        @kopf.on.event("", "v1", "namespaces", registry=registry)
-        def namespace_event(*, name: str, labels: Any, memo: Any, **kwargs: Any) -> None:
+        @kopf.on.event("", "v1", "namespaces", id="namespace_event", registry=registry)
+        async def namespace_event(*, name: str, labels: Any, memo: Any, **kwargs: Any) -> None:
             """Track namespaces matching ``WATCH_NAMESPACE_SELECTOR`` (a bounded set of names)."""
             wanted = _matches(labels, memo.services.namespace_filter)
             if kwargs.get("type") == "DELETED" or not wanted:
@@ -71,7 +71,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
             else:
                 memo.services.selected_namespaces.add(name)
 
-    @kopf.index("apps", "v1", "replicasets", registry=registry)
+    @kopf.index("apps", "v1", "replicasets", id="replicaset_owners", registry=registry)
     def replicaset_owners(*, namespace: str | None, name: str, body: kopf.Body, **_: Any) -> Any:
         """(namespace, ReplicaSet) → its Deployment, so a pod event finds its rollout."""
         ref = controller_ref(body) or {}
@@ -79,7 +79,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
             return None
         return {(namespace, name): ref.get("name")}
 
-    @kopf.index(*AGENTTASKS, labels={TRIGGER_LABEL: AUTO}, registry=registry)
+    @kopf.index(*AGENTTASKS, labels={TRIGGER_LABEL: AUTO}, id="open_incidents", registry=registry)
     def open_incidents(*, namespace: str | None, body: kopf.Body, **_: Any) -> Any:
         """(namespace, Deployment) of incident tasks not yet resolved, rebuilt on every start."""
         if is_resolved(body):
@@ -88,8 +88,10 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
         names = [r.get("name") for r in owners if r.get("kind") == "Deployment"]
         return {(namespace, n): True for n in names}
 
-    @kopf.on.event("", "v1", "pods", registry=registry)
-    def pod_event(*, body: kopf.Body, namespace: str | None, memo: Any, **kwargs: Any) -> None:
+    @kopf.on.event("", "v1", "pods", id="pod_event", registry=registry)
+    async def pod_event(
+        *, body: kopf.Body, namespace: str | None, memo: Any, **kwargs: Any
+    ) -> None:
         replicaset_owners, open_incidents = kwargs["replicaset_owners"], kwargs["open_incidents"]
         if namespace is None or not watched(namespace, memo):
             return
@@ -100,8 +102,8 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
         if (not deleted and pod_needs_look(body)) or (namespace, deployment) in open_incidents:
             memo.services.incidents.poke(namespace, deployment)
 
-    @kopf.on.event("apps", "v1", "deployments", registry=registry)
-    def deployment_event(
+    @kopf.on.event("apps", "v1", "deployments", id="deployment_event", registry=registry)
+    async def deployment_event(
         *, body: kopf.Body, name: str, namespace: str | None, memo: Any, **kwargs: Any
     ) -> None:
         open_incidents = kwargs["open_incidents"]
@@ -113,8 +115,8 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
     def user_task(*, labels: Any, namespace: str | None, memo: Any, **_: Any) -> bool:
         return labels.get(TRIGGER_LABEL) != AUTO and watched(namespace, memo)
 
-    @kopf.on.create(*AGENTTASKS, when=user_task, registry=registry)
-    @kopf.on.update(*AGENTTASKS, field="spec", when=user_task, registry=registry)
+    @kopf.on.create(*AGENTTASKS, id="run_task", when=user_task, registry=registry)
+    @kopf.on.update(*AGENTTASKS, id="rerun_task", field="spec", when=user_task, registry=registry)
     async def run_task(*, body: kopf.Body, memo: Any, **_: Any) -> None:
         """Diagnose the task's target and write its status (retried on API errors)."""
         try:
@@ -122,7 +124,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
         except RetryLater as exc:
             raise kopf.TemporaryError(str(exc), delay=10) from exc
 
-    @kopf.on.resume(*AGENTTASKS, when=user_task, registry=registry)
+    @kopf.on.resume(*AGENTTASKS, id="resume_task", when=user_task, registry=registry)
     async def resume_task(*, body: kopf.Body, memo: Any, **_: Any) -> None:
         """After a restart, finish only tasks whose status does not answer their spec."""
         try:

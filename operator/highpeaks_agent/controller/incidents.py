@@ -124,7 +124,7 @@ def note_message(report: Report, action: Action) -> str:
     """The IncidentNote: one paragraph an SRE reads in ``kubectl describe deploy``."""
     diagnosis = report.diagnoses[0]
     changes = diagnosis.rollout.changes if diagnosis.rollout else []
-    text = f"Revision {action.revision}: {report.summary}"
+    text = f"Revision {action.revision} is failing ({diagnosis.root_cause}): {report.summary}"
     if changes:
         text += " Changed since the last healthy revision: " + "; ".join(changes[:4]) + "."
     if report.recommendations:
