@@ -140,7 +140,7 @@ def test_new_root_cause_on_the_same_revision_posts_one_new_note(
 def test_recovery_resolves_the_incident_once(
     cluster: SimulatedControllers, operator: OperatorProcess
 ) -> None:
-    new, pods = broken_rollout(cluster)
+    _, pods = broken_rollout(cluster)
     one_incident(cluster)
     for pod in pods:
         cluster.running(pod)
