@@ -32,7 +32,7 @@ def pod_needs_look(pod: Mapping[str, Any]) -> bool:
             terminated = state.get("terminated")
             if terminated and terminated.get("exitCode", 0) != 0:
                 return True
-            if key == "containerStatuses" and state.get("running") and cs.get("ready") is False:
+            if key == "containerStatuses" and "running" in state and cs.get("ready") is False:
                 return True
     return False
 

@@ -42,7 +42,8 @@ def declare_cluster_resources(emulator: ApiServerEmulator) -> None:
 class RunningApiServer:
     """An :class:`ApiServerEmulator` served on 127.0.0.1 from its own thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port
         self.emulator = ApiServerEmulator()
         declare_cluster_resources(self.emulator)
         self.emulator.tokens[OPERATOR_TOKEN] = {
@@ -62,7 +63,11 @@ class RunningApiServer:
     async def _serve(self) -> None:
         self._stop = asyncio.Event()
         try:
-            async with self.emulator, kmock.Server(self.emulator, host="127.0.0.1") as server:
+            async with (
+                self.emulator,
+                kmock.Server(self.emulator, host="127.0.0.1", port=self.port) as server,
+            ):
+                self.port = server.port
                 self._started.set_result(f"http://127.0.0.1:{server.port}")
                 await self._stop.wait()
         except BaseException as exc:

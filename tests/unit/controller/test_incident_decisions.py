@@ -1,0 +1,229 @@
+"""The pure parts of incident handling: when to open, re-note, stay quiet or resolve."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from highpeaks_agent.controller.incidents import (
+    SIGNATURE_ANNOTATION,
+    Action,
+    decide,
+    incident_task,
+    rollout_complete,
+)
+from highpeaks_agent.controller.watch_filters import (
+    deployment_needs_look,
+    labels_filter,
+    owning_deployment,
+    pod_needs_look,
+)
+from highpeaks_agent.engine.model import Diagnosis, Finding, ObjectRef, Severity
+
+TARGET = ObjectRef(kind="Deployment", namespace="shop", name="checkout")
+
+
+def deployment(
+    *, revision: int = 2, replicas: int = 3, updated: int = 3, available: int = 0
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": "checkout",
+            "namespace": "shop",
+            "uid": "d-1",
+            "generation": 4,
+            "annotations": {"deployment.kubernetes.io/revision": str(revision)},
+        },
+        "spec": {"replicas": replicas},
+        "status": {
+            "observedGeneration": 4,
+            "replicas": replicas,
+            "updatedReplicas": updated,
+            "availableReplicas": available,
+            "unavailableReplicas": replicas - available or None,
+        },
+    }
+
+
+def failing(code: str = "CrashLoopBackOff", severity: Severity = Severity.CRITICAL) -> Diagnosis:
+    finding = Finding(code=code, severity=severity, title="Container app keeps crashing")
+    return Diagnosis(target=TARGET, severity=severity, summary="failing", findings=[finding])
+
+
+HEALTHY = Diagnosis(target=TARGET, severity=Severity.INFO, summary="healthy")
+
+
+def task(name: str, signature: str, *, resolved: bool = False) -> dict[str, Any]:
+    conditions = [{"type": "Resolved", "status": "True"}] if resolved else []
+    return {
+        "metadata": {"name": name, "annotations": {SIGNATURE_ANNOTATION: signature}},
+        "status": {"conditions": conditions},
+    }
+
+
+def test_first_failure_opens_an_incident_named_after_the_revision() -> None:
+    assert decide(deployment(), failing(), []) == [
+        Action("open", "incident-checkout-r2", 2, "CrashLoopBackOff")
+    ]
+
+
+def test_same_failure_again_is_suppressed() -> None:
+    existing = [task("incident-checkout-r2", "CrashLoopBackOff")]
+    assert [a.kind for a in decide(deployment(), failing(), existing)] == ["suppress"]
+
+
+def test_other_root_cause_on_the_same_revision_is_a_new_signature() -> None:
+    existing = [task("incident-checkout-r2", "CrashLoopBackOff")]
+    (action,) = decide(deployment(), failing("OOMKilled"), existing)
+    assert (action.kind, action.signature) == ("resignature", "OOMKilled")
+
+
+def test_new_revision_failing_opens_its_own_incident() -> None:
+    existing = [task("incident-checkout-r2", "CrashLoopBackOff")]
+    (action,) = decide(deployment(revision=3), failing(), existing)
+    assert (action.kind, action.task_name) == ("open", "incident-checkout-r3")
+
+
+def test_failing_again_after_resolution_reopens_without_a_note() -> None:
+    existing = [task("incident-checkout-r2", "CrashLoopBackOff", resolved=True)]
+    assert [a.kind for a in decide(deployment(), failing(), existing)] == ["reopen"]
+
+
+def test_info_findings_are_not_incidents() -> None:
+    assert decide(deployment(available=3), failing("Recovered", Severity.INFO), []) == []
+
+
+def test_recovery_needs_a_complete_rollout() -> None:
+    existing = [
+        task("incident-checkout-r2", "CrashLoopBackOff"),
+        task("incident-checkout-r1", "X", resolved=True),
+    ]
+    assert decide(deployment(available=1), HEALTHY, existing) == []  # pods being replaced
+    assert decide(deployment(available=3), HEALTHY, existing) == [
+        Action("resolve", "incident-checkout-r2")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("status", "complete"),
+    [
+        ({"observedGeneration": 4, "updatedReplicas": 3, "availableReplicas": 3}, True),
+        ({"observedGeneration": 3, "updatedReplicas": 3, "availableReplicas": 3}, False),
+        ({"observedGeneration": 4, "updatedReplicas": 2, "availableReplicas": 3}, False),
+        (
+            {
+                "observedGeneration": 4,
+                "updatedReplicas": 3,
+                "availableReplicas": 3,
+                "unavailableReplicas": 1,
+            },
+            False,
+        ),
+    ],
+)
+def test_rollout_complete(status: dict[str, Any], complete: bool) -> None:
+    obj = deployment()
+    obj["status"] = status
+    assert rollout_complete(obj) is complete
+
+
+def test_incident_task_body() -> None:
+    body = incident_task(
+        deployment(), Action("open", "incident-checkout-r2", 2, "CrashLoopBackOff")
+    )
+    md = body["metadata"]
+    assert md["labels"]["devops.highpeaks.io/trigger"] == "auto"
+    assert md["ownerReferences"][0]["uid"] == "d-1"
+    assert body["spec"] == {"target": {"kind": "Deployment", "name": "checkout"}}
+
+
+def pod(**status: Any) -> dict[str, Any]:
+    return {"metadata": {"name": "p", "namespace": "shop"}, "status": status}
+
+
+@pytest.mark.parametrize(
+    ("status", "look"),
+    [
+        (
+            {"phase": "Running", "containerStatuses": [{"ready": True, "state": {"running": {}}}]},
+            False,
+        ),
+        (
+            {
+                "phase": "Pending",
+                "containerStatuses": [{"state": {"waiting": {"reason": "ContainerCreating"}}}],
+            },
+            False,
+        ),
+        (
+            {
+                "phase": "Succeeded",
+                "containerStatuses": [{"state": {"terminated": {"exitCode": 0}}}],
+            },
+            False,
+        ),
+        (
+            {
+                "phase": "Running",
+                "containerStatuses": [{"state": {"waiting": {"reason": "CrashLoopBackOff"}}}],
+            },
+            True,
+        ),
+        (
+            {
+                "phase": "Pending",
+                "containerStatuses": [{"state": {"waiting": {"reason": "ImagePullBackOff"}}}],
+            },
+            True,
+        ),
+        (
+            {"phase": "Running", "containerStatuses": [{"ready": False, "state": {"running": {}}}]},
+            True,
+        ),
+        ({"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False"}]}, True),
+        ({"phase": "Failed"}, True),
+    ],
+)
+def test_pod_needs_look(status: dict[str, Any], look: bool) -> None:
+    assert pod_needs_look(pod(**status)) is look
+
+
+def test_deployment_needs_look() -> None:
+    assert not deployment_needs_look(deployment(available=3))
+    assert deployment_needs_look(deployment(available=1))
+    stalled = deployment(available=3)
+    stalled["status"]["conditions"] = [
+        {"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded"}
+    ]
+    assert deployment_needs_look(stalled)
+
+
+def test_owning_deployment_follows_owner_references() -> None:
+    obj = {
+        "metadata": {
+            "namespace": "shop",
+            "ownerReferences": [
+                {"kind": "ReplicaSet", "name": "checkout-7d9f", "controller": True}
+            ],
+        }
+    }
+    assert (
+        owning_deployment(
+            obj, lambda ns, rs: "checkout" if (ns, rs) == ("shop", "checkout-7d9f") else None
+        )
+        == "checkout"
+    )
+    assert owning_deployment({"metadata": {}}, lambda ns, rs: "x") is None
+
+
+def test_labels_filter() -> None:
+    import kopf
+
+    parsed = labels_filter("team=payments, env in (prod,staging), !legacy, watched")
+    assert parsed["team"] == "payments"
+    assert parsed["legacy"] is kopf.ABSENT and parsed["watched"] is kopf.PRESENT
+    assert parsed["env"]("prod") and not parsed["env"]("dev")
+    assert labels_filter("") == {}
