@@ -1,0 +1,273 @@
+"""Benchmark the operator process against the emulated API server over loopback HTTP.
+
+1. Burst: 50 Deployments roll to a new revision whose 20 pods each (1,000 pods) crash-loop.
+   Reports the IncidentNotes posted (goal: exactly 50), the time from the end of the burst
+   to the last note (goal: < 5 s) and the operator's RSS (goal: < 150 MB).
+2. Quiet: 10,000 healthy pods in 500 Deployments. Reports RSS once the operator has seen
+   them all, and how many incident tasks appeared (goal: 0).
+
+    python benchmarks/operator_bench.py [--deployments 50] [--pods-per 20] [--healthy 10000]
+
+Objects are written straight into the emulator's store (the operator still receives every
+one through its watches, over HTTP), so the figures measure the operator, not the writer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "operator"))
+sys.path.insert(0, str(ROOT))
+
+from tests.support.apiserver.serve import RunningApiServer  # noqa: E402
+from tests.support.apiserver.store import ResourceType  # noqa: E402
+from tests.support.operator_process import OperatorProcess  # noqa: E402
+
+POD = ResourceType(("", "v1", "pods"), "Pod", True, True)
+DEPLOYMENT = ResourceType(("apps", "v1", "deployments"), "Deployment", True, True)
+REPLICASET = ResourceType(("apps", "v1", "replicasets"), "ReplicaSet", True, True)
+NAMESPACE = ResourceType(("", "v1", "namespaces"), "Namespace", False, True)
+TASK = ResourceType(("devops.highpeaks.io", "v1alpha1", "agenttasks"), "AgentTask", True, True)
+EVENT = ResourceType(("", "v1", "events"), "Event", True, False)
+
+
+def rss_mb(pid: int) -> tuple[float, float]:
+    """(current, peak) resident set size of a process in MB."""
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def owner(obj: dict[str, Any]) -> dict[str, Any]:
+    md = obj["metadata"]
+    return {
+        "apiVersion": obj["apiVersion"],
+        "kind": obj["kind"],
+        "name": md["name"],
+        "uid": md["uid"],
+        "controller": True,
+    }
+
+
+def workload(
+    server: RunningApiServer, ns: str, name: str, revision: int, replicas: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    store = server.emulator.store
+    template = {
+        "metadata": {"labels": {"app": name}},
+        "spec": {
+            "containers": [{"name": "app", "image": f"registry.example.com/{name}:{revision}"}]
+        },
+    }
+    annotations = {"deployment.kubernetes.io/revision": str(revision)}
+    deployment = store.create(
+        DEPLOYMENT,
+        ns,
+        {
+            "metadata": {"name": name, "annotations": annotations},
+            "spec": {
+                "replicas": replicas,
+                "selector": {"matchLabels": {"app": name}},
+                "template": template,
+            },
+        },
+    )
+    rs = store.create(
+        REPLICASET,
+        ns,
+        {
+            "metadata": {
+                "name": f"{name}-r{revision}",
+                "annotations": annotations,
+                "labels": {"app": name},
+                "ownerReferences": [owner(deployment)],
+            },
+            "spec": {
+                "replicas": replicas,
+                "selector": {"matchLabels": {"app": name}},
+                "template": template,
+            },
+        },
+    )
+    return deployment, rs
+
+
+def add_pod(
+    server: RunningApiServer, ns: str, rs: dict[str, Any], index: int, *, crashing: bool
+) -> None:
+    store = server.emulator.store
+    template = copy.deepcopy(rs["spec"]["template"])
+    pod = store.create(
+        POD,
+        ns,
+        {
+            "metadata": {
+                "name": f"{rs['metadata']['name']}-{index}",
+                "labels": template["metadata"]["labels"],
+                "ownerReferences": [owner(rs)],
+            },
+            "spec": template["spec"],
+        },
+    )
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    if crashing:
+        state = {
+            "waiting": {
+                "reason": "CrashLoopBackOff",
+                "message": "back-off 40s restarting failed container",
+            }
+        }
+        last = {"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": now}}
+        server.emulator.pod_logs[(ns, pod["metadata"]["name"], "app", True)] = (
+            "panic: cannot reach payments API\n"
+        )
+    else:
+        state, last = {"running": {"startedAt": now}}, {}
+    status = {
+        "phase": "Running",
+        "startTime": now,
+        "conditions": [{"type": "Ready", "status": str(not crashing)}],
+        "containerStatuses": [
+            {
+                "name": "app",
+                "ready": not crashing,
+                "restartCount": 4 if crashing else 0,
+                "state": state,
+                "lastState": last,
+            }
+        ],
+    }
+    store.update(POD, ns, pod["metadata"]["name"], merge={"status": status}, subresource="status")
+
+
+def set_rollout_status(
+    server: RunningApiServer, ns: str, name: str, replicas: int, available: int
+) -> None:
+    server.emulator.store.update(
+        DEPLOYMENT,
+        ns,
+        name,
+        merge={
+            "status": {
+                "observedGeneration": 1,
+                "replicas": replicas,
+                "updatedReplicas": replicas,
+                "availableReplicas": available,
+                "unavailableReplicas": (replicas - available) or None,
+            }
+        },
+        subresource="status",
+    )
+
+
+def notes(server: RunningApiServer) -> list[dict[str, Any]]:
+    return [e for e in server.emulator.store.list(EVENT, None) if e.get("reason") == "IncidentNote"]
+
+
+def burst(
+    server: RunningApiServer, process: OperatorProcess, deployments: int, pods_per: int
+) -> None:
+    ns = "burst"
+    server.call(lambda: server.emulator.store.create(NAMESPACE, None, {"metadata": {"name": ns}}))
+    rss_before = rss_mb(process.pid)[0]
+    started = time.monotonic()
+
+    def write() -> None:
+        for d in range(deployments):
+            name = f"svc-{d:03d}"
+            _, rs = workload(server, ns, name, 2, pods_per)
+            for p in range(pods_per):
+                add_pod(server, ns, rs, p, crashing=True)
+            set_rollout_status(server, ns, name, pods_per, 0)
+
+    server.call(write)
+    written = time.monotonic()
+    last_count, last_change = 0, written
+    while time.monotonic() - last_change < 10:
+        count = server.call(lambda: len(notes(server)))
+        if count != last_count:
+            last_count, last_change = count, time.monotonic()
+        time.sleep(0.05)
+    found = server.call(lambda: notes(server))
+    counts = sorted({e["count"] for e in found})
+    print(
+        f"burst: {deployments * pods_per} failing pods over {deployments} Deployments, written in {written - started:.2f} s"
+    )
+    print(f"  IncidentNotes: {len(found)} (goal {deployments}); counts per note: {counts}")
+    print(f"  end of burst → last note: {last_change - written:.2f} s (goal < 5 s)")
+    current, peak = rss_mb(process.pid)
+    print(
+        f"  operator RSS: {current:.0f} MB now, {peak:.0f} MB peak, {rss_before:.0f} MB before (goal < 150 MB)"
+    )
+
+
+def quiet(server: RunningApiServer, process: OperatorProcess, pods: int) -> None:
+    ns = "quiet"
+    server.call(lambda: server.emulator.store.create(NAMESPACE, None, {"metadata": {"name": ns}}))
+    per = 20
+    started = time.monotonic()
+    for d in range(pods // per):
+
+        def write(d: int = d) -> None:
+            name = f"web-{d:04d}"
+            _, rs = workload(server, ns, name, 1, per)
+            for p in range(per):
+                add_pod(server, ns, rs, p, crashing=False)
+            set_rollout_status(server, ns, name, per, per)
+
+        server.call(write)
+    time.sleep(10)
+    current, peak = rss_mb(process.pid)
+    tasks = server.call(lambda: [t for t in server.emulator.store.list(TASK, ns)])
+    print(
+        f"quiet: {pods} healthy pods in {pods // per} Deployments (written in {time.monotonic() - started - 10:.1f} s)"
+    )
+    print(
+        f"  operator RSS: {current:.0f} MB now, {peak:.0f} MB peak (goal < 150 MB); incident tasks: {len(tasks)} (goal 0)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--deployments", type=int, default=50)
+    parser.add_argument("--pods-per", type=int, default=20)
+    parser.add_argument("--healthy", type=int, default=10_000)
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for the operator",
+    )
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        server = RunningApiServer()
+        server.start()
+        kubeconfig = server.write_kubeconfig(Path(tmp) / "config")
+        process = OperatorProcess(
+            kubeconfig,
+            Path(tmp) / "operator.log",
+            env={"AUTH_MODE": "none", **dict(e.split("=", 1) for e in args.env)},
+        )
+        process.start()
+        try:
+            print(f"operator RSS at start: {rss_mb(process.pid)[0]:.0f} MB")
+            burst(server, process, args.deployments, args.pods_per)
+            quiet(server, process, args.healthy)
+        finally:
+            process.stop()
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()
