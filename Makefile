@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 DEMO   ?= examples/dumps/crashloop-bad-config
 
-.PHONY: demo test lint typecheck unit install clean bench
+.PHONY: demo test lint typecheck unit install clean bench e2e
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -34,8 +34,14 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(VENV)/bin/pytest -ra tests/unit
 
+## Against a real cluster running the operator: E2E_KUBECONFIG=... make e2e
+e2e: $(STAMP)
+	$(VENV)/bin/pytest -ra tests/e2e
+
+## Both benchmarks, as reports (no pass/fail).
 bench: $(STAMP)
 	$(PY) benchmarks/diagnose_bench.py
+	$(PY) benchmarks/operator_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
