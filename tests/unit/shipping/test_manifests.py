@@ -142,8 +142,8 @@ def test_examples_validate() -> None:
 def dockerfile_stages() -> list[list[tuple[str, str]]]:
     stages: list[list[tuple[str, str]]] = []
     text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
-    for line in text.splitlines():
-        line = line.strip()
+    for raw in text.splitlines():
+        line = raw.strip()
         if not line or line.startswith("#"):
             continue
         instruction, _, rest = line.partition(" ")
