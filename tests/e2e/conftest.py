@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pytest
+
+from tests.support.waiting import eventually as wait_until
 
 T = TypeVar("T")
 KUBECONFIG = os.environ.get("E2E_KUBECONFIG", "")
@@ -41,14 +42,7 @@ def kubectl_run(*args: str, stdin: str | None = None) -> subprocess.CompletedPro
 
 
 def kubectl(*args: str, stdin: str | None = None, check: bool = True) -> str:
-    result = subprocess.run(
-        ["kubectl", "--kubeconfig", KUBECONFIG, *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = kubectl_run(*args, stdin=stdin)
     if check and result.returncode != 0:
         raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")
     return result.stdout
@@ -59,14 +53,11 @@ def kubectl_json(*args: str) -> Any:
 
 
 def eventually(check: Callable[[], T], *, timeout: float = 300, what: str = "") -> T:
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-            if result:
-                return result
-        except (AssertionError, KeyError, StopIteration, json.JSONDecodeError) as exc:
-            last = exc
-        time.sleep(2)
-    raise AssertionError(f"timed out waiting for {what}: {last!r}")
+    """Poll ``check`` every 2 s; a real cluster takes minutes to crash-loop."""
+    return wait_until(
+        check,
+        timeout=timeout,
+        interval=2,
+        what=what,
+        expected=(AssertionError, KeyError, StopIteration, json.JSONDecodeError),
+    )

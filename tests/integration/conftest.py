@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,6 +19,7 @@ from kubernetes import client, config
 from tests.support.apiserver.serve import RunningApiServer
 from tests.support.controllers import SimulatedControllers
 from tests.support.operator_process import OperatorProcess
+from tests.support.waiting import eventually as wait_until
 
 pytestmark = pytest.mark.integration
 T = TypeVar("T")
@@ -63,18 +63,13 @@ def cluster(
 
 
 def eventually(check: Callable[[], T], *, timeout: float = 30, what: str = "") -> T:
-    """Poll ``check`` until it returns something truthy without raising."""
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-            if result:
-                return result
-        except (AssertionError, client.ApiException, KeyError) as exc:
-            last = exc
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what or check}: {last!r}")
+    """Poll ``check``; API errors (e.g. a 404 before the object exists) mean "not yet"."""
+    return wait_until(
+        check,
+        timeout=timeout,
+        what=what,
+        expected=(AssertionError, KeyError, StopIteration, client.ApiException),
+    )
 
 
 def read_json(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

@@ -178,6 +178,13 @@ class SimulatedControllers:
     def crash_loop(self, pod: str, restarts: int, log: str, *, exit_code: int = 1) -> None:
         """The pod's container keeps exiting; kubelet backs off (status, BackOff Event, log)."""
         self.server.emulator.pod_logs[(self.ns, pod, "app", True)] = log
+        self._backing_off(pod, restarts, exit_code, "Error")
+
+    def oom_loop(self, pod: str, restarts: int) -> None:
+        """The container is OOM-killed on every start (exit code 137, reason OOMKilled)."""
+        self._backing_off(pod, restarts, 137, "OOMKilled")
+
+    def _backing_off(self, pod: str, restarts: int, exit_code: int, reason: str) -> None:
         self._status(
             pod,
             running=False,
@@ -189,7 +196,7 @@ class SimulatedControllers:
             },
             last_terminated={
                 "exitCode": exit_code,
-                "reason": "Error",
+                "reason": reason,
                 "startedAt": _ts(40),
                 "finishedAt": _ts(30),
             },
@@ -199,25 +206,6 @@ class SimulatedControllers:
             "BackOff",
             f"Back-off restarting failed container app in pod {pod}_{self.ns}",
             restarts,
-        )
-
-    def oom_loop(self, pod: str, restarts: int) -> None:
-        """The container is OOM-killed on every start."""
-        self._status(
-            pod,
-            running=False,
-            ready=False,
-            restarts=restarts,
-            waiting={
-                "reason": "CrashLoopBackOff",
-                "message": "back-off 5m0s restarting failed container",
-            },
-            last_terminated={
-                "exitCode": 137,
-                "reason": "OOMKilled",
-                "startedAt": _ts(40),
-                "finishedAt": _ts(30),
-            },
         )
 
     def running(self, pod: str, *, ready: bool = True) -> None:

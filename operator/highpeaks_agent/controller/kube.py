@@ -109,30 +109,34 @@ class KubeWriter:
         self, namespace: str, name: str, status: Mapping[str, Any]
     ) -> dict[str, Any]:
         """Merge-patch ``status`` through the status subresource."""
-        result: dict[str, Any] = await _call(
-            self._custom.patch_namespaced_custom_object_status,
-            GROUP,
-            VERSION,
-            namespace,
-            PLURAL,
-            name,
-            {"status": dict(status)},
-            _content_type=MERGE_PATCH,
+        return await self._patch_task(
+            self._custom.patch_namespaced_custom_object_status, namespace, name, "status", status
         )
-        return result
 
     async def patch_task_metadata(
         self, namespace: str, name: str, metadata: Mapping[str, Any]
     ) -> dict[str, Any]:
         """Merge-patch labels or annotations of a task."""
+        return await self._patch_task(
+            self._custom.patch_namespaced_custom_object, namespace, name, "metadata", metadata
+        )
+
+    async def _patch_task(
+        self,
+        patch: Callable[..., Any],
+        namespace: str,
+        name: str,
+        field: str,
+        value: Mapping[str, Any],
+    ) -> dict[str, Any]:
         result: dict[str, Any] = await _call(
-            self._custom.patch_namespaced_custom_object,
+            patch,
             GROUP,
             VERSION,
             namespace,
             PLURAL,
             name,
-            {"metadata": dict(metadata)},
+            {field: dict(value)},
             _content_type=MERGE_PATCH,
         )
         return result
