@@ -68,8 +68,14 @@ def completed_status(
         )
     else:
         diagnosed = condition("Diagnosed", True, "Healthy", diagnosis.summary, now, generation)
-    conditions = [diagnosed]
     outcome = report.explanation
+    if (
+        flowise_configured
+        and outcome.status == "unavailable"
+        and outcome.reason.startswith("bad answer")
+    ):
+        diagnosed["message"] += f" (rules only: the flow's answer was unusable, {outcome.reason})"
+    conditions = [diagnosed]
     if flowise_configured and outcome.status != "disabled":
         available = outcome.status == "ok"
         conditions.append(

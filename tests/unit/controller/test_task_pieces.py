@@ -125,6 +125,21 @@ def test_flowise_fallback_is_a_visible_condition() -> None:
     )
 
 
+def test_unusable_flow_answer_is_said_in_the_diagnosed_condition() -> None:
+    report = report_for_failing_deployment(
+        ExplainOutcome(status="unavailable", reason="bad answer: summary is missing")
+    )
+    status = completed_status(
+        report, generation=1, started_at=NOW, now=NOW, flowise_configured=True
+    )
+    diagnosed, flowise = status["conditions"]
+    assert (
+        diagnosed["status"] == "True" and "the flow's answer was unusable" in diagnosed["message"]
+    )
+    assert (flowise["status"], flowise["reason"]) == ("False", "Fallback")
+    assert status["source"] == "rules"
+
+
 def test_failed_status() -> None:
     status = failed_status(
         Rejection("TargetNotFound", "Deployment shop/nope not found"),
