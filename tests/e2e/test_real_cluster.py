@@ -39,7 +39,7 @@ def test_crash_looping_deployment_gets_one_incident() -> None:
         what="the incident task",
     )
     assert task["metadata"]["name"] == "incident-checkout-r1"
-    assert task["status"]["rootCause"] in ("CrashLoopBackOff", "ContainerExitedNonZero")
+    assert task["status"]["rootCause"] in ("CrashLoopBackOff", "ContainerExitsImmediately")
     (note,) = eventually(incident_notes, what="the IncidentNote")
     assert note["type"] == "Warning"
     assert "IncidentNote" in kubectl("-n", NS, "describe", "deploy", "checkout")
