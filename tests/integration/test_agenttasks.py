@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 from kubernetes import client
 
 from tests.support.controllers import SimulatedControllers
+from tests.support.operator_process import OperatorProcess
 
 from .conftest import eventually, read_json
 
@@ -170,3 +172,21 @@ def test_spec_change_runs_the_task_again(cluster: SimulatedControllers) -> None:
         )
 
     assert eventually(rerun, what="re-run")["status"]["rootCause"] == "CrashLoopBackOff"
+
+
+def test_metrics_count_tasks_by_phase(
+    cluster: SimulatedControllers, operator: OperatorProcess
+) -> None:
+    create_task(cluster, "counted", {"target": {"kind": "Deployment", "name": "nowhere"}})
+    finished_task(cluster, "counted")
+
+    def failed_count() -> float:
+        text = httpx.get(f"{operator.url}/metrics").text
+        line = next(
+            x
+            for x in text.splitlines()
+            if x.startswith('highpeaks_agent_agenttasks{phase="Failed"}')
+        )
+        return float(line.split()[-1])
+
+    assert eventually(lambda: failed_count() >= 1, what="the Failed gauge")

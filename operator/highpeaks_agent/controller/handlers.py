@@ -116,6 +116,15 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
         if deployment_needs_look(body) or (namespace, name) in open_incidents:
             memo.services.incidents.poke(namespace, name)
 
+    @kopf.on.event(*AGENTTASKS, id="task_phase", registry=registry)
+    async def task_phase(
+        *, body: kopf.Body, name: str, namespace: str | None, memo: Any, **kwargs: Any
+    ) -> None:
+        """Keep the AgentTasks-by-phase gauge equal to the cluster."""
+        phase = (body.get("status") or {}).get("phase")
+        deleted = kwargs.get("type") == "DELETED"
+        memo.services.phases.observe(namespace or "", name, phase, deleted=deleted)
+
     def user_task(*, labels: Any, namespace: str | None, memo: Any, **_: Any) -> bool:
         return labels.get(TRIGGER_LABEL) != AUTO and watched(namespace, memo)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from highpeaks_agent.controller.incidents import IncidentMonitor
+from highpeaks_agent.controller.phases import PhaseCounter
 from highpeaks_agent.controller.tasks import TaskRunner
 from highpeaks_agent.runtime import Readiness
 
@@ -17,5 +18,6 @@ class Services:
     tasks: TaskRunner
     incidents: IncidentMonitor
     readiness: Readiness
+    phases: PhaseCounter = field(default_factory=PhaseCounter)
     namespace_filter: dict[str, Any] = field(default_factory=dict)
     selected_namespaces: set[str] = field(default_factory=set)

@@ -15,7 +15,6 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
-from highpeaks_agent import metrics
 from highpeaks_agent.controller.kube import KubeWriter
 from highpeaks_agent.controller.spec import AgentTaskSpec, Rejection, parse_spec
 from highpeaks_agent.controller.status import completed_status, failed_status, running_status
@@ -73,10 +72,8 @@ class TaskRunner:
             return
         try:
             await self._kube.patch_task_status(namespace, name, running_status(generation, started))
-            metrics.AGENT_TASKS.labels("Running").inc()
             report = await self._diagnose(namespace, spec, trigger)
         except TargetNotFound as exc:
-            metrics.AGENT_TASKS.labels("Running").dec()
             rejection = Rejection(
                 "TargetNotFound",
                 f"{exc.kind} {exc.name!r} does not exist in namespace {namespace!r}",
@@ -84,7 +81,6 @@ class TaskRunner:
             await self._fail(body, rejection, generation, started)
             return
         except ApiException as exc:
-            metrics.AGENT_TASKS.labels("Running").dec()
             if exc.status == 404 and (exc.body or "").find(name) >= 0:
                 return  # the task itself was deleted meanwhile: nothing left to report on
             raise RetryLater(f"Kubernetes API error {exc.status}: {exc.reason}") from exc
@@ -96,8 +92,6 @@ class TaskRunner:
             flowise_configured=self._flowise,
         )
         await self._kube.patch_task_status(namespace, name, status)
-        metrics.AGENT_TASKS.labels("Running").dec()
-        metrics.AGENT_TASKS.labels("Succeeded").inc()
         await self._kube.post_event(
             body,
             reason="Diagnosed",
@@ -128,7 +122,6 @@ class TaskRunner:
             rejection, generation=generation, started_at=started, now=self._clock()
         )
         await self._kube.patch_task_status(str(md.get("namespace")), str(md.get("name")), status)
-        metrics.AGENT_TASKS.labels("Failed").inc()
         await self._kube.post_event(
             body,
             reason="Rejected" if rejection.reason != "TargetNotFound" else "TargetNotFound",

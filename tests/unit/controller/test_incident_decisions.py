@@ -227,3 +227,15 @@ def test_labels_filter() -> None:
     assert parsed["legacy"] is kopf.ABSENT and parsed["watched"] is kopf.PRESENT
     assert parsed["env"]("prod") and not parsed["env"]("dev")
     assert labels_filter("") == {}
+
+
+def test_phase_counter_follows_tasks() -> None:
+    from highpeaks_agent.controller.phases import PhaseCounter
+
+    counter = PhaseCounter()
+    counter.observe("shop", "a", None, deleted=False)
+    counter.observe("shop", "b", "Running", deleted=False)
+    counter.observe("shop", "b", "Succeeded", deleted=False)
+    counter.observe("shop", "c", "Failed", deleted=False)
+    counter.observe("shop", "c", "Failed", deleted=True)
+    assert counter.counts() == {"Pending": 1, "Running": 0, "Succeeded": 1, "Failed": 0}
