@@ -167,3 +167,40 @@ def test_incident_task_goes_with_its_deployment(
     one_incident(cluster)
     cluster.apps.delete_namespaced_deployment("checkout", cluster.ns)
     assert eventually(lambda: tasks(cluster) == [], what="the task to be garbage-collected") is True
+
+
+def test_kubectl_shows_the_incident_where_people_look(
+    cluster: SimulatedControllers, operator: OperatorProcess
+) -> None:
+    import shutil
+    import subprocess
+
+    if shutil.which("kubectl") is None:
+        pytest.fail("kubectl is required: it is how people read what the operator writes")
+    broken_rollout(cluster)
+    one_incident(cluster)
+
+    def kubectl(*args: str) -> str:
+        return subprocess.run(
+            ["kubectl", "--kubeconfig", str(operator.kubeconfig), "-n", cluster.ns, *args],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
+
+    header, row = kubectl("get", "agt").splitlines()
+    assert header.split() == ["NAME", "TARGET", "PHASE", "SEVERITY", "ROOT", "CAUSE", "AGE"]
+    assert row.split()[:5] == [
+        "incident-checkout-r2",
+        "checkout",
+        "Succeeded",
+        "critical",
+        "CrashLoopBackOff",
+    ]
+    described = kubectl("describe", "deployment", "checkout")
+    assert "IncidentNote" in described and "Revision 2 is failing (CrashLoopBackOff)" in " ".join(
+        described.split()
+    )
+    task = kubectl("describe", "agt", "incident-checkout-r2")
+    assert "Root Cause:" in task and "CrashLoopBackOff" in task and "Diagnosed" in task

@@ -26,6 +26,7 @@ from kmock._internal import parsing, rendering
 
 from tests.support.apiserver.selectors import SelectorError, field_predicate, label_predicate
 from tests.support.apiserver.store import ApiError, Change, ResourceType, Store
+from tests.support.apiserver.tables import PrinterColumn, table, wants_table
 
 #: Requests kept for kmock's DSL; stock kmock rescans them all on every request.
 KEPT_REQUESTS = 50
@@ -69,6 +70,7 @@ class ApiServerEmulator(kmock.KubernetesEmulator):  # type: ignore[misc]
         self.pod_logs: dict[tuple[str, str, str, bool], str] = {}
         self.tokens: dict[str, dict[str, Any]] = {}
         self.authorizer: Authorizer = lambda attributes: False
+        self.printer_columns: dict[tuple[str, str, str], list[PrinterColumn]] = {}
 
     # --- declaring ---------------------------------------------------------------------
 
@@ -140,16 +142,21 @@ class ApiServerEmulator(kmock.KubernetesEmulator):  # type: ignore[misc]
             raise ApiError(404, "NotFound", f"the server could not find {sub}")
         if method == "GET" and params.get("watch") in ("true", "1"):
             return await self._watch(rtype, request, namespace)
+        as_table = wants_table(request.headers.get("Accept", ""))
         if name is None:
             if method == "GET":
-                return _json(self._list(rtype, namespace, params))
+                listed = self._list(rtype, namespace, params)
+                if as_table:
+                    return _json(self._table(rtype, listed["items"]))
+                return _json(listed)
             if method == "POST":
                 return _json(self._create(rtype, namespace, request.data), 201)
             raise ApiError(405, "MethodNotAllowed", f"{method} is not supported on collections")
         if sub == "log":
             return self._log(namespace or "", name, params)
         if method == "GET":
-            return _json(self.store.get(rtype, namespace, name))
+            found = self.store.get(rtype, namespace, name)
+            return _json(self._table(rtype, [found]) if as_table else found)
         if method == "DELETE":
             return _json(self.store.delete(rtype, namespace, name))
         if method in ("PUT", "PATCH"):
@@ -168,6 +175,17 @@ class ApiServerEmulator(kmock.KubernetesEmulator):  # type: ignore[misc]
             "metadata": {"resourceVersion": str(self.store.revision)},
             "items": items,
         }
+
+    def _table(self, rtype: ResourceType, items: list[dict[str, Any]]) -> dict[str, Any]:
+        columns = self.printer_columns.get(rtype.key, [])
+        return table(items, columns, str(self.store.revision))
+
+    async def _serve_version(self, request: rendering.Request) -> Any:
+        """kmock's APIResourceList, with the core group's version spelled ``v1`` (not ``/v1``)."""
+        listing = await super()._serve_version(request)
+        if isinstance(listing, dict) and listing.get("groupVersion") == "/v1":
+            listing["groupVersion"] = "v1"
+        return listing
 
     def _create(self, rtype: ResourceType, namespace: str | None, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):

@@ -20,6 +20,7 @@ import yaml
 from tests.support.apiserver.emulator import ApiServerEmulator
 
 _T = TypeVar("_T")
+ROOT = Path(__file__).resolve().parents[3]
 
 #: The operator's token in the kubeconfig; the emulator maps it to a service account.
 OPERATOR_TOKEN = "operator-token"
@@ -37,6 +38,10 @@ def declare_cluster_resources(emulator: ApiServerEmulator) -> None:
         shortnames={"agt"},
         categories={"highpeaks"},
     )
+    crd = yaml.safe_load((ROOT / "crds" / "agenttask.yaml").read_text())
+    emulator.printer_columns[("devops.highpeaks.io", "v1alpha1", "agenttasks")] = crd["spec"][
+        "versions"
+    ][0]["additionalPrinterColumns"]
 
 
 class RunningApiServer:
