@@ -11,14 +11,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import kopf
 import uvicorn
 from kubernetes import client
+from pydantic import ValidationError
 
-from highpeaks_agent.controller.handlers import labels_filter, register
+from highpeaks_agent.controller.handlers import register
 from highpeaks_agent.controller.incidents import IncidentMonitor
 from highpeaks_agent.controller.kube import KubeWriter
 from highpeaks_agent.controller.runtime import Services
@@ -80,7 +82,6 @@ def build_services(settings: Settings, api_client: client.ApiClient) -> tuple[Se
             flowise_configured=settings.flowise_enabled,
         ),
         readiness=readiness,
-        namespace_filter=labels_filter(settings.watch_namespace_selector),
     )
     auth = (
         KubernetesAuth(api_client, cache_seconds=settings.auth_cache_seconds)
@@ -138,7 +139,14 @@ def run(port: int | None, namespaces: Sequence[str]) -> int:
         overrides["http_port"] = port
     if namespaces:
         overrides["watch_namespaces"] = list(namespaces)
-    settings = Settings(**overrides)
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        print(f"highpeaks-agent run: invalid settings: {problems}", file=sys.stderr)
+        return 2
     configure_logging(settings.debug)
     if settings.auth_mode == "none":
         log.warning(

@@ -78,6 +78,14 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("watch_namespace_selector")
+    @classmethod
+    def _check_selector(cls, value: str) -> str:
+        from highpeaks_agent.controller.watch_filters import labels_filter
+
+        labels_filter(value)  # raises ValueError with the offending term
+        return value
+
     @property
     def flowise_enabled(self) -> bool:
         """Flowise is used only when both its URL and the flow id are set."""

@@ -38,10 +38,10 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
     """Register every handler of the operator on ``registry``."""
     selector = settings.watch_namespace_selector
 
-    def watched(namespace: str | None, memo: Any) -> bool:
+    def watched(namespace: str | None, kwargs: dict[str, Any]) -> bool:
         if not selector:
             return True
-        return namespace in memo.services.selected_namespaces
+        return namespace in (kwargs.get("selected_namespaces") or {})
 
     @kopf.on.startup(id="configure", registry=registry)
     async def configure(*, settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
@@ -66,14 +66,18 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
 
     if selector:
 
-        @kopf.on.event("", "v1", "namespaces", id="namespace_event", registry=registry)
-        async def namespace_event(*, name: str, labels: Any, memo: Any, **kwargs: Any) -> None:
-            """Track namespaces matching ``WATCH_NAMESPACE_SELECTOR`` (a bounded set of names)."""
-            wanted = _matches(labels, memo.services.namespace_filter)
-            if kwargs.get("type") == "DELETED" or not wanted:
-                memo.services.selected_namespaces.discard(name)
-            else:
-                memo.services.selected_namespaces.add(name)
+        @kopf.index(
+            "",
+            "v1",
+            "namespaces",
+            id="selected_namespaces",
+            labels=labels_filter(selector),
+            registry=registry,
+        )
+        def selected_namespaces(*, name: str, **_: Any) -> Any:
+            """Namespaces matching ``WATCH_NAMESPACE_SELECTOR``. An index, because Kopf fills
+            every index before any handler runs: no task is judged before its namespace is."""
+            return {name: True}
 
     @kopf.index("apps", "v1", "replicasets", id="replicaset_owners", registry=registry)
     def replicaset_owners(*, namespace: str | None, name: str, body: kopf.Body, **_: Any) -> Any:
@@ -97,7 +101,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
         *, body: kopf.Body, namespace: str | None, memo: Any, **kwargs: Any
     ) -> None:
         replicaset_owners, open_incidents = kwargs["replicaset_owners"], kwargs["open_incidents"]
-        if namespace is None or not watched(namespace, memo):
+        if namespace is None or not watched(namespace, kwargs):
             return
         deployment = owning_deployment(body, lambda ns, rs: _first(replicaset_owners, (ns, rs)))
         if deployment is None:
@@ -111,7 +115,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
         *, body: kopf.Body, name: str, namespace: str | None, memo: Any, **kwargs: Any
     ) -> None:
         open_incidents = kwargs["open_incidents"]
-        if namespace is None or kwargs.get("type") == "DELETED" or not watched(namespace, memo):
+        if namespace is None or kwargs.get("type") == "DELETED" or not watched(namespace, kwargs):
             return
         if deployment_needs_look(body) or (namespace, name) in open_incidents:
             memo.services.incidents.poke(namespace, name)
@@ -125,8 +129,8 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
         deleted = kwargs.get("type") == "DELETED"
         memo.services.phases.observe(namespace or "", name, phase, deleted=deleted)
 
-    def user_task(*, labels: Any, namespace: str | None, memo: Any, **_: Any) -> bool:
-        return labels.get(TRIGGER_LABEL) != AUTO and watched(namespace, memo)
+    def user_task(*, labels: Any, namespace: str | None, **kwargs: Any) -> bool:
+        return labels.get(TRIGGER_LABEL) != AUTO and watched(namespace, kwargs)
 
     @kopf.on.create(*AGENTTASKS, id="run_task", when=user_task, registry=registry)
     @kopf.on.update(*AGENTTASKS, id="rerun_task", field="spec", when=user_task, registry=registry)
@@ -144,23 +148,6 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
             await memo.services.tasks.resume(body)
         except RetryLater as exc:
             raise kopf.TemporaryError(str(exc), delay=10) from exc
-
-
-def _matches(labels: Any, wanted: dict[str, Any]) -> bool:
-    """Apply a ``labels_filter`` dict to an object's labels."""
-    for key, expected in wanted.items():
-        present = key in labels
-        if expected is kopf.PRESENT:
-            ok = present
-        elif expected is kopf.ABSENT:
-            ok = not present
-        elif callable(expected):
-            ok = present and bool(expected(labels[key]))
-        else:
-            ok = labels.get(key) == expected
-        if not ok:
-            return False
-    return True
 
 
 __all__ = ["Services", "labels_filter", "register"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from highpeaks_agent.controller.incidents import IncidentMonitor
 from highpeaks_agent.controller.phases import PhaseCounter
@@ -19,5 +18,3 @@ class Services:
     incidents: IncidentMonitor
     readiness: Readiness
     phases: PhaseCounter = field(default_factory=PhaseCounter)
-    namespace_filter: dict[str, Any] = field(default_factory=dict)
-    selected_namespaces: set[str] = field(default_factory=set)

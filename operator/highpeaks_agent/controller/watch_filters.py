@@ -8,8 +8,13 @@ trouble. Everything else costs one function call and no API request.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
+
+_LABEL_KEY = re.compile(
+    r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+)
 
 #: Waiting reasons of a container that is simply starting.
 STARTING = frozenset({"ContainerCreating", "PodInitializing"})
@@ -96,4 +101,7 @@ def labels_filter(selector: str) -> dict[str, Any]:
             result[term[1:].strip()] = kopf.ABSENT
         else:
             result[term] = kopf.PRESENT
+    for key in result:
+        if not _LABEL_KEY.match(key):
+            raise ValueError(f"invalid label key {key!r} in selector {selector!r}")
     return result

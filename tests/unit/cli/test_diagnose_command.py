@@ -257,3 +257,12 @@ def test_truncated_real_dump_files_exit_cleanly(tmp_path: Path, cut: int) -> Non
     code, _, err = run(["diagnose", str(path), "-o", "json"])
     assert code == 2
     assert err.count("\n") == 1
+
+
+def test_run_refuses_invalid_settings(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("WATCH_NAMESPACE_SELECTOR", "bad key!=x")
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert "invalid settings: WATCH_NAMESPACE_SELECTOR" in err and "bad key" in err

@@ -239,3 +239,8 @@ def test_phase_counter_follows_tasks() -> None:
     counter.observe("shop", "c", "Failed", deleted=False)
     counter.observe("shop", "c", "Failed", deleted=True)
     assert counter.counts() == {"Pending": 1, "Running": 0, "Succeeded": 1, "Failed": 0}
+
+
+def test_bad_selectors_are_refused() -> None:
+    with pytest.raises(ValueError, match="invalid label key"):
+        labels_filter("bad key!=x")
