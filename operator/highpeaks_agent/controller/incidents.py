@@ -102,10 +102,7 @@ def incident_task(deployment: Mapping[str, Any], action: Action) -> dict[str, An
             "name": action.task_name,
             "namespace": md.get("namespace"),
             "labels": {TRIGGER_LABEL: AUTO, "app.kubernetes.io/managed-by": "highpeaks-agent"},
-            "annotations": {
-                SIGNATURE_ANNOTATION: action.signature,
-                REVISION_ANNOTATION: str(action.revision),
-            },
+            "annotations": {REVISION_ANNOTATION: str(action.revision)},
             "ownerReferences": [
                 {
                     "apiVersion": "apps/v1",
@@ -234,12 +231,6 @@ class IncidentMonitor:
             if known == action.signature:  # another life of this process got there first
                 metrics.INCIDENT_NOTES.labels("suppressed").inc()
                 return
-        if not created:
-            await self._kube.patch_task_metadata(
-                namespace,
-                action.task_name,
-                {"annotations": {SIGNATURE_ANNOTATION: action.signature}},
-            )
         explained = await self._service.diagnose_target(
             namespace, "Deployment", str(meta(deployment).get("name")), trigger="incident"
         )
@@ -260,6 +251,14 @@ class IncidentMonitor:
             now=self._clock(),
         )
         metrics.INCIDENT_NOTES.labels("posted" if posted else "failed").inc()
+        if posted:
+            # Recorded only once the note is out: a crash in between means the next look
+            # posts it (at worst as one more count on the same Event) rather than never.
+            await self._kube.patch_task_metadata(
+                namespace,
+                action.task_name,
+                {"annotations": {SIGNATURE_ANNOTATION: action.signature}},
+            )
         await self._kube.post_event(
             task,
             reason="Diagnosed",
