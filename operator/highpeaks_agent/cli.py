@@ -55,10 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--namespace",
         "-n",
         dest="namespaces",
-        action="append",
+        action="extend",
+        nargs="+",
         default=[],
         metavar="NS",
-        help="watch only this namespace (repeatable; default: WATCH_NAMESPACES or all)",
+        help="watch only these namespaces (default: WATCH_NAMESPACES, else all)",
     )
 
     return parser
