@@ -24,6 +24,7 @@ from highpeaks_agent.controller.handlers import register
 from highpeaks_agent.controller.incidents import IncidentMonitor
 from highpeaks_agent.controller.kube import KubeWriter
 from highpeaks_agent.controller.runtime import Services
+from highpeaks_agent.controller.scope import NamespaceScope
 from highpeaks_agent.controller.tasks import TaskRunner
 from highpeaks_agent.flowise.bridge import build_explainer
 from highpeaks_agent.http.app import create_app
@@ -82,6 +83,7 @@ def build_services(settings: Settings, api_client: client.ApiClient) -> tuple[Se
             flowise_configured=settings.flowise_enabled,
         ),
         readiness=readiness,
+        scope=NamespaceScope(api_client, settings.watch_namespace_selector),
     )
     auth = (
         KubernetesAuth(api_client, cache_seconds=settings.auth_cache_seconds)

@@ -38,10 +38,8 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
     """Register every handler of the operator on ``registry``."""
     selector = settings.watch_namespace_selector
 
-    def watched(namespace: str | None, kwargs: dict[str, Any]) -> bool:
-        if not selector:
-            return True
-        return namespace in (kwargs.get("selected_namespaces") or {})
+    def watched(namespace: str | None, memo: Any, kwargs: dict[str, Any]) -> bool:
+        return bool(memo.services.scope.known(namespace, kwargs.get("selected_namespaces")))
 
     @kopf.on.startup(id="configure", registry=registry)
     async def configure(*, settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
@@ -101,7 +99,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
         *, body: kopf.Body, namespace: str | None, memo: Any, **kwargs: Any
     ) -> None:
         replicaset_owners, open_incidents = kwargs["replicaset_owners"], kwargs["open_incidents"]
-        if namespace is None or not watched(namespace, kwargs):
+        if namespace is None or not watched(namespace, memo, kwargs):
             return
         deployment = owning_deployment(body, lambda ns, rs: _first(replicaset_owners, (ns, rs)))
         if deployment is None:
@@ -115,7 +113,9 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
         *, body: kopf.Body, name: str, namespace: str | None, memo: Any, **kwargs: Any
     ) -> None:
         open_incidents = kwargs["open_incidents"]
-        if namespace is None or kwargs.get("type") == "DELETED" or not watched(namespace, kwargs):
+        if namespace is None or kwargs.get("type") == "DELETED":
+            return
+        if not watched(namespace, memo, kwargs):
             return
         if deployment_needs_look(body) or (namespace, name) in open_incidents:
             memo.services.incidents.poke(namespace, name)
@@ -129,21 +129,27 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
         deleted = kwargs.get("type") == "DELETED"
         memo.services.phases.observe(namespace or "", name, phase, deleted=deleted)
 
-    def user_task(*, labels: Any, namespace: str | None, **kwargs: Any) -> bool:
-        return labels.get(TRIGGER_LABEL) != AUTO and watched(namespace, kwargs)
+    def user_task(*, labels: Any, **_: Any) -> bool:
+        return bool(labels.get(TRIGGER_LABEL) != AUTO)
 
     @kopf.on.create(*AGENTTASKS, id="run_task", when=user_task, registry=registry)
     @kopf.on.update(*AGENTTASKS, id="rerun_task", field="spec", when=user_task, registry=registry)
-    async def run_task(*, body: kopf.Body, memo: Any, **_: Any) -> None:
+    async def run_task(*, body: kopf.Body, namespace: str | None, memo: Any, **kwargs: Any) -> None:
         """Diagnose the task's target and write its status (retried on API errors)."""
+        if not await memo.services.scope.allows(namespace, kwargs.get("selected_namespaces")):
+            return
         try:
             await memo.services.tasks.run(body)
         except RetryLater as exc:
             raise kopf.TemporaryError(str(exc), delay=10) from exc
 
     @kopf.on.resume(*AGENTTASKS, id="resume_task", when=user_task, registry=registry)
-    async def resume_task(*, body: kopf.Body, memo: Any, **_: Any) -> None:
+    async def resume_task(
+        *, body: kopf.Body, namespace: str | None, memo: Any, **kwargs: Any
+    ) -> None:
         """After a restart, finish only tasks whose status does not answer their spec."""
+        if not await memo.services.scope.allows(namespace, kwargs.get("selected_namespaces")):
+            return
         try:
             await memo.services.tasks.resume(body)
         except RetryLater as exc:

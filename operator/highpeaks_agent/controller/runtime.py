@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from highpeaks_agent.controller.incidents import IncidentMonitor
 from highpeaks_agent.controller.phases import PhaseCounter
+from highpeaks_agent.controller.scope import NamespaceScope
 from highpeaks_agent.controller.tasks import TaskRunner
 from highpeaks_agent.runtime import Readiness
 
@@ -17,4 +18,5 @@ class Services:
     tasks: TaskRunner
     incidents: IncidentMonitor
     readiness: Readiness
+    scope: NamespaceScope = field(default_factory=lambda: NamespaceScope(None, ""))
     phases: PhaseCounter = field(default_factory=PhaseCounter)

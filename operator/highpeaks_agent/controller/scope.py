@@ -1,0 +1,46 @@
+"""Which namespaces the operator serves when ``WATCH_NAMESPACE_SELECTOR`` is set.
+
+The namespace index answers at once for namespaces already seen. A task can arrive before its
+namespace's watch event does (``kubectl apply`` of a Namespace and an AgentTask together), so
+an unknown namespace is asked about once, from the API server, which evaluates the selector
+itself: no second implementation of label selectors here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Container
+from typing import Any
+
+from kubernetes import client
+
+
+class NamespaceScope:
+    """``allows(namespace)``: whether a namespace matches the selector (always, without one)."""
+
+    def __init__(self, api_client: client.ApiClient | None, selector: str) -> None:
+        self._core = client.CoreV1Api(api_client) if api_client is not None else None
+        self._selector = selector
+
+    @property
+    def selective(self) -> bool:
+        return bool(self._selector)
+
+    def known(self, namespace: str | None, index: Container[str] | None) -> bool:
+        """The quick answer from the index (for the many Pod and Deployment events)."""
+        return not self._selector or (namespace is not None and namespace in (index or {}))
+
+    async def allows(self, namespace: str | None, index: Container[str] | None) -> bool:
+        """The index's answer, or the API server's for a namespace the index has not seen."""
+        if self.known(namespace, index):
+            return True
+        if namespace is None or self._core is None:
+            return False
+        response: Any = await asyncio.to_thread(
+            self._core.list_namespace,
+            label_selector=self._selector,
+            field_selector=f"metadata.name={namespace}",
+            _preload_content=False,
+        )
+        return bool(json.loads(response.data).get("items"))
