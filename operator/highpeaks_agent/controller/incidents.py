@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 SIGNATURE_ANNOTATION = "devops.highpeaks.io/failure-signature"
 REVISION_ANNOTATION = "devops.highpeaks.io/revision"
 AUTO = "auto"
+MAX_ATTEMPTS = 5  # consecutive failed looks at one Deployment before waiting for a new event
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,14 +173,21 @@ class IncidentMonitor:
                 await task
 
     async def _settle(self, key: tuple[str, str]) -> None:
+        failures = 0
         try:
             while True:
-                await asyncio.sleep(self._debounce)
+                await asyncio.sleep(self._debounce * (2**failures))
                 self._again.discard(key)
                 try:
                     await self.evaluate(*key)
+                    failures = 0
                 except Exception:
-                    log.exception("looking at Deployment %s/%s failed", *key)
+                    # The API server hiccuped: look again with backoff, a bounded number of
+                    # times, rather than wait for a watch event that may not come soon.
+                    failures += 1
+                    log.exception("looking at Deployment %s/%s failed (%d)", *key, failures)
+                    if failures < MAX_ATTEMPTS:
+                        self._again.add(key)
                 if key not in self._again:
                     return
         finally:
