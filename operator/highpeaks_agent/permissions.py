@@ -1,8 +1,18 @@
-"""The Kubernetes API permissions the agent uses: one list, read by the ClusterRole test.
+"""The Kubernetes API permissions the agent uses, listed once.
 
-``k8s/base/clusterrole.yaml`` must grant exactly these rules, no more and no less; a test
-renders the manifests and compares. When code starts calling something new, add it here
-with the reason, and the test tells you to update the manifest too.
+Code and manifest share this one list so that they cannot drift apart. A ClusterRole written
+by hand grows a verb "just in case" and keeps a permission long after the call that needed it
+is gone; one that lags behind the code fails only in a cluster, as a 403 in the operator's
+log. Here every rule names the code that needs it, ``k8s/base/clusterrole.yaml`` must grant
+exactly :func:`cluster_role_rules` (``tests/unit/shipping`` renders the manifests and compares,
+failing on any verb too many or too few), and a new API call means a new line here first.
+
+Kopf's own calls count too: it lists and watches what handlers and indexes name, merge- and
+JSON-patches objects and their ``status`` subresource (never ``get``, ``update`` or
+``delete``), posts Events, and watches CustomResourceDefinitions and (with namespace
+patterns) Namespaces. API discovery (``/api``, ``/apis``, ``/version``) is open to every
+authenticated user and needs no rule. ``PEERING`` (Kopf peering for several replicas) is off
+in the shipped manifests; turning it on needs ``kopf.dev`` peering objects as well.
 """
 
 from __future__ import annotations
