@@ -136,24 +136,34 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
     @kopf.on.update(*AGENTTASKS, id="rerun_task", field="spec", when=user_task, registry=registry)
     async def run_task(*, body: kopf.Body, namespace: str | None, memo: Any, **kwargs: Any) -> None:
         """Diagnose the task's target and write its status (retried on API errors)."""
-        if not await memo.services.scope.allows(namespace, kwargs.get("selected_namespaces")):
-            return
-        try:
-            await memo.services.tasks.run(body)
-        except RetryLater as exc:
-            raise kopf.TemporaryError(str(exc), delay=10) from exc
+        await _task(memo.services, body, namespace, kwargs, resume=False)
 
     @kopf.on.resume(*AGENTTASKS, id="resume_task", when=user_task, registry=registry)
     async def resume_task(
         *, body: kopf.Body, namespace: str | None, memo: Any, **kwargs: Any
     ) -> None:
         """After a restart, finish only tasks whose status does not answer their spec."""
-        if not await memo.services.scope.allows(namespace, kwargs.get("selected_namespaces")):
-            return
-        try:
-            await memo.services.tasks.resume(body)
-        except RetryLater as exc:
-            raise kopf.TemporaryError(str(exc), delay=10) from exc
+        await _task(memo.services, body, namespace, kwargs, resume=True)
+
+
+async def _task(
+    services: Services,
+    body: kopf.Body,
+    namespace: str | None,
+    kwargs: dict[str, Any],
+    *,
+    resume: bool,
+) -> None:
+    """Run (or resume) a task in a served namespace; API errors become Kopf retries."""
+    if not await services.scope.allows(namespace, kwargs.get("selected_namespaces")):
+        return
+    try:
+        if resume:
+            await services.tasks.resume(body)
+        else:
+            await services.tasks.run(body)
+    except RetryLater as exc:
+        raise kopf.TemporaryError(str(exc), delay=10) from exc
 
 
 __all__ = ["Services", "labels_filter", "register"]
