@@ -166,4 +166,4 @@ async def _task(
         raise kopf.TemporaryError(str(exc), delay=10) from exc
 
 
-__all__ = ["Services", "labels_filter", "register"]
+__all__ = ["register"]
