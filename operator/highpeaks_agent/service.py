@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from highpeaks_agent import metrics
 from highpeaks_agent.engine import diagnose, diagnose_target
@@ -37,6 +37,8 @@ class Report:
     source: Literal["rules", "flowise"]
     explanation: ExplainOutcome
     pods_seen: int
+    target: Mapping[str, Any] | None = None
+    """The target object as read for this diagnosis (None for a namespace)."""
 
     @property
     def failing(self) -> bool:
@@ -109,7 +111,7 @@ class DiagnosisService:
             report = self._report(
                 [diagnosis], answers.target_answer(diagnosis), outcome, len(snapshot.pods)
             )
-            return _finish(report, snapshot, trigger)
+            return replace(_finish(report, snapshot, trigger), target=target)
 
     async def diagnose_namespace(
         self,

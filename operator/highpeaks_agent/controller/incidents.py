@@ -150,11 +150,6 @@ class IncidentMonitor:
         self._pending: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._again: set[tuple[str, str]] = set()
 
-    @property
-    def pending(self) -> int:
-        """Deployments waiting for (or in) a look; bounded by Deployments with recent changes."""
-        return len(self._pending)
-
     def poke(self, namespace: str, name: str) -> None:
         """Something about this Deployment changed: look at it once things are quiet."""
         key = (namespace, name)
@@ -202,9 +197,9 @@ class IncidentMonitor:
             )
         except TargetNotFound:
             return []
-        deployment = await self._kube.read_deployment(namespace, name)
-        if deployment is None:
+        if not report.target:
             return []
+        deployment = dict(report.target)
         uid = meta(deployment).get("uid")
         tasks = [
             t

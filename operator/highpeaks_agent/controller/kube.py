@@ -35,7 +35,6 @@ class KubeWriter:
 
     def __init__(self, api_client: client.ApiClient) -> None:
         self._core = client.CoreV1Api(api_client)
-        self._apps = client.AppsV1Api(api_client)
         self._custom = client.CustomObjectsApi(api_client)
 
     # --- reads ---------------------------------------------------------------------------
@@ -63,20 +62,6 @@ class KubeWriter:
             label_selector=label_selector,
         )
         return [item for item in result.get("items") or [] if isinstance(item, dict)]
-
-    async def read_deployment(self, namespace: str, name: str) -> dict[str, Any] | None:
-        """The Deployment (with ``kind`` and ``apiVersion``), or None when it is gone."""
-        try:
-            obj: dict[str, Any] = await _call(
-                self._apps.read_namespaced_deployment, name, namespace
-            )
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
-        obj.setdefault("apiVersion", "apps/v1")
-        obj.setdefault("kind", "Deployment")
-        return obj
 
     # --- AgentTasks ----------------------------------------------------------------------
 

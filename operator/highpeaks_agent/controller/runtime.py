@@ -18,5 +18,5 @@ class Services:
     tasks: TaskRunner
     incidents: IncidentMonitor
     readiness: Readiness
-    scope: NamespaceScope = field(default_factory=lambda: NamespaceScope(None, ""))
+    scope: NamespaceScope
     phases: PhaseCounter = field(default_factory=PhaseCounter)

@@ -23,10 +23,6 @@ class NamespaceScope:
         self._core = client.CoreV1Api(api_client) if api_client is not None else None
         self._selector = selector
 
-    @property
-    def selective(self) -> bool:
-        return bool(self._selector)
-
     def known(self, namespace: str | None, index: Container[str] | None) -> bool:
         """The quick answer from the index (for the many Pod and Deployment events)."""
         return not self._selector or (namespace is not None and namespace in (index or {}))
