@@ -1,9 +1,17 @@
-"""Errors a person sees: each names what was wrong and where, never a traceback."""
+"""Errors a person or a client sees: each names what was wrong and where, never a traceback.
+
+Every error the agent raises on purpose derives from :class:`AgentError`, so the edges (the
+CLI, the AgentTask handler, the HTTP layer) map them by type in one place each.
+"""
 
 from __future__ import annotations
 
 
-class InputError(Exception):
+class AgentError(Exception):
+    """An expected failure with a message that is safe to show."""
+
+
+class InputError(AgentError):
     """Input the agent cannot use: a missing path, malformed JSON/YAML, not a Kubernetes list."""
 
     def __init__(self, origin: str, problem: str) -> None:
@@ -12,7 +20,7 @@ class InputError(Exception):
         self.problem = problem
 
 
-class TargetNotFound(Exception):
+class TargetNotFound(AgentError):
     """The workload a task or request names does not exist."""
 
     def __init__(self, kind: str, namespace: str, name: str) -> None:
@@ -20,3 +28,21 @@ class TargetNotFound(Exception):
         self.kind = kind
         self.namespace = namespace
         self.name = name
+
+
+class UnsupportedTarget(AgentError):
+    """A target kind the engine does not diagnose."""
+
+    def __init__(self, kind: str, supported: tuple[str, ...]) -> None:
+        super().__init__(
+            f"unsupported target kind {kind!r}; expected one of {', '.join(supported)}"
+        )
+        self.kind = kind
+
+
+class Unauthenticated(AgentError):
+    """A caller without a valid bearer token."""
+
+
+class Forbidden(AgentError):
+    """An authenticated caller who may not read what they asked about."""

@@ -20,10 +20,10 @@ class ExplainRequest:
     """What is being diagnosed, e.g. ``Deployment shop/checkout`` or ``namespace shop``."""
     diagnoses: list[Diagnosis]
     question: str | None
-    cache_key: str
-    """Stable per (target uid, revision, failure signature, question): same key, same answer."""
-    session_id: str
-    """Stable per target and revision, so a flow with memory keeps one conversation per incident."""
+    subject: str
+    """Who the diagnoses are about, stable across looks: the target's uid, or the namespace.
+    An explainer derives its conversation and cache identities from it (with the revision and
+    root causes it reads from ``diagnoses``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,22 +1,32 @@
-"""The diagnosis service: gather live context, run the engine, ask the explainer, redact.
+"""The diagnosis service: diagnose once from the live cluster, then explain and publish.
 
-The AgentTask handlers and /assist call this and nothing below it, so a task and a chat
-question about the same workload get the same diagnosis. Built once at start-up.
+Two steps, so a caller that only needs the rules' verdict (the incident monitor's many looks)
+never pays for an explanation, and a caller that publishes (an AgentTask, a new incident,
+/assist) explains the very diagnosis it already has instead of reading the cluster again:
+
+* :meth:`DiagnosisService.diagnose_target` / :meth:`~DiagnosisService.diagnose_namespace`
+  read a snapshot and run the engine → :class:`Diagnosed` (the rules' report, with the
+  snapshot the redactor needs);
+* :meth:`DiagnosisService.explain` asks the explainer (Flowise) when one is configured,
+  redacts what it wrote and counts → :class:`Report`, ready to publish.
+
+The AgentTask handlers, the incident monitor and /assist call this and nothing below it, so
+a task and a chat question about the same workload get the same diagnosis.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from highpeaks_agent import metrics
 from highpeaks_agent.engine import diagnose, diagnose_target
 from highpeaks_agent.engine.model import Diagnosis, ObjectRef
-from highpeaks_agent.engine.redact import redact_text, redactor_for
+from highpeaks_agent.engine.redact import redactor_for
 from highpeaks_agent.engine.snapshot import Snapshot, meta
 from highpeaks_agent.engine.thresholds import Thresholds
 from highpeaks_agent.errors import TargetNotFound
@@ -27,8 +37,32 @@ Trigger = Literal["task", "incident", "assist"]
 
 
 @dataclass(frozen=True, slots=True)
+class Diagnosed:
+    """The rules' verdict on one target or one namespace (every engine string redacted)."""
+
+    scope: str
+    """What was diagnosed, e.g. ``Deployment shop/checkout`` or ``namespace shop``."""
+    subject: str
+    """Stable identity of what was diagnosed: the target's uid, or ``namespace/NAME``."""
+    diagnoses: list[Diagnosis]
+    rules_answer: str
+    snapshot: Snapshot
+    trigger: Trigger
+    target: Mapping[str, Any] | None = None
+    """The target object as read for this diagnosis (None for a namespace)."""
+
+    @property
+    def failing(self) -> bool:
+        return any(d.findings for d in self.diagnoses)
+
+    @property
+    def pods_seen(self) -> int:
+        return len(self.snapshot.pods)
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
-    """The outcome of one diagnosis request, ready to publish (every string redacted)."""
+    """A diagnosis explained and ready to publish (every string redacted)."""
 
     diagnoses: list[Diagnosis]
     answer: str
@@ -37,8 +71,6 @@ class Report:
     source: Literal["rules", "flowise"]
     explanation: ExplainOutcome
     pods_seen: int
-    target: Mapping[str, Any] | None = None
-    """The target object as read for this diagnosis (None for a namespace)."""
 
     @property
     def failing(self) -> bool:
@@ -63,7 +95,7 @@ def utcnow() -> datetime:
 
 
 class DiagnosisService:
-    """Diagnoses a target or a namespace from the live cluster."""
+    """Diagnoses a target or a namespace from the live cluster, and explains diagnoses."""
 
     def __init__(
         self,
@@ -81,132 +113,110 @@ class DiagnosisService:
         self._clock = clock
 
     async def diagnose_target(
-        self,
-        namespace: str,
-        kind: str,
-        name: str,
-        *,
-        question: str | None = None,
-        trigger: Trigger = "task",
-        explain: bool = True,
-    ) -> Report:
-        """Diagnose one workload; raises ``TargetNotFound`` / ``ValueError`` for bad targets."""
+        self, namespace: str, kind: str, name: str, *, trigger: Trigger
+    ) -> Diagnosed:
+        """The rules' verdict on one workload; raises ``TargetNotFound`` / ``UnsupportedTarget``."""
         async with self._limit:
-            try:
+            with _counting_errors(trigger):
                 snapshot = await self._live.target_snapshot(namespace, kind, name)
                 ref = ObjectRef(kind=kind, namespace=namespace, name=name)
                 diagnosis = diagnose_target(
                     snapshot, ref, now=self._clock(), thresholds=self._thresholds
                 )
-            except Exception:
-                metrics.DIAGNOSES.labels(trigger, "rules", "error").inc()
-                raise
-            if diagnosis is None:  # the target vanished between reading and diagnosing
-                raise TargetNotFound(kind, namespace, name)
-            target = snapshot.get(kind, namespace, name) or {}
-            uid = str(meta(target).get("uid") or f"{kind}/{namespace}/{name}")
-            outcome = await self._explain(
-                f"{kind} {namespace}/{name}", [diagnosis], question, uid, explain
-            )
-            report = self._report(
-                [diagnosis], answers.target_answer(diagnosis), outcome, len(snapshot.pods)
-            )
-            return replace(_finish(report, snapshot, trigger), target=target)
+        if diagnosis is None:  # the target vanished between reading and diagnosing
+            raise TargetNotFound(kind, namespace, name)
+        target = snapshot.get(kind, namespace, name) or {}
+        return Diagnosed(
+            scope=f"{kind} {namespace}/{name}",
+            subject=str(meta(target).get("uid") or f"{kind}/{namespace}/{name}"),
+            diagnoses=[diagnosis],
+            rules_answer=answers.target_answer(diagnosis),
+            snapshot=snapshot,
+            trigger=trigger,
+            target=target,
+        )
 
-    async def diagnose_namespace(
-        self,
-        namespace: str,
-        *,
-        question: str | None = None,
-        trigger: Trigger = "assist",
-    ) -> Report:
-        """Diagnose every workload of a namespace, worst first."""
+    async def diagnose_namespace(self, namespace: str, *, trigger: Trigger) -> Diagnosed:
+        """The rules' verdict on every workload of a namespace, worst first."""
         async with self._limit:
-            try:
+            with _counting_errors(trigger):
                 snapshot = await self._live.namespace_snapshot(namespace)
                 diagnoses = diagnose(
                     snapshot, now=self._clock(), thresholds=self._thresholds, namespace=namespace
                 )
-            except Exception:
-                metrics.DIAGNOSES.labels(trigger, "rules", "error").inc()
-                raise
-            outcome = await self._explain(
-                f"namespace {namespace}", diagnoses, question, f"namespace/{namespace}", True
-            )
-            report = self._report(
-                diagnoses,
-                answers.namespace_answer(namespace, diagnoses, len(snapshot.pods)),
-                outcome,
-                len(snapshot.pods),
-            )
-            return _finish(report, snapshot, trigger)
-
-    async def _explain(
-        self,
-        scope: str,
-        diagnoses: list[Diagnosis],
-        question: str | None,
-        identity: str,
-        wanted: bool,
-    ) -> ExplainOutcome:
-        failing = [d for d in diagnoses if d.findings]
-        if self._explainer is None or not wanted or not (failing or question):
-            return DISABLED
-        clean_question = redact_text(question) if question else None
-        revision = next((d.rollout.revision for d in failing if d.rollout), None)
-        signature = ",".join(sorted({d.root_cause for d in failing}))
-        session = hashlib.sha256(f"{identity}|{revision}".encode()).hexdigest()[:32]
-        cache_key = hashlib.sha256(
-            f"{identity}|{revision}|{signature}|{clean_question or ''}".encode()
-        ).hexdigest()
-        return await self._explainer.explain(
-            ExplainRequest(
-                scope=scope,
-                diagnoses=diagnoses,
-                question=clean_question,
-                cache_key=cache_key,
-                session_id=session,
-            )
-        )
-
-    @staticmethod
-    def _report(
-        diagnoses: list[Diagnosis], rules_answer: str, outcome: ExplainOutcome, pods: int
-    ) -> Report:
-        rules_summary = diagnoses[0].summary if len(diagnoses) == 1 else rules_answer
-        if outcome.status == "ok":
-            return Report(
-                diagnoses=[d.model_copy(update={"source": "flowise"}) for d in diagnoses],
-                answer=outcome.answer or outcome.summary or rules_answer,
-                summary=outcome.summary or rules_summary,
-                recommendations=outcome.recommendations or answers.recommendations(diagnoses),
-                source="flowise",
-                explanation=outcome,
-                pods_seen=pods,
-            )
-        return Report(
+        return Diagnosed(
+            scope=f"namespace {namespace}",
+            subject=f"namespace/{namespace}",
             diagnoses=diagnoses,
-            answer=rules_answer,
-            summary=rules_summary,
-            recommendations=answers.recommendations(diagnoses),
-            source="rules",
+            rules_answer=answers.namespace_answer(namespace, diagnoses, len(snapshot.pods)),
+            snapshot=snapshot,
+            trigger=trigger,
+        )
+
+    async def explain(self, diagnosed: Diagnosed, *, question: str | None = None) -> Report:
+        """The report to publish: the flow's explanation when it answers, else the rules'.
+
+        The explainer is asked only when something fails or a question was asked. The
+        question and whatever the explainer wrote are redacted with the snapshot's redactor
+        (so values of secret-looking env vars are caught too).
+        """
+        redact = redactor_for(diagnosed.snapshot.all_objects()).text
+        outcome = DISABLED
+        if self._explainer is not None and (diagnosed.failing or question):
+            request = ExplainRequest(
+                scope=diagnosed.scope,
+                diagnoses=diagnosed.diagnoses,
+                question=redact(question) if question else None,
+                subject=diagnosed.subject,
+            )
+            async with self._limit:
+                outcome = await self._explainer.explain(request)
+        report = _report(diagnosed, outcome)
+        metrics.DIAGNOSES.labels(
+            diagnosed.trigger, report.source, "failing" if report.failing else "healthy"
+        ).inc()
+        return Report(
+            diagnoses=report.diagnoses,
+            answer=redact(report.answer),
+            summary=redact(report.summary),
+            recommendations=[redact(r) for r in report.recommendations],
+            source=report.source,
             explanation=outcome,
-            pods_seen=pods,
+            pods_seen=report.pods_seen,
         )
 
 
-def _finish(report: Report, snapshot: Snapshot, trigger: Trigger) -> Report:
-    """Redact what the explainer wrote (the engine's output is redacted already) and count it."""
-    redact = redactor_for(snapshot.all_objects()).text
-    metrics.DIAGNOSES.labels(
-        trigger, report.source, "failing" if report.failing else "healthy"
-    ).inc()
+@contextlib.contextmanager
+def _counting_errors(trigger: Trigger) -> Iterator[None]:
+    """Count a diagnosis that failed (API errors, missing targets); the error passes on."""
+    try:
+        yield
+    except Exception:
+        metrics.DIAGNOSES.labels(trigger, "rules", "error").inc()
+        raise
+
+
+def _report(diagnosed: Diagnosed, outcome: ExplainOutcome) -> Report:
+    """The flow's words where it answered, the rules' everywhere else (not yet redacted)."""
+    diagnoses = diagnosed.diagnoses
+    rules_answer = diagnosed.rules_answer
+    rules_summary = diagnoses[0].summary if len(diagnoses) == 1 else rules_answer
+    if outcome.status == "ok":
+        return Report(
+            diagnoses=[d.model_copy(update={"source": "flowise"}) for d in diagnoses],
+            answer=outcome.answer or outcome.summary or rules_answer,
+            summary=outcome.summary or rules_summary,
+            recommendations=outcome.recommendations or answers.recommendations(diagnoses),
+            source="flowise",
+            explanation=outcome,
+            pods_seen=diagnosed.pods_seen,
+        )
     return Report(
-        diagnoses=report.diagnoses,
-        answer=redact(report.answer),
-        summary=redact(report.summary),
-        recommendations=[redact(r) for r in report.recommendations],
-        source=report.source,
-        explanation=report.explanation,
-        pods_seen=report.pods_seen,
+        diagnoses=diagnoses,
+        answer=rules_answer,
+        summary=rules_summary,
+        recommendations=answers.recommendations(diagnoses),
+        source="rules",
+        explanation=outcome,
+        pods_seen=diagnosed.pods_seen,
     )

@@ -99,8 +99,11 @@ async def test_the_shipped_flow_answers_through_our_client(
         f"http://127.0.0.1:{proxy.port}", flowise.flow_id, flowise.api_key
     )
     try:
-        report = await diagnosis_service.diagnose_target(
-            "shop", "Deployment", "checkout", question="Why is checkout failing after the release?"
+        diagnosed = await diagnosis_service.diagnose_target(
+            "shop", "Deployment", "checkout", trigger="task"
+        )
+        report = await diagnosis_service.explain(
+            diagnosed, question="Why is checkout failing after the release?"
         )
     finally:
         await client.aclose()
@@ -122,7 +125,10 @@ async def test_the_shipped_flow_answers_through_our_client(
 async def test_a_wrong_api_key_falls_back_to_the_rules_visibly(flowise: FlowiseServer) -> None:
     diagnosis_service, client = service(flowise.url, flowise.flow_id, "not-the-key")
     try:
-        report = await diagnosis_service.diagnose_target("shop", "Deployment", "checkout")
+        diagnosed = await diagnosis_service.diagnose_target(
+            "shop", "Deployment", "checkout", trigger="task"
+        )
+        report = await diagnosis_service.explain(diagnosed)
     finally:
         await client.aclose()
     assert report.source == "rules"

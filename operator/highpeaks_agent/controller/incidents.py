@@ -27,7 +27,7 @@ from highpeaks_agent.engine.model import Diagnosis, Severity
 from highpeaks_agent.engine.snapshot import meta
 from highpeaks_agent.engine.workloads import revision as deployment_revision
 from highpeaks_agent.errors import TargetNotFound
-from highpeaks_agent.service import DiagnosisService, Report, utcnow
+from highpeaks_agent.service import Diagnosed, DiagnosisService, Report, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -192,26 +192,26 @@ class IncidentMonitor:
     async def evaluate(self, namespace: str, name: str) -> list[Action]:
         """Look at one Deployment now and act on what the rules find."""
         try:
-            report = await self._service.diagnose_target(
-                namespace, "Deployment", name, trigger="incident", explain=False
+            diagnosed = await self._service.diagnose_target(
+                namespace, "Deployment", name, trigger="incident"
             )
         except TargetNotFound:
             return []
-        if not report.target:
+        if not diagnosed.target:
             return []
-        deployment = dict(report.target)
+        deployment = dict(diagnosed.target)
         uid = meta(deployment).get("uid")
         tasks = [
             t
             for t in await self._kube.list_tasks(namespace, f"{TRIGGER_LABEL}={AUTO}")
             if any(ref.get("uid") == uid for ref in meta(t).get("ownerReferences") or [])
         ]
-        actions = decide(deployment, report.diagnoses[0], tasks)
+        actions = decide(deployment, diagnosed.diagnoses[0], tasks)
         for action in actions:
-            await self._act(action, deployment, report)
+            await self._act(action, deployment, diagnosed)
         return actions
 
-    async def _act(self, action: Action, deployment: dict[str, Any], report: Report) -> None:
+    async def _act(self, action: Action, deployment: dict[str, Any], diagnosed: Diagnosed) -> None:
         namespace = str(meta(deployment).get("namespace"))
         if action.kind == "suppress":
             metrics.INCIDENT_NOTES.labels("suppressed").inc()
@@ -223,7 +223,7 @@ class IncidentMonitor:
             await self._kube.patch_task_status(
                 namespace,
                 action.task_name,
-                {"conditions": self._conditions(report, "FailingAgain", resolved=False)},
+                {"conditions": self._conditions(diagnosed, "FailingAgain", resolved=False)},
             )
             metrics.INCIDENT_NOTES.labels("suppressed").inc()
             return
@@ -234,9 +234,7 @@ class IncidentMonitor:
             if known == action.signature:  # another life of this process got there first
                 metrics.INCIDENT_NOTES.labels("suppressed").inc()
                 return
-        explained = await self._service.diagnose_target(
-            namespace, "Deployment", str(meta(deployment).get("name")), trigger="incident"
-        )
+        explained = await self._service.explain(diagnosed)
         status = completed_status(
             explained,
             generation=meta(task).get("generation"),
@@ -271,8 +269,10 @@ class IncidentMonitor:
             now=self._clock(),
         )
 
-    def _conditions(self, report: Report, reason: str, *, resolved: bool) -> list[dict[str, Any]]:
-        diagnosis = report.diagnoses[0]
+    def _conditions(
+        self, diagnosed: Diagnosed, reason: str, *, resolved: bool
+    ) -> list[dict[str, Any]]:
+        diagnosis = diagnosed.diagnoses[0]
         now = self._clock()
         message = (
             "The rollout is complete and every replica is available"

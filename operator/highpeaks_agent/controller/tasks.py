@@ -19,7 +19,7 @@ from highpeaks_agent.controller.kube import KubeWriter
 from highpeaks_agent.controller.spec import AgentTaskSpec, Rejection, parse_spec
 from highpeaks_agent.controller.status import completed_status, failed_status, running_status
 from highpeaks_agent.errors import TargetNotFound
-from highpeaks_agent.service import DiagnosisService, Trigger, utcnow
+from highpeaks_agent.service import DiagnosisService, Report, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class TaskRunner:
         if not is_settled(body):
             await self.run(body)
 
-    async def run(self, body: Mapping[str, Any], *, trigger: Trigger = "task") -> None:
+    async def run(self, body: Mapping[str, Any]) -> None:
         """Diagnose the task's target and write the whole status."""
         md = body.get("metadata") or {}
         namespace, name = str(md.get("namespace", "")), str(md.get("name", ""))
@@ -72,7 +72,7 @@ class TaskRunner:
             return
         try:
             await self._kube.patch_task_status(namespace, name, running_status(generation, started))
-            report = await self._diagnose(namespace, spec, trigger)
+            report = await self._diagnose(namespace, spec)
         except TargetNotFound as exc:
             rejection = Rejection(
                 "TargetNotFound",
@@ -101,14 +101,11 @@ class TaskRunner:
             now=self._clock(),
         )
 
-    async def _diagnose(self, namespace: str, spec: AgentTaskSpec, trigger: Trigger) -> Any:
-        return await self._service.diagnose_target(
-            namespace,
-            spec.target.kind,
-            spec.target.name,
-            question=spec.question,
-            trigger=trigger,
+    async def _diagnose(self, namespace: str, spec: AgentTaskSpec) -> Report:
+        diagnosed = await self._service.diagnose_target(
+            namespace, spec.target.kind, spec.target.name, trigger="task"
         )
+        return await self._service.explain(diagnosed, question=spec.question)
 
     async def _fail(
         self,

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
+import hashlib
 
 from highpeaks_agent import metrics
 from highpeaks_agent.explain import ExplainOutcome, ExplainRequest
@@ -11,6 +10,27 @@ from highpeaks_agent.flowise.answer import BadAnswer, parse_answer
 from highpeaks_agent.flowise.client import CircuitBreaker, FlowiseClient, FlowiseError
 from highpeaks_agent.flowise.context import render_request
 from highpeaks_agent.settings import Settings
+from highpeaks_agent.ttlcache import TTLCache
+
+
+def session_id(request: ExplainRequest) -> str:
+    """One flow conversation per subject and rollout revision (a flow with memory keeps the
+    history of one incident together, and a new revision starts afresh)."""
+    return _digest(request.subject, str(_revision(request)))[:32]
+
+
+def cache_key(request: ExplainRequest) -> str:
+    """Same subject, revision, root causes and question: the same answer, without a call."""
+    causes = ",".join(sorted({d.root_cause for d in request.diagnoses if d.findings}))
+    return _digest(request.subject, str(_revision(request)), causes, request.question or "")
+
+
+def _revision(request: ExplainRequest) -> int | None:
+    return next((d.rollout.revision for d in request.diagnoses if d.rollout), None)
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
 class FlowiseExplainer:
@@ -26,18 +46,16 @@ class FlowiseExplainer:
     ) -> None:
         self._client = client
         self._max_request_bytes = max_request_bytes
-        self._cache: OrderedDict[str, tuple[float, ExplainOutcome]] = OrderedDict()
-        self._cache_size = cache_size
-        self._cache_seconds = cache_seconds
+        self._cache: TTLCache[str, ExplainOutcome] = TTLCache(cache_seconds, cache_size)
 
     async def explain(self, request: ExplainRequest) -> ExplainOutcome:
-        cached = self._cache.get(request.cache_key)
-        if cached is not None and time.monotonic() - cached[0] < self._cache_seconds:
-            self._cache.move_to_end(request.cache_key)
-            return cached[1]
+        key = cache_key(request)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
         question = render_request(request, self._max_request_bytes)
         try:
-            body = await self._client.predict(question, request.session_id)
+            body = await self._client.predict(question, session_id(request))
             answer = parse_answer(body)
         except FlowiseError as exc:
             return ExplainOutcome(status="unavailable", reason=str(exc))
@@ -51,9 +69,7 @@ class FlowiseExplainer:
             recommendations=answer.recommendations,
             answer=answer.answer,
         )
-        self._cache[request.cache_key] = (time.monotonic(), outcome)
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        self._cache.put(key, outcome)
         return outcome
 
     async def aclose(self) -> None:

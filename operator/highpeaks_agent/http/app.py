@@ -17,8 +17,14 @@ from pydantic import ValidationError
 
 from highpeaks_agent import metrics
 from highpeaks_agent.engine.redact import redact_text
-from highpeaks_agent.errors import TargetNotFound
-from highpeaks_agent.http.auth import Access, AuthError, KubernetesAuth, User
+from highpeaks_agent.errors import (
+    AgentError,
+    Forbidden,
+    TargetNotFound,
+    Unauthenticated,
+    UnsupportedTarget,
+)
+from highpeaks_agent.http.auth import Access, KubernetesAuth, User
 from highpeaks_agent.http.models import AssistRequest, AssistResponse, ErrorResponse
 from highpeaks_agent.http.ratelimit import RateLimiter
 from highpeaks_agent.runtime import Readiness
@@ -38,6 +44,15 @@ TARGET_RESOURCES = {
 }
 
 
+#: How each expected error is answered: (status, the body's ``error``, extra headers).
+AGENT_ERRORS: dict[type[AgentError], tuple[int, str, dict[str, str]]] = {
+    Unauthenticated: (401, "Unauthorized", {"WWW-Authenticate": "Bearer"}),
+    Forbidden: (403, "Forbidden", {}),
+    TargetNotFound: (404, "NotFound", {}),
+    UnsupportedTarget: (422, "InvalidRequest", {}),
+}
+
+
 def error(
     status: int, kind: str, reason: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
@@ -45,6 +60,15 @@ def error(
     metrics.ASSIST_REQUESTS.labels(str(status)).inc()
     body = ErrorResponse(error=kind, reason=redact_text(reason)).model_dump()
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def agent_error(exc: AgentError) -> JSONResponse:
+    """The response for an expected error, by its type (the most specific entry wins)."""
+    for kind in type(exc).__mro__:
+        if kind in AGENT_ERRORS:
+            status, name, headers = AGENT_ERRORS[kind]
+            return error(status, name, str(exc), headers or None)
+    return error(500, "InternalError", str(exc))
 
 
 def create_app(
@@ -107,8 +131,8 @@ def create_app(
         if auth is not None:
             try:
                 user = await auth.authenticate(request.headers.get("authorization"))
-            except AuthError as exc:
-                return error(exc.status, "Unauthorized", exc.reason, {"WWW-Authenticate": "Bearer"})
+            except AgentError as exc:
+                return agent_error(exc)
         caller = user.username if user else (request.client.host if request.client else "anonymous")
         wait = limiter.check(caller)
         if wait is not None:
@@ -142,8 +166,8 @@ def create_app(
             try:
                 for check in checks:
                     await auth.authorize(user, check)
-            except AuthError as exc:
-                return error(exc.status, "Forbidden", exc.reason)
+            except AgentError as exc:
+                return agent_error(exc)
         return await _answer(service, payload, namespace)
 
     return app
@@ -169,21 +193,14 @@ async def _read_body(request: Request, limit: int) -> Any:
 async def _answer(service: DiagnosisService, payload: AssistRequest, namespace: str) -> Response:
     try:
         if payload.target is not None:
-            report = await service.diagnose_target(
-                namespace,
-                payload.target.kind,
-                payload.target.name,
-                question=payload.query,
-                trigger="assist",
+            diagnosed = await service.diagnose_target(
+                namespace, payload.target.kind, payload.target.name, trigger="assist"
             )
         else:
-            report = await service.diagnose_namespace(
-                namespace, question=payload.query, trigger="assist"
-            )
-    except TargetNotFound as exc:
-        return error(404, "NotFound", str(exc))
-    except ValueError as exc:
-        return error(422, "InvalidRequest", str(exc))
+            diagnosed = await service.diagnose_namespace(namespace, trigger="assist")
+        report = await service.explain(diagnosed, question=payload.query)
+    except AgentError as exc:
+        return agent_error(exc)
     except Exception as exc:  # the API server is unreachable or failing: say so, stay up
         log.warning("/assist could not read the cluster: %s", redact_text(str(exc)))
         return error(503, "ClusterUnavailable", "the Kubernetes API did not answer; try again")

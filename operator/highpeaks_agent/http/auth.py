@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 from kubernetes import client
+
+from highpeaks_agent.errors import Forbidden, Unauthenticated
+from highpeaks_agent.ttlcache import TTLCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,53 +40,24 @@ class Access:
     name: str = ""
 
 
-class AuthError(Exception):
-    """401 (not authenticated) or 403 (not allowed), with a reason safe to show."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
-class _TTLCache:
-    def __init__(self, seconds: float, size: int = 1024) -> None:
-        self._seconds = seconds
-        self._size = size
-        self._items: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
-
-    def get(self, key: Any) -> Any:
-        item = self._items.get(key)
-        if item is None or time.monotonic() - item[0] > self._seconds:
-            self._items.pop(key, None)
-            return None
-        return item[1]
-
-    def put(self, key: Any, value: Any) -> None:
-        self._items[key] = (time.monotonic(), value)
-        self._items.move_to_end(key)
-        while len(self._items) > self._size:
-            self._items.popitem(last=False)
-
-
 class KubernetesAuth:
     """TokenReview + SubjectAccessReview against the cluster's API server."""
 
     def __init__(self, api_client: client.ApiClient, *, cache_seconds: float = 60.0) -> None:
         self._authn = client.AuthenticationV1Api(api_client)
         self._authz = client.AuthorizationV1Api(api_client)
-        self._users = _TTLCache(cache_seconds)
-        self._grants = _TTLCache(cache_seconds)
+        self._users: TTLCache[str, User] = TTLCache(cache_seconds)
+        self._grants: TTLCache[tuple[User, Access], bool] = TTLCache(cache_seconds)
 
     async def authenticate(self, authorization: str | None) -> User:
-        """The caller behind ``Authorization: Bearer …``; AuthError(401) otherwise."""
+        """The caller behind ``Authorization: Bearer …``; raises ``Unauthenticated`` otherwise."""
         scheme, _, token = (authorization or "").partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
-            raise AuthError(401, "missing bearer token")
+            raise Unauthenticated("missing bearer token")
         key = hashlib.sha256(token.encode()).hexdigest()
         cached = self._users.get(key)
-        if isinstance(cached, User):
+        if cached is not None:
             return cached
         review: Any = {
             "apiVersion": "authentication.k8s.io/v1",
@@ -97,7 +69,7 @@ class KubernetesAuth:
         )
         status = _json(result).get("status") or {}
         if not status.get("authenticated"):
-            raise AuthError(401, "invalid or expired token")
+            raise Unauthenticated("invalid or expired token")
         info = status.get("user") or {}
         user = User(
             username=str(info.get("username") or ""),
@@ -113,7 +85,7 @@ class KubernetesAuth:
         return user
 
     async def authorize(self, user: User, access: Access) -> None:
-        """AuthError(403) unless the user may do ``access``."""
+        """Raises ``Forbidden`` unless the user may do ``access``."""
         key = (user, access)
         if self._grants.get(key):
             return
@@ -142,8 +114,7 @@ class KubernetesAuth:
         status = _json(result).get("status") or {}
         if not status.get("allowed") or status.get("denied"):
             # the same answer whether or not the namespace exists: nothing leaks
-            raise AuthError(
-                403,
+            raise Forbidden(
                 f"{user.username or 'caller'} may not {access.verb} {access.resource} in namespace {access.namespace}",
             )
         self._grants.put(key, True)

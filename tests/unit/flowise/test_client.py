@@ -6,16 +6,21 @@ import asyncio
 import json
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 from aiohttp import web
 
 from highpeaks_agent.engine import Snapshot, diagnose
-from highpeaks_agent.engine.model import Diagnosis
+from highpeaks_agent.engine.model import Diagnosis, Rollout
 from highpeaks_agent.engine.snapshot import ContainerLog
 from highpeaks_agent.explain import ExplainRequest
-from highpeaks_agent.flowise.bridge import FlowiseExplainer, build_explainer
+from highpeaks_agent.flowise.bridge import (
+    FlowiseExplainer,
+    build_explainer,
+    cache_key,
+    session_id,
+)
 from highpeaks_agent.flowise.client import CircuitBreaker, FlowiseClient
 from highpeaks_agent.flowise.context import render_request
 from highpeaks_agent.settings import Settings
@@ -110,13 +115,14 @@ def failing_diagnoses() -> list[Diagnosis]:
     return diagnose(snapshot, now=NOW)
 
 
-def request(key: str = "k1", question: str | None = "why is checkout failing?") -> ExplainRequest:
+def request(
+    subject: str = "uid-1", question: str | None = "why is checkout failing?"
+) -> ExplainRequest:
     return ExplainRequest(
         scope="Deployment shop/checkout",
         diagnoses=failing_diagnoses(),
         question=question,
-        cache_key=key,
-        session_id="s-1",
+        subject=subject,
     )
 
 
@@ -127,7 +133,7 @@ async def test_structured_answer_and_request_shape(flowise: FakeFlowise) -> None
     assert outcome.answer == "Revision 2 broke the config parser."
     assert outcome.recommendations == ["Roll back to revision 1"]
     body = json.loads(flowise.received[0])
-    assert body["overrideConfig"] == {"sessionId": "s-1"}
+    assert body["overrideConfig"] == {"sessionId": session_id(request())}
     sent = json.loads(body["question"])
     assert sent["scope"] == "Deployment shop/checkout"
     assert sent["diagnoses"][0]["findings"][0]["code"] == "CrashLoopBackOff"
@@ -266,3 +272,18 @@ def test_build_explainer_only_when_configured() -> None:
         build_explainer(Settings(flowise_url="http://127.0.0.1:3000", flowise_flow_id="abc"))
         is not None
     )
+
+
+def test_conversation_and_cache_identities() -> None:
+    """One conversation per subject and revision; one cached answer per question and cause."""
+    base = request()
+    assert session_id(base) == session_id(replace(base, question="another question"))
+    assert session_id(base) != session_id(replace(base, subject="uid-2"))
+    rolled = [
+        d.model_copy(update={"rollout": Rollout(revision=9, previousRevision=8)})
+        for d in base.diagnoses
+    ]
+    assert session_id(base) != session_id(replace(base, diagnoses=rolled))
+    assert cache_key(base) != cache_key(replace(base, question="another question"))
+    assert cache_key(base) != cache_key(replace(base, diagnoses=rolled))
+    assert cache_key(base) == cache_key(request())

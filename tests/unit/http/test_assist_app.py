@@ -3,6 +3,7 @@ SubjectAccessReview answered by an API server on loopback, limits, and answers."
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +16,14 @@ from hypothesis import strategies as st
 from kubernetes import client
 
 from highpeaks_agent.engine.thresholds import DEFAULT_THRESHOLDS
-from highpeaks_agent.http.app import create_app
+from highpeaks_agent.errors import (
+    AgentError,
+    Forbidden,
+    TargetNotFound,
+    Unauthenticated,
+    UnsupportedTarget,
+)
+from highpeaks_agent.http.app import agent_error, create_app
 from highpeaks_agent.http.auth import KubernetesAuth
 from highpeaks_agent.runtime import Readiness
 from highpeaks_agent.service import DiagnosisService
@@ -249,3 +257,20 @@ async def test_fuzzed_bodies_never_get_a_5xx(body: Any) -> None:
         response = await agent.post("/assist", json=body)
     assert response.status_code < 500, response.text
     assert response.status_code in (200, 400, 404, 413, 422)
+
+
+@pytest.mark.parametrize(
+    ("exc", "status", "kind"),
+    [
+        (Unauthenticated("missing bearer token"), 401, "Unauthorized"),
+        (Forbidden("bob may not get pods in namespace shop"), 403, "Forbidden"),
+        (TargetNotFound("Deployment", "shop", "nope"), 404, "NotFound"),
+        (UnsupportedTarget("CronJob", ("Deployment", "Pod")), 422, "InvalidRequest"),
+    ],
+)
+def test_expected_errors_map_by_type(exc: AgentError, status: int, kind: str) -> None:
+    response = agent_error(exc)
+    assert response.status_code == status
+    body = json.loads(bytes(response.body))
+    assert body == {"error": kind, "reason": str(exc)}
+    assert ("WWW-Authenticate" in response.headers) == (status == 401)

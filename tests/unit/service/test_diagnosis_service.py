@@ -11,7 +11,7 @@ from highpeaks_agent.engine import Snapshot
 from highpeaks_agent.engine.thresholds import DEFAULT_THRESHOLDS
 from highpeaks_agent.errors import TargetNotFound
 from highpeaks_agent.explain import ExplainOutcome, ExplainRequest
-from highpeaks_agent.service import DiagnosisService
+from highpeaks_agent.service import DiagnosisService, Report
 from highpeaks_agent.sources.live import _containers_worth_logs, _selector_string
 
 from ..engine.builders import (
@@ -41,7 +41,9 @@ class SnapshotSource:
         return snapshot
 
     async def namespace_snapshot(self, namespace: str) -> Snapshot:
-        return Snapshot.from_objects(self.objects).restrict_to_namespace(namespace)
+        return Snapshot.from_objects(
+            [o for o in self.objects if o["metadata"].get("namespace") == namespace]
+        )
 
 
 class RecordingExplainer:
@@ -69,10 +71,14 @@ def service(source: Any, explainer: Any = None) -> DiagnosisService:
     )
 
 
+async def ask(svc: DiagnosisService, name: str = "checkout", question: str | None = None) -> Report:
+    """Diagnose the Deployment, then explain that diagnosis (what a task does)."""
+    diagnosed = await svc.diagnose_target("shop", "Deployment", name, trigger="task")
+    return await svc.explain(diagnosed, question=question)
+
+
 async def test_failing_target_rules_only() -> None:
-    report = await service(SnapshotSource(*failing_objects())).diagnose_target(
-        "shop", "Deployment", "checkout"
-    )
+    report = await ask(service(SnapshotSource(*failing_objects())))
     assert report.source == "rules"
     assert report.explanation.status == "disabled"
     assert report.failing
@@ -91,9 +97,7 @@ async def test_explainer_answer_is_used_and_redacted() -> None:
             recommendations=["kubectl rollout undo deployment/checkout -n shop"],
         )
     )
-    report = await service(SnapshotSource(*failing_objects()), explainer).diagnose_target(
-        "shop", "Deployment", "checkout", question="why?"
-    )
+    report = await ask(service(SnapshotSource(*failing_objects()), explainer), question="why?")
     assert report.source == "flowise"
     assert report.diagnoses[0].source == "flowise"
     assert report.answer == "Roll back."
@@ -105,9 +109,7 @@ async def test_explainer_answer_is_used_and_redacted() -> None:
 
 async def test_unavailable_explainer_falls_back_visibly() -> None:
     explainer = RecordingExplainer(ExplainOutcome(status="unavailable", reason="timeout after 30s"))
-    report = await service(SnapshotSource(*failing_objects()), explainer).diagnose_target(
-        "shop", "Deployment", "checkout"
-    )
+    report = await ask(service(SnapshotSource(*failing_objects()), explainer))
     assert report.source == "rules"
     assert report.explanation.reason == "timeout after 30s"
 
@@ -116,9 +118,9 @@ async def test_healthy_target_is_not_sent_to_the_explainer() -> None:
     dep = deployment(available=1)
     rs = replicaset(dep, "7c9f8d6b5", revision=1, ready=1)
     explainer = RecordingExplainer(ExplainOutcome(status="ok", summary="x"))
-    report = await service(
-        SnapshotSource(dep, rs, pod("checkout-7c9f8d6b5-a", owner=rs)), explainer
-    ).diagnose_target("shop", "Deployment", "checkout")
+    report = await ask(
+        service(SnapshotSource(dep, rs, pod("checkout-7c9f8d6b5-a", owner=rs)), explainer)
+    )
     assert not report.failing
     assert report.answer == "Deployment shop/checkout is healthy: 1/1 replicas ready."
     assert explainer.requests == []
@@ -126,16 +128,15 @@ async def test_healthy_target_is_not_sent_to_the_explainer() -> None:
 
 async def test_missing_target_raises() -> None:
     with pytest.raises(TargetNotFound):
-        await service(SnapshotSource(*failing_objects())).diagnose_target(
-            "shop", "Deployment", "nope"
-        )
+        await ask(service(SnapshotSource(*failing_objects())), "nope")
 
 
 async def test_namespace_answers() -> None:
-    report = await service(SnapshotSource(*failing_objects())).diagnose_namespace("shop")
+    svc = service(SnapshotSource(*failing_objects()))
+    report = await svc.explain(await svc.diagnose_namespace("shop", trigger="assist"))
     assert report.answer.startswith("1 workload is failing in namespace shop:")
     assert "CrashLoopBackOff" in report.answer
-    quiet = await service(SnapshotSource(*failing_objects())).diagnose_namespace("empty")
+    quiet = await svc.explain(await svc.diagnose_namespace("empty", trigger="assist"))
     assert (
         quiet.answer
         == "Nothing is failing in namespace empty: 0 pods checked, no failing workloads."
@@ -159,3 +160,38 @@ def test_selector_string_and_log_choice() -> None:
     assert _containers_worth_logs(crashed) == [("app", True)]
     healthy = pod("b")
     assert _containers_worth_logs(healthy) == []
+
+
+class CountingSource(SnapshotSource):
+    def __init__(self, *objects: dict[str, Any]) -> None:
+        super().__init__(*objects)
+        self.reads = 0
+
+    async def target_snapshot(self, namespace: str, kind: str, name: str) -> Snapshot:
+        self.reads += 1
+        return await super().target_snapshot(namespace, kind, name)
+
+
+async def test_explaining_uses_the_diagnosis_it_is_given() -> None:
+    source = CountingSource(*failing_objects())
+    explainer = RecordingExplainer(ExplainOutcome(status="ok", summary="explained"))
+    svc = service(source, explainer)
+    diagnosed = await svc.diagnose_target("shop", "Deployment", "checkout", trigger="incident")
+    assert diagnosed.failing and diagnosed.target is not None
+    assert explainer.requests == []  # the rules' verdict costs no explanation
+    report = await svc.explain(diagnosed)
+    assert report.summary == "explained"
+    assert source.reads == 1
+    assert explainer.requests[0].diagnoses == diagnosed.diagnoses
+    assert explainer.requests[0].subject == diagnosed.target["metadata"]["uid"]
+
+
+async def test_the_question_is_redacted_with_the_snapshots_known_values() -> None:
+    explainer = RecordingExplainer(ExplainOutcome(status="unavailable", reason="timeout"))
+    await ask(
+        service(SnapshotSource(*failing_objects()), explainer),
+        question=f"is {SECRET} the right password? token ghp_1234567890abcdefghijklmnopqrstuvwxyzAB",
+    )
+    question = explainer.requests[0].question or ""
+    assert SECRET not in question and "ghp_1234567890" not in question
+    assert "[REDACTED" in question
