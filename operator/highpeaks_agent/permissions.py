@@ -5,7 +5,9 @@ by hand grows a verb "just in case" and keeps a permission long after the call t
 is gone; one that lags behind the code fails only in a cluster, as a 403 in the operator's
 log. Here every rule names the code that needs it, ``k8s/base/clusterrole.yaml`` must grant
 exactly :func:`cluster_role_rules` (``tests/unit/shipping`` renders the manifests and compares,
-failing on any verb too many or too few), and a new API call means a new line here first.
+failing on any verb too many or too few), ``tests/unit/sources`` checks that every read the
+live reader makes of the kinds in :mod:`highpeaks_agent.engine.kinds` is granted, and a new
+API call means a new line here first.
 
 Kopf's own calls count too: it lists and watches what handlers and indexes name, merge- and
 JSON-patches objects and their ``status`` subresource (never ``get``, ``update`` or

@@ -1,14 +1,12 @@
 """Every write the operator makes to the cluster, and the few reads its decisions need.
 
 AgentTasks (created, their status written through the status subresource, their metadata
-patched) and aggregated core v1 Events. Calls run in worker threads so the event loop never
-waits on the API server; bodies are plain dicts, exactly what the API speaks.
+patched) and aggregated core v1 Events, all through :func:`highpeaks_agent.kubeapi.call_json`;
+bodies are plain dicts, exactly what the API speaks.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -18,16 +16,12 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from highpeaks_agent.controller.events import new_event, repeat_patch
+from highpeaks_agent.kubeapi import call_json
 
 log = logging.getLogger(__name__)
 
 GROUP, VERSION, PLURAL = "devops.highpeaks.io", "v1alpha1", "agenttasks"
 MERGE_PATCH = "application/merge-patch+json"
-
-
-async def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    response = await asyncio.to_thread(fn, *args, _preload_content=False, **kwargs)
-    return json.loads(response.data)
 
 
 class KubeWriter:
@@ -42,7 +36,7 @@ class KubeWriter:
     async def read_task(self, namespace: str, name: str) -> dict[str, Any] | None:
         """The AgentTask, or None when it does not exist."""
         try:
-            result: dict[str, Any] = await _call(
+            result = await call_json(
                 self._custom.get_namespaced_custom_object, GROUP, VERSION, namespace, PLURAL, name
             )
         except ApiException as exc:
@@ -53,7 +47,7 @@ class KubeWriter:
 
     async def list_tasks(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
         """AgentTasks of a namespace matching a label selector."""
-        result = await _call(
+        result = await call_json(
             self._custom.list_namespaced_custom_object,
             GROUP,
             VERSION,
@@ -73,7 +67,7 @@ class KubeWriter:
         """
         namespace = body["metadata"]["namespace"]
         try:
-            created: dict[str, Any] = await _call(
+            created = await call_json(
                 self._custom.create_namespaced_custom_object,
                 GROUP,
                 VERSION,
@@ -114,7 +108,7 @@ class KubeWriter:
         field: str,
         value: Mapping[str, Any],
     ) -> dict[str, Any]:
-        result: dict[str, Any] = await _call(
+        return await call_json(
             patch,
             GROUP,
             VERSION,
@@ -124,7 +118,6 @@ class KubeWriter:
             {field: dict(value)},
             _content_type=MERGE_PATCH,
         )
-        return result
 
     # --- Events --------------------------------------------------------------------------
 
@@ -147,13 +140,13 @@ class KubeWriter:
         namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
         try:
             try:
-                await _call(self._core.create_namespaced_event, namespace, body)
+                await call_json(self._core.create_namespaced_event, namespace, body)
                 return True
             except ApiException as exc:
                 if exc.status != 409:
                     raise
-            existing = await _call(self._core.read_namespaced_event, name, namespace)
-            await _call(
+            existing = await call_json(self._core.read_namespaced_event, name, namespace)
+            await call_json(
                 self._core.patch_namespaced_event,
                 name,
                 namespace,

@@ -8,12 +8,11 @@ itself: no second implementation of label selectors here.
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import Container
-from typing import Any
 
 from kubernetes import client
+
+from highpeaks_agent.kubeapi import call_json
 
 
 class NamespaceScope:
@@ -33,10 +32,9 @@ class NamespaceScope:
             return True
         if namespace is None or self._core is None:
             return False
-        response: Any = await asyncio.to_thread(
+        matching = await call_json(
             self._core.list_namespace,
             label_selector=self._selector,
             field_selector=f"metadata.name={namespace}",
-            _preload_content=False,
         )
-        return bool(json.loads(response.data).get("items"))
+        return bool(matching.get("items"))

@@ -8,11 +8,12 @@ schema cannot express: the target lives in the task's own namespace.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-TargetKind = Literal["Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet", "Pod"]
+from highpeaks_agent.engine.kinds import DNS_1123_SUBDOMAIN, DNS_1123_SUBDOMAIN_MAX, TargetKind
+
 MAX_QUESTION_CHARS = 2000
 
 
@@ -22,7 +23,7 @@ class TargetSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: TargetKind
-    name: str = Field(min_length=1, max_length=253, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    name: str = Field(min_length=1, max_length=DNS_1123_SUBDOMAIN_MAX, pattern=DNS_1123_SUBDOMAIN)
     namespace: str | None = None
 
 

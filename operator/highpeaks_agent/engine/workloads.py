@@ -6,10 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from highpeaks_agent.engine.kinds import WORKLOAD_KINDS
 from highpeaks_agent.engine.model import ObjectRef
 from highpeaks_agent.engine.snapshot import KubeObject, Snapshot, controller_ref, meta
-
-WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet")
 
 
 @dataclass

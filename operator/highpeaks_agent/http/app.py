@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 
 from highpeaks_agent import metrics
+from highpeaks_agent.engine.kinds import BY_KIND, TARGET_KINDS
 from highpeaks_agent.engine.redact import redact_text
 from highpeaks_agent.errors import (
     AgentError,
@@ -34,13 +35,8 @@ from highpeaks_agent.settings import Settings
 log = logging.getLogger(__name__)
 
 #: The resource and API group to check `get` on for each target kind.
-TARGET_RESOURCES = {
-    "Deployment": ("deployments", "apps"),
-    "StatefulSet": ("statefulsets", "apps"),
-    "DaemonSet": ("daemonsets", "apps"),
-    "ReplicaSet": ("replicasets", "apps"),
-    "Job": ("jobs", "batch"),
-    "Pod": ("pods", ""),
+TARGET_RESOURCES: dict[str, tuple[str, str]] = {
+    kind: (BY_KIND[kind].plural, BY_KIND[kind].group) for kind in TARGET_KINDS
 }
 
 

@@ -1,21 +1,20 @@
 """Who may ask /assist: a TokenReview to authenticate, a SubjectAccessReview to authorise.
 
-Reviews go to the API server through the official client in a worker thread, so the event
+Reviews go to the API server through :func:`highpeaks_agent.kubeapi.call_json`, so the event
 loop never waits on them. Positive answers are cached briefly (keyed by a hash of the token,
 never the token itself) so a chat client does not cost two API calls per message.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from kubernetes import client
 
 from highpeaks_agent.errors import Forbidden, Unauthenticated
+from highpeaks_agent.kubeapi import call_json
 from highpeaks_agent.ttlcache import TTLCache
 
 
@@ -64,10 +63,8 @@ class KubernetesAuth:
             "kind": "TokenReview",
             "spec": {"token": token},
         }
-        result = await asyncio.to_thread(
-            self._authn.create_token_review, review, _preload_content=False
-        )
-        status = _json(result).get("status") or {}
+        result = await call_json(self._authn.create_token_review, review)
+        status = result.get("status") or {}
         if not status.get("authenticated"):
             raise Unauthenticated("invalid or expired token")
         info = status.get("user") or {}
@@ -108,18 +105,11 @@ class KubernetesAuth:
                 "resourceAttributes": attributes,
             },
         }
-        result = await asyncio.to_thread(
-            self._authz.create_subject_access_review, review, _preload_content=False
-        )
-        status = _json(result).get("status") or {}
+        result = await call_json(self._authz.create_subject_access_review, review)
+        status = result.get("status") or {}
         if not status.get("allowed") or status.get("denied"):
             # the same answer whether or not the namespace exists: nothing leaks
             raise Forbidden(
                 f"{user.username or 'caller'} may not {access.verb} {access.resource} in namespace {access.namespace}",
             )
         self._grants.put(key, True)
-
-
-def _json(response: Any) -> dict[str, Any]:
-    decoded = json.loads(response.data)
-    return decoded if isinstance(decoded, dict) else {}

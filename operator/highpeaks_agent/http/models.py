@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-MAX_QUERY_CHARS = 2000
+from highpeaks_agent.engine.kinds import DNS_1123_SUBDOMAIN, DNS_1123_SUBDOMAIN_MAX, TargetKind
 
 
 class TargetRef(BaseModel):
@@ -14,8 +14,8 @@ class TargetRef(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet", "Pod"]
-    name: str = Field(min_length=1, max_length=253, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    kind: TargetKind
+    name: str = Field(min_length=1, max_length=DNS_1123_SUBDOMAIN_MAX, pattern=DNS_1123_SUBDOMAIN)
 
 
 class AssistRequest(BaseModel):
@@ -23,7 +23,8 @@ class AssistRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
+    # no max_length here: ASSIST_MAX_QUERY_CHARS decides, in the route
+    query: str = Field(min_length=1)
     namespace: str | None = Field(
         default=None, min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
     )

@@ -1,16 +1,7 @@
-"""Find the cluster the way kubectl does: in-cluster service account, else KUBECONFIG."""
+"""Kept so existing imports work: :func:`make_api_client` lives in :mod:`highpeaks_agent.kubeapi`."""
 
 from __future__ import annotations
 
-from kubernetes import client, config
-from kubernetes.config.config_exception import ConfigException
+from highpeaks_agent.kubeapi import make_api_client
 
-
-def make_api_client() -> client.ApiClient:
-    """An ApiClient for the in-cluster service account, else ``$KUBECONFIG``/``~/.kube/config``."""
-    configuration = client.Configuration()
-    try:
-        config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-    except ConfigException:
-        config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-    return client.ApiClient(configuration)
+__all__ = ["make_api_client"]

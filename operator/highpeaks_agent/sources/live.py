@@ -2,38 +2,34 @@
 
 A snapshot for one target holds the workload, its ReplicaSets (found through ownerReferences,
 never by name), their pods, the Events about all of those, and the log tails of containers
-that crashed (``previous=true``) or are stuck. Reads use the official ``kubernetes`` client
-in worker threads, so the operator's event loop never blocks on the API server, and every
-log read is capped in lines and bytes.
+that crashed (``previous=true``) or are stuck. Every kind is read the same way, from its row
+in :mod:`highpeaks_agent.engine.kinds` (no reader per kind), through
+:mod:`highpeaks_agent.kubeapi`, and every log read is capped in lines and bytes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from typing import Any
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from highpeaks_agent.engine.kinds import BY_KIND, EVENT, KINDS, TARGET_KINDS, KindInfo
 from highpeaks_agent.engine.snapshot import ContainerLog, Snapshot, controller_ref, meta
-from highpeaks_agent.errors import TargetNotFound
+from highpeaks_agent.errors import TargetNotFound, UnsupportedTarget
+from highpeaks_agent.kubeapi import Query, get_bytes, get_json, resource_path
 
 log = logging.getLogger(__name__)
 
-_T = TypeVar("_T")
-
-#: Target kinds a task or /assist may name, and how to read one of each.
-TARGET_KINDS: tuple[str, ...] = (
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "Job",
-    "ReplicaSet",
-    "Pod",
+#: What a namespace diagnosis reads: every target and workload kind, and the Events.
+NAMESPACE_KINDS: tuple[KindInfo, ...] = (
+    *(info for info in KINDS if info.target or info.workload),
+    EVENT,
 )
+_POD, _REPLICASET = BY_KIND["Pod"], BY_KIND["ReplicaSet"]
 
 #: Containers whose logs are worth reading: at most this many pods per target.
 MAX_PODS_WITH_LOGS = 3
@@ -49,9 +45,7 @@ class LiveSource:
         log_tail_lines: int = 100,
         log_tail_bytes: int = 16384,
     ) -> None:
-        self._core = client.CoreV1Api(api_client)
-        self._apps = client.AppsV1Api(api_client)
-        self._batch = client.BatchV1Api(api_client)
+        self._api = api_client
         self._log_tail_lines = log_tail_lines
         self._log_tail_bytes = log_tail_bytes
 
@@ -60,31 +54,28 @@ class LiveSource:
     async def target_snapshot(self, namespace: str, kind: str, name: str) -> Snapshot:
         """The target workload with its ReplicaSets, pods, their events and failing logs.
 
-        Raises :class:`TargetNotFound` when the target does not exist and ``ValueError`` for a
-        kind the engine does not diagnose.
+        Raises :class:`TargetNotFound` when the target does not exist and
+        :class:`UnsupportedTarget` for a kind the engine does not diagnose.
         """
-        if kind not in TARGET_KINDS:
-            raise ValueError(f"unsupported target kind {kind!r}; expected one of {TARGET_KINDS}")
-        target = await self._read_target(namespace, kind, name)
+        info = BY_KIND.get(kind)
+        if info is None or not info.target:
+            raise UnsupportedTarget(kind, TARGET_KINDS)
+        target = await self._read_target(namespace, info, name)
         objects: list[dict[str, Any]] = [target]
-        if kind == "Pod":
+        if info is _POD:
             pods = [target]
         else:
             selector = _selector_string(target)
             replicasets: list[dict[str, Any]] = []
             if kind == "Deployment":
-                all_rs = await self._list(
-                    self._apps.list_namespaced_replica_set, namespace, "ReplicaSet", selector
-                )
+                all_rs = await self._list(namespace, _REPLICASET, selector)
                 replicasets = [rs for rs in all_rs if _owned_by(rs, target)]
                 objects.extend(replicasets)
-            candidates = await self._list(
-                self._core.list_namespaced_pod, namespace, "Pod", selector
-            )
+            candidates = await self._list(namespace, _POD, selector)
             owners = {meta(o).get("uid") for o in [target, *replicasets]}
             pods = [p for p in candidates if (controller_ref(p) or {}).get("uid") in owners]
         objects.extend(o for o in pods if o is not target)
-        events = await self._list(self._core.list_namespaced_event, namespace, "Event", None)
+        events = await self._list(namespace, EVENT, None)
         wanted = {meta(o).get("uid") for o in objects}
         objects.extend(e for e in events if (e.get("involvedObject") or {}).get("uid") in wanted)
         snapshot = Snapshot.from_objects(objects)
@@ -93,17 +84,8 @@ class LiveSource:
 
     async def namespace_snapshot(self, namespace: str) -> Snapshot:
         """Every workload, pod and event of one namespace, with logs of failing containers."""
-        readers: list[tuple[Callable[..., Any], str]] = [
-            (self._core.list_namespaced_pod, "Pod"),
-            (self._core.list_namespaced_event, "Event"),
-            (self._apps.list_namespaced_replica_set, "ReplicaSet"),
-            (self._apps.list_namespaced_deployment, "Deployment"),
-            (self._apps.list_namespaced_stateful_set, "StatefulSet"),
-            (self._apps.list_namespaced_daemon_set, "DaemonSet"),
-            (self._batch.list_namespaced_job, "Job"),
-        ]
         results = await asyncio.gather(
-            *(self._list(reader, namespace, kind, None) for reader, kind in readers)
+            *(self._list(namespace, info, None) for info in NAMESPACE_KINDS)
         )
         objects = [obj for items in results for obj in items]
         snapshot = Snapshot.from_objects(objects)
@@ -112,36 +94,22 @@ class LiveSource:
 
     # --- reading -----------------------------------------------------------------------
 
-    async def _read_target(self, namespace: str, kind: str, name: str) -> dict[str, Any]:
-        reader: Callable[..., Any] = {
-            "Deployment": self._apps.read_namespaced_deployment,
-            "StatefulSet": self._apps.read_namespaced_stateful_set,
-            "DaemonSet": self._apps.read_namespaced_daemon_set,
-            "ReplicaSet": self._apps.read_namespaced_replica_set,
-            "Job": self._batch.read_namespaced_job,
-            "Pod": self._core.read_namespaced_pod,
-        }[kind]
+    async def _read_target(self, namespace: str, info: KindInfo, name: str) -> dict[str, Any]:
         try:
-            obj = await _call(reader, name, namespace)
+            obj = await get_json(self._api, resource_path(info, namespace, name))
         except ApiException as exc:
             if exc.status == 404:
-                raise TargetNotFound(kind, namespace, name) from exc
+                raise TargetNotFound(info.kind, namespace, name) from exc
             raise
-        return dict(_with_kind(obj, kind))
+        return _with_kind(obj, info.kind)
 
     async def _list(
-        self,
-        reader: Callable[..., Any],
-        namespace: str,
-        kind: str,
-        label_selector: str | None,
+        self, namespace: str, info: KindInfo, label_selector: str | None
     ) -> list[dict[str, Any]]:
-        kwargs: dict[str, Any] = {}
-        if label_selector:
-            kwargs["label_selector"] = label_selector
-        result = await _call(reader, namespace, **kwargs)
-        items = result.get("items") if isinstance(result, Mapping) else None
-        return [_with_kind(item, kind) for item in items or [] if isinstance(item, dict)]
+        query: Query = [("labelSelector", label_selector)] if label_selector else []
+        result = await get_json(self._api, resource_path(info, namespace), query)
+        items = result.get("items")
+        return [_with_kind(item, info.kind) for item in items or [] if isinstance(item, dict)]
 
     async def _read_logs(
         self,
@@ -171,18 +139,14 @@ class LiveSource:
     async def _read_log(
         self, namespace: str, pod: str, container: str, previous: bool
     ) -> str | None:
+        query: Query = [
+            ("container", container),
+            ("limitBytes", self._log_tail_bytes),
+            ("previous", previous),
+            ("tailLines", self._log_tail_lines),
+        ]
         try:
-            response: Any = await asyncio.to_thread(
-                self._core.read_namespaced_pod_log,
-                pod,
-                namespace,
-                container=container,
-                previous=previous,
-                tail_lines=self._log_tail_lines,
-                limit_bytes=self._log_tail_bytes,
-                _preload_content=False,
-            )
-            raw: bytes = response.data
+            raw = await get_bytes(self._api, resource_path(_POD, namespace, pod, "log"), query)
         except ApiException as exc:
             # 400 "previous terminated container not found" and friends: no log is evidence too
             log.debug("no log for %s/%s[%s]: %s", namespace, pod, container, exc.reason)
@@ -190,19 +154,9 @@ class LiveSource:
         return raw[-self._log_tail_bytes :].decode("utf-8", errors="replace")
 
 
-async def _call(reader: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call a ``kubernetes`` client method in a thread; return the raw JSON as dicts.
-
-    ``_preload_content=False`` skips the client's model classes: the engine wants the dicts the
-    API server sent (camelCase keys, unknown fields kept), and it is much cheaper.
-    """
-    response = await asyncio.to_thread(reader, *args, _preload_content=False, **kwargs)
-    return json.loads(response.data)
-
-
-def _with_kind(obj: Any, kind: str) -> Any:
-    if isinstance(obj, dict) and "kind" not in obj:
-        obj["kind"] = kind
+def _with_kind(obj: dict[str, Any], kind: str) -> dict[str, Any]:
+    # list items carry no ``kind``: the List's kind names it once for all of them
+    obj.setdefault("kind", kind)
     return obj
 
 

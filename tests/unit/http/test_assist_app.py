@@ -274,3 +274,16 @@ def test_expected_errors_map_by_type(exc: AgentError, status: int, kind: str) ->
     body = json.loads(bytes(response.body))
     assert body == {"error": kind, "reason": str(exc)}
     assert ("WWW-Authenticate" in response.headers) == (status == 401)
+
+
+async def test_the_query_limit_is_the_setting() -> None:
+    long_query = {"query": "x" * 3000}
+    async with http(make_app(None, auth_mode="none", assist_max_query_chars=4000)) as agent:
+        assert (await agent.post("/assist", json=long_query)).status_code == 200
+    async with http(make_app(None, auth_mode="none")) as agent:
+        assert (await agent.post("/assist", json={"query": "x" * 2000})).status_code == 200
+        refused = await agent.post("/assist", json={"query": "x" * 2001})
+    assert (refused.status_code, refused.json()) == (
+        422,
+        {"error": "InvalidRequest", "reason": "query: at most 2000 characters"},
+    )

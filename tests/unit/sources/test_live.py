@@ -1,0 +1,202 @@
+"""The live reader against an API server on loopback that records every request: the paths
+and query parameters it sends, what it makes of the answers, and that the ClusterRole grants
+every read it makes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from aiohttp import web
+from kubernetes import client
+
+from highpeaks_agent.engine.kinds import BY_KIND, KINDS, TARGET_KINDS
+from highpeaks_agent.errors import TargetNotFound, UnsupportedTarget
+from highpeaks_agent.permissions import cluster_role_rules
+from highpeaks_agent.sources.live import NAMESPACE_KINDS, LiveSource
+from tests.support.loopback import serve
+from tests.unit.shipping.shipped import grants
+
+from ..engine.builders import event, pod, terminated, uid, waiting
+from ..service.test_diagnosis_service import failing_objects
+
+PATH = re.compile(
+    r"^/(?:api|apis/(?P<group>[^/]+))/v1/namespaces/(?P<namespace>[^/]+)/(?P<plural>[^/]+)"
+    r"(?:/(?P<name>[^/]+)(?:/(?P<sub>log))?)?$"
+)
+LOG_TEXT = "panic: cannot reach the database\n"
+PLURAL_KIND = {info.plural: info.kind for info in KINDS}
+
+
+@dataclass
+class RecordingApiServer:
+    """Serves objects by path the way the API server does (list items without ``kind``)."""
+
+    objects: list[dict[str, Any]]
+    requests: list[str] = field(default_factory=list)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.requests.append(request.path_qs)
+        match = PATH.match(request.path)
+        assert match, request.path
+        if match["sub"] == "log":
+            return web.Response(text=LOG_TEXT)
+        kind, namespace = PLURAL_KIND[match["plural"]], match["namespace"]
+        found = [
+            o for o in self.objects if o["kind"] == kind and o["metadata"]["namespace"] == namespace
+        ]
+        if match["name"] is None:
+            items = [{k: v for k, v in o.items() if k != "kind"} for o in found]
+            return web.json_response({"kind": f"{kind}List", "items": items})
+        for obj in found:
+            if obj["metadata"]["name"] == match["name"]:
+                return web.json_response(obj)
+        return web.json_response({"kind": "Status", "reason": "NotFound", "code": 404}, status=404)
+
+    def grants_used(self) -> set[tuple[str, str, str]]:
+        """The (API group, resource, verb) triples the recorded requests needed."""
+        used = set()
+        for path in self.requests:
+            match = PATH.match(path.partition("?")[0])
+            assert match, path
+            resource = match["plural"] + ("/log" if match["sub"] else "")
+            used.add((match["group"] or "", resource, "get" if match["name"] else "list"))
+        return used
+
+
+@pytest.fixture
+async def cluster() -> AsyncIterator[tuple[RecordingApiServer, LiveSource]]:
+    server = RecordingApiServer(objects=[])
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", server.handle)
+    async with serve(app) as url:
+        configuration = client.Configuration()
+        configuration.host = url
+        with client.ApiClient(configuration) as api_client:
+            yield server, LiveSource(api_client, log_tail_lines=100, log_tail_bytes=16384)
+
+
+def workload(kind: str, name: str) -> dict[str, Any]:
+    info = BY_KIND[kind]
+    return {
+        "apiVersion": info.api_version,
+        "kind": kind,
+        "metadata": {"name": name, "namespace": "shop", "uid": uid()},
+        "spec": {"selector": {"matchLabels": {"app": name}}},
+    }
+
+
+def crashing_pod(owner: dict[str, Any] | None, name: str) -> dict[str, Any]:
+    crashed = waiting(restarts=3, last=terminated(1))
+    return pod(name, owner=owner, statuses=[crashed])
+
+
+async def test_a_deployment_is_read_with_the_paths_and_parameters_kubectl_uses(
+    cluster: tuple[RecordingApiServer, LiveSource],
+) -> None:
+    server, live = cluster
+    dep, rs, crashed = failing_objects()
+    server.objects = [dep, rs, crashed, event(crashed, "BackOff", "Back-off restarting")]
+    snapshot = await live.target_snapshot("shop", "Deployment", "checkout")
+    assert server.requests == [
+        "/apis/apps/v1/namespaces/shop/deployments/checkout",
+        "/apis/apps/v1/namespaces/shop/replicasets?labelSelector=app%3Dcheckout",
+        "/api/v1/namespaces/shop/pods?labelSelector=app%3Dcheckout",
+        "/api/v1/namespaces/shop/events",
+        f"/api/v1/namespaces/shop/pods/{crashed['metadata']['name']}/log"
+        "?container=app&limitBytes=16384&previous=true&tailLines=100",
+    ]
+    assert sorted(o["kind"] for o in snapshot.all_objects()) == [
+        "Deployment",
+        "Event",
+        "Pod",
+        "ReplicaSet",
+    ]
+    log = snapshot.logs[("shop", crashed["metadata"]["name"], "app")]
+    assert (log.text, log.previous) == (LOG_TEXT, True)
+
+
+@pytest.mark.parametrize("kind", [k for k in TARGET_KINDS if k not in ("Deployment", "Pod")])
+async def test_every_controller_kind_is_read_with_its_own_pods(
+    cluster: tuple[RecordingApiServer, LiveSource], kind: str
+) -> None:
+    server, live = cluster
+    target, other = workload(kind, "db"), workload(kind, "cache")
+    mine, theirs = crashing_pod(target, "db-0"), crashing_pod(other, "cache-0")
+    server.objects = [target, other, mine, theirs]
+    snapshot = await live.target_snapshot("shop", kind, "db")
+    plural = BY_KIND[kind].plural
+    assert server.requests[0].endswith(f"/namespaces/shop/{plural}/db")
+    assert snapshot.get(kind, "shop", "db") is not None
+    assert [p["metadata"]["name"] for p in snapshot.pods] == ["db-0"]
+    assert list(snapshot.logs) == [("shop", "db-0", "app")]
+
+
+async def test_a_pod_is_its_own_target(cluster: tuple[RecordingApiServer, LiveSource]) -> None:
+    server, live = cluster
+    server.objects = [crashing_pod(None, "standalone")]
+    snapshot = await live.target_snapshot("shop", "Pod", "standalone")
+    assert [p["metadata"]["name"] for p in snapshot.pods] == ["standalone"]
+    assert server.requests[0] == "/api/v1/namespaces/shop/pods/standalone"
+
+
+async def test_a_missing_target_is_not_found(
+    cluster: tuple[RecordingApiServer, LiveSource],
+) -> None:
+    with pytest.raises(TargetNotFound):
+        await cluster[1].target_snapshot("shop", "StatefulSet", "nope")
+
+
+@pytest.mark.parametrize("kind", ["CronJob", "Event", "CronTab"])
+async def test_kinds_that_are_not_targets_are_refused_before_any_read(
+    cluster: tuple[RecordingApiServer, LiveSource], kind: str
+) -> None:
+    server, live = cluster
+    with pytest.raises(UnsupportedTarget, match="unsupported target kind"):
+        await live.target_snapshot("shop", kind, "x")
+    assert server.requests == []
+
+
+async def test_a_namespace_is_read_kind_by_kind(
+    cluster: tuple[RecordingApiServer, LiveSource],
+) -> None:
+    server, live = cluster
+    server.objects = failing_objects()
+    snapshot = await live.namespace_snapshot("shop")
+    lists = sorted(r for r in server.requests if "/log" not in r)
+    assert lists == sorted(
+        f"{'/apis/' + i.group if i.group else '/api'}/v1/namespaces/shop/{i.plural}"
+        for i in NAMESPACE_KINDS
+    )
+    assert snapshot.get("Deployment", "shop", "checkout") is not None
+
+
+async def test_the_cluster_role_grants_every_read_the_live_reader_makes(
+    cluster: tuple[RecordingApiServer, LiveSource],
+) -> None:
+    server, live = cluster
+    for kind in TARGET_KINDS:
+        name = f"t-{kind.lower()}"
+        target = workload(kind, name) if kind != "Pod" else crashing_pod(None, name)
+        server.objects.extend([target, crashing_pod(target, f"{name}-0")])
+        await live.target_snapshot("shop", kind, name)
+    await live.namespace_snapshot("shop")
+    used = server.grants_used()
+    granted = grants(cluster_role_rules())
+    assert used - granted == set(), "the live reader makes reads the ClusterRole does not grant"
+    for kind in TARGET_KINDS:
+        info = BY_KIND[kind]
+        assert {(info.group, info.plural, "get"), (info.group, info.plural, "list")} <= used
+    assert ("", "pods/log", "get") in used
+
+
+def test_the_cluster_role_grants_reading_every_kind_of_the_table_the_reader_reads() -> None:
+    granted = grants(cluster_role_rules())
+    for kind in TARGET_KINDS:
+        info = BY_KIND[kind]
+        assert (info.group, info.plural, "get") in granted, kind
+    for info in NAMESPACE_KINDS:
+        assert (info.group, info.plural, "list") in granted, info.kind

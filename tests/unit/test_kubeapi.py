@@ -1,0 +1,84 @@
+"""The one Kubernetes call helper: API paths built from the table, generated client methods
+called for their raw JSON, and errors kept as the client's ApiException."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aiohttp import web
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from highpeaks_agent.engine.kinds import BY_KIND, KindInfo
+from highpeaks_agent.kubeapi import call_json, get_json, resource_path
+from tests.support.loopback import serve
+
+
+@pytest.mark.parametrize(
+    ("kind", "namespace", "name", "sub", "path"),
+    [
+        ("Deployment", "shop", None, None, "/apis/apps/v1/namespaces/shop/deployments"),
+        ("Job", "shop", "nightly", None, "/apis/batch/v1/namespaces/shop/jobs/nightly"),
+        ("Pod", "shop", "web-0", "log", "/api/v1/namespaces/shop/pods/web-0/log"),
+        ("Event", None, None, None, "/api/v1/events"),
+    ],
+)
+def test_resource_paths(
+    kind: str, namespace: str | None, name: str | None, sub: str | None, path: str
+) -> None:
+    assert resource_path(BY_KIND[kind], namespace, name, sub) == path
+
+
+def test_cluster_scoped_kinds_ignore_the_namespace_and_names_are_quoted() -> None:
+    node = KindInfo(
+        "Node", "", "v1", "nodes", ("no",), target=False, workload=False, namespaced=False
+    )
+    assert resource_path(node, "shop", "a/b") == "/api/v1/nodes/a%2Fb"
+
+
+@dataclass
+class RawResponse:
+    data: bytes
+
+
+async def test_call_json_asks_for_the_raw_answer_and_decodes_it() -> None:
+    seen: dict[str, Any] = {}
+
+    def method(*args: Any, **kwargs: Any) -> RawResponse:
+        seen.update(args=args, kwargs=kwargs)
+        return RawResponse(b'{"kind": "Event", "count": 2}')
+
+    assert await call_json(method, "shop", {"a": 1}, _content_type="x") == {
+        "kind": "Event",
+        "count": 2,
+    }
+    assert seen == {
+        "args": ("shop", {"a": 1}),
+        "kwargs": {"_preload_content": False, "_content_type": "x"},
+    }
+    assert await call_json(lambda **_: RawResponse(b"[1, 2]")) == {}
+
+
+@pytest.fixture
+async def api_client() -> AsyncIterator[client.ApiClient]:
+    async def forbidden(request: web.Request) -> web.Response:
+        body = {"kind": "Status", "reason": "Forbidden", "code": 403}
+        return web.json_response(body, status=403)
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", forbidden)
+    async with serve(app) as url:
+        configuration = client.Configuration()
+        configuration.host = url
+        with client.ApiClient(configuration) as api:
+            yield api
+
+
+async def test_errors_stay_the_clients_api_exception(api_client: client.ApiClient) -> None:
+    with pytest.raises(ApiException) as raised:
+        await get_json(api_client, "/api/v1/namespaces/shop/pods")
+    assert raised.value.status == 403
+    assert '"Forbidden"' in str(raised.value.body)
