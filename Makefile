@@ -4,8 +4,11 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 DEMO   ?= examples/dumps/crashloop-bad-config
+IMAGE  ?= highpeaks-devops-agent:dev
+# The YAML that builds and ships the project (the linter's own config included).
+YAML   := .yamllint k8s crds examples .github
 
-.PHONY: demo test lint typecheck unit install clean bench e2e
+.PHONY: demo test lint typecheck unit install clean bench e2e sbom
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -23,9 +26,13 @@ demo: $(STAMP)
 test: lint typecheck
 	$(VENV)/bin/pytest -ra
 
+## Python (ruff), the Dockerfile (hadolint), the CI workflow (zizmor, offline) and the YAML.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/hadolint Dockerfile
+	$(VENV)/bin/zizmor --offline --strict-collection .github/workflows
+	$(VENV)/bin/yamllint --strict $(YAML)
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
@@ -43,5 +50,13 @@ bench: $(STAMP)
 	$(PY) benchmarks/diagnose_bench.py
 	$(PY) benchmarks/operator_bench.py
 
+## CycloneDX SBOM of the Python packages inside the built image (needs Docker): build/sbom.cdx.json
+sbom: $(STAMP)
+	mkdir -p build
+	docker run --rm --entrypoint pip $(IMAGE) list --format=freeze --disable-pip-version-check \
+		--exclude highpeaks-devops-agent > build/image-packages.txt
+	$(VENV)/bin/cyclonedx-py requirements --pyproject pyproject.toml --output-reproducible \
+		--output-file build/sbom.cdx.json build/image-packages.txt
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build
