@@ -21,7 +21,7 @@ from highpeaks_agent.errors import TargetNotFound
 from highpeaks_agent.http.auth import Access, AuthError, KubernetesAuth, User
 from highpeaks_agent.http.models import AssistRequest, AssistResponse, ErrorResponse
 from highpeaks_agent.http.ratelimit import RateLimiter
-from highpeaks_agent.runtime import Readiness
+from highpeaks_agent.readiness import Readiness
 from highpeaks_agent.service import DiagnosisService
 from highpeaks_agent.settings import Settings
 

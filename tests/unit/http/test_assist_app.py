@@ -17,7 +17,7 @@ from kubernetes import client
 from highpeaks_agent.engine.thresholds import DEFAULT_THRESHOLDS
 from highpeaks_agent.http.app import create_app
 from highpeaks_agent.http.auth import KubernetesAuth
-from highpeaks_agent.runtime import Readiness
+from highpeaks_agent.readiness import Readiness
 from highpeaks_agent.service import DiagnosisService
 from highpeaks_agent.settings import Settings
 from tests.support.loopback import serve
