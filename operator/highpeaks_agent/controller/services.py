@@ -13,6 +13,8 @@ from highpeaks_agent.readiness import Readiness
 
 
 class AsyncClosable(Protocol):
+    """Holds outgoing connections to close at shutdown (the Flowise explainer does)."""
+
     async def aclose(self) -> None: ...
 
 
