@@ -23,13 +23,13 @@ from pydantic import ValidationError
 from highpeaks_agent.controller.handlers import register
 from highpeaks_agent.controller.incidents import IncidentMonitor
 from highpeaks_agent.controller.kube import KubeWriter
-from highpeaks_agent.controller.runtime import Services
 from highpeaks_agent.controller.scope import NamespaceScope
+from highpeaks_agent.controller.services import Services
 from highpeaks_agent.controller.tasks import TaskRunner
 from highpeaks_agent.flowise.bridge import build_explainer
 from highpeaks_agent.http.app import create_app
 from highpeaks_agent.http.auth import KubernetesAuth
-from highpeaks_agent.runtime import Readiness
+from highpeaks_agent.readiness import Readiness
 from highpeaks_agent.service import DiagnosisService
 from highpeaks_agent.settings import Settings
 from highpeaks_agent.sources.kubeclient import make_api_client
@@ -61,10 +61,11 @@ def build_services(settings: Settings, api_client: client.ApiClient) -> tuple[Se
     live = LiveSource(
         api_client, log_tail_lines=settings.log_tail_lines, log_tail_bytes=settings.log_tail_bytes
     )
+    explainer = build_explainer(settings)
     service = DiagnosisService(
         live,
         thresholds=settings.thresholds,
-        explainer=build_explainer(settings),
+        explainer=explainer,
         max_concurrency=settings.max_concurrent_diagnoses,
     )
     kube = KubeWriter(api_client)
@@ -84,6 +85,7 @@ def build_services(settings: Settings, api_client: client.ApiClient) -> tuple[Se
         ),
         readiness=readiness,
         scope=NamespaceScope(api_client, settings.watch_namespace_selector),
+        explainer=explainer,
     )
     auth = (
         KubernetesAuth(api_client, cache_seconds=settings.auth_cache_seconds)
@@ -99,12 +101,6 @@ async def serve(settings: Settings) -> None:
     api_client = make_api_client()
     services, app = build_services(settings, api_client)
     registry = kopf.OperatorRegistry()
-
-    @kopf.on.login(registry=registry)
-    def login(**kwargs: Any) -> Any:
-        """In-cluster service account, else KUBECONFIG, exactly as kubectl finds the cluster."""
-        return kopf.login_via_client(**kwargs)
-
     register(registry, settings)
     server = _QuietSignalsServer(
         uvicorn.Config(
@@ -121,7 +117,7 @@ async def serve(settings: Settings) -> None:
     try:
         await kopf.operator(
             registry=registry,
-            memo=kopf.Memo(services=services),
+            memo=services,
             clusterwide=not namespaces,
             namespaces=namespaces,
             standalone=not settings.peering,

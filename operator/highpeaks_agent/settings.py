@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from highpeaks_agent.engine.thresholds import Thresholds
+from highpeaks_agent.selectors import parse_selector
 
 
 class Settings(BaseSettings):
@@ -81,9 +82,7 @@ class Settings(BaseSettings):
     @field_validator("watch_namespace_selector")
     @classmethod
     def _check_selector(cls, value: str) -> str:
-        from highpeaks_agent.controller.watch_filters import labels_filter
-
-        labels_filter(value)  # raises ValueError with the offending term
+        parse_selector(value)  # raises ValueError naming the offending term
         return value
 
     @property

@@ -1,21 +1,23 @@
 """Kopf registrations only: each handler checks the event cheaply and hands it to a service.
 
-Registered on a registry built per process (not Kopf's global one), so what is watched
-follows the settings: the namespace-selector index exists only when a selector is set.
-Pods and Deployments are watched with ``on.event`` — they are read, never annotated; only
-our own AgentTasks carry Kopf's bookkeeping annotations.
+The handlers are plain functions; :func:`register` puts them on a registry built per process
+(not Kopf's global one), so what is watched follows the settings: the namespace-selector
+index exists only when a selector is set. ``memo`` is the process's :class:`Services`. Pods
+and Deployments are watched with ``on.event`` — they are read, never annotated; only our own
+AgentTasks carry Kopf's bookkeeping annotations.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
 import kopf
 
 from highpeaks_agent.controller.incidents import AUTO, is_resolved
-from highpeaks_agent.controller.runtime import Services
-from highpeaks_agent.controller.tasks import TRIGGER_LABEL, RetryLater
+from highpeaks_agent.controller.services import Services
+from highpeaks_agent.controller.tasks import TRIGGER_LABEL, RetryLater, is_settled
 from highpeaks_agent.controller.watch_filters import (
     deployment_needs_look,
     labels_filter,
@@ -28,140 +30,181 @@ from highpeaks_agent.settings import Settings
 AGENTTASKS = ("devops.highpeaks.io", "v1alpha1", "agenttasks")
 PREFIX = "devops.highpeaks.io"
 
-
-def _first(index: Any, key: Any) -> Any:
-    values = index.get(key) if index is not None else None
-    return next(iter(values), None) if values else None
+#: (namespace, ReplicaSet) → the Deployment that owns it.
+ReplicaSetOwners = kopf.Index[tuple[str, str], str]
+#: (namespace, Deployment) → present while one of its incident tasks is not resolved.
+OpenIncidents = kopf.Index[tuple[str, str], bool]
+#: Names of the namespaces matching ``WATCH_NAMESPACE_SELECTOR``.
+SelectedNamespaces = kopf.Index[str, bool]
 
 
 def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
     """Register every handler of the operator on ``registry``."""
-    selector = settings.watch_namespace_selector
-
-    def watched(namespace: str | None, memo: Any, kwargs: dict[str, Any]) -> bool:
-        return bool(memo.services.scope.known(namespace, kwargs.get("selected_namespaces")))
-
-    @kopf.on.startup(id="configure", registry=registry)
-    async def configure(*, settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
-        """Keep Kopf's bookkeeping in our own annotations and out of ``kubectl describe``."""
-        settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
-        settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-            prefix=PREFIX, key="last-handled-configuration"
-        )
-        settings.persistence.finalizer = f"{PREFIX}/finalizer"
-        settings.posting.level = logging.WARNING  # our own Events say what happened
-        # Kopf keeps a worker per watched object until it has been idle this long (default
-        # 5 s). With 10,000 pods arriving at once (an operator start) short-lived workers keep
-        # peak memory down: 133 MB instead of 181 MB in benchmarks/operator_bench.py.
-        settings.batching.idle_timeout = 0.5
-        settings.watching.server_timeout = 300
-        settings.watching.client_timeout = 330
-        memo.services.readiness.mark_ready()
-
-    @kopf.on.cleanup(id="shutdown", registry=registry)
-    async def shutdown(*, memo: Any, **_: Any) -> None:
-        await memo.services.incidents.close()
-
-    if selector:
-
-        @kopf.index(
-            "",
-            "v1",
-            "namespaces",
-            id="selected_namespaces",
-            labels=labels_filter(selector),
-            registry=registry,
-        )
-        def selected_namespaces(*, name: str, **_: Any) -> Any:
-            """Namespaces matching ``WATCH_NAMESPACE_SELECTOR``. An index, because Kopf fills
-            every index before any handler runs: no task is judged before its namespace is."""
-            return {name: True}
-
-    @kopf.index("apps", "v1", "replicasets", id="replicaset_owners", registry=registry)
-    def replicaset_owners(*, namespace: str | None, name: str, body: kopf.Body, **_: Any) -> Any:
-        """(namespace, ReplicaSet) → its Deployment, so a pod event finds its rollout."""
-        ref = controller_ref(body) or {}
-        if ref.get("kind") != "Deployment":
-            return None
-        return {(namespace, name): ref.get("name")}
-
-    @kopf.index(*AGENTTASKS, labels={TRIGGER_LABEL: AUTO}, id="open_incidents", registry=registry)
-    def open_incidents(*, namespace: str | None, body: kopf.Body, **_: Any) -> Any:
-        """(namespace, Deployment) of incident tasks not yet resolved, rebuilt on every start."""
-        if is_resolved(body):
-            return None
-        owners = [r for r in body.get("metadata", {}).get("ownerReferences") or []]
-        names = [r.get("name") for r in owners if r.get("kind") == "Deployment"]
-        return {(namespace, n): True for n in names}
-
-    @kopf.on.event("", "v1", "pods", id="pod_event", registry=registry)
-    async def pod_event(
-        *, body: kopf.Body, namespace: str | None, memo: Any, **kwargs: Any
-    ) -> None:
-        replicaset_owners, open_incidents = kwargs["replicaset_owners"], kwargs["open_incidents"]
-        if namespace is None or not watched(namespace, memo, kwargs):
-            return
-        deployment = owning_deployment(body, lambda ns, rs: _first(replicaset_owners, (ns, rs)))
-        if deployment is None:
-            return
-        deleted = kwargs.get("type") == "DELETED"
-        if (not deleted and pod_needs_look(body)) or (namespace, deployment) in open_incidents:
-            memo.services.incidents.poke(namespace, deployment)
-
-    @kopf.on.event("apps", "v1", "deployments", id="deployment_event", registry=registry)
-    async def deployment_event(
-        *, body: kopf.Body, name: str, namespace: str | None, memo: Any, **kwargs: Any
-    ) -> None:
-        open_incidents = kwargs["open_incidents"]
-        if namespace is None or kwargs.get("type") == "DELETED":
-            return
-        if not watched(namespace, memo, kwargs):
-            return
-        if deployment_needs_look(body) or (namespace, name) in open_incidents:
-            memo.services.incidents.poke(namespace, name)
-
-    @kopf.on.event(*AGENTTASKS, id="task_phase", registry=registry)
-    async def task_phase(
-        *, body: kopf.Body, name: str, namespace: str | None, memo: Any, **kwargs: Any
-    ) -> None:
-        """Keep the AgentTasks-by-phase gauge equal to the cluster."""
-        phase = (body.get("status") or {}).get("phase")
-        deleted = kwargs.get("type") == "DELETED"
-        memo.services.phases.observe(namespace or "", name, phase, deleted=deleted)
-
-    def user_task(*, labels: Any, **_: Any) -> bool:
-        return bool(labels.get(TRIGGER_LABEL) != AUTO)
-
-    @kopf.on.create(*AGENTTASKS, id="run_task", when=user_task, registry=registry)
-    @kopf.on.update(*AGENTTASKS, id="rerun_task", field="spec", when=user_task, registry=registry)
-    async def run_task(*, body: kopf.Body, namespace: str | None, memo: Any, **kwargs: Any) -> None:
-        """Diagnose the task's target and write its status (retried on API errors)."""
-        await _task(memo.services, body, namespace, kwargs, resume=False)
-
-    @kopf.on.resume(*AGENTTASKS, id="resume_task", when=user_task, registry=registry)
-    async def resume_task(
-        *, body: kopf.Body, namespace: str | None, memo: Any, **kwargs: Any
-    ) -> None:
-        """After a restart, finish only tasks whose status does not answer their spec."""
-        await _task(memo.services, body, namespace, kwargs, resume=True)
+    kopf.on.login(id="login", registry=registry)(login)
+    kopf.on.startup(id="configure", registry=registry)(configure)
+    kopf.on.cleanup(id="shutdown", registry=registry)(shutdown)
+    if settings.watch_namespace_selector:
+        labels = labels_filter(settings.watch_namespace_selector)
+        kopf.index(
+            "", "v1", "namespaces", id="selected_namespaces", labels=labels, registry=registry
+        )(selected_namespaces)
+    kopf.index("apps", "v1", "replicasets", id="replicaset_owners", registry=registry)(
+        replicaset_owners
+    )
+    kopf.index(*AGENTTASKS, labels={TRIGGER_LABEL: AUTO}, id="open_incidents", registry=registry)(
+        open_incidents
+    )
+    # Kopf passes the indices as extra keyword arguments, which its handler protocol cannot
+    # name: the two event handlers that require them are typed here, not in that protocol.
+    kopf.on.event("", "v1", "pods", id="pod_event", registry=registry)(
+        pod_event  # type: ignore[arg-type]
+    )
+    kopf.on.event("apps", "v1", "deployments", id="deployment_event", registry=registry)(
+        deployment_event  # type: ignore[arg-type]
+    )
+    kopf.on.event(*AGENTTASKS, id="task_phase", registry=registry)(task_phase)
+    # One id for resume and create: Kopf then runs a task that is both new and found at
+    # start-up (created while the operator was down) once, not twice.
+    kopf.on.resume(*AGENTTASKS, id="run_task", when=needs_answer, registry=registry)(run_task)
+    kopf.on.create(*AGENTTASKS, id="run_task", when=needs_answer, registry=registry)(run_task)
+    kopf.on.update(*AGENTTASKS, id="run_task", field="spec", when=needs_answer, registry=registry)(
+        run_task
+    )
 
 
-async def _task(
-    services: Services,
+def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    """In-cluster service account, else KUBECONFIG, exactly as kubectl finds the cluster."""
+    return kopf.login_via_client(**kwargs)
+
+
+async def configure(*, settings: kopf.OperatorSettings, memo: Services, **_: Any) -> None:
+    """Keep Kopf's bookkeeping in our own annotations and out of ``kubectl describe``."""
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=PREFIX, key="last-handled-configuration"
+    )
+    settings.persistence.finalizer = f"{PREFIX}/finalizer"
+    settings.posting.level = logging.WARNING  # our own Events say what happened
+    # Kopf keeps a worker per watched object until it has been idle this long (default 5 s).
+    # With 10,000 pods arriving at once (an operator start) short-lived workers keep peak
+    # memory down: 133 MB instead of 181 MB in benchmarks/operator_bench.py.
+    settings.batching.idle_timeout = 0.5
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    memo.readiness.mark_ready()
+
+
+async def shutdown(*, memo: Services, **_: Any) -> None:
+    await memo.close()
+
+
+def selected_namespaces(*, name: str, **_: Any) -> dict[str, bool]:
+    """Namespaces matching ``WATCH_NAMESPACE_SELECTOR``. An index, because Kopf fills every
+    index before any handler runs: no task is judged before its namespace is."""
+    return {name: True}
+
+
+def replicaset_owners(
+    *, namespace: str | None, name: str, body: kopf.Body, **_: Any
+) -> dict[tuple[str, str], str]:
+    """(namespace, ReplicaSet) → its Deployment, so a pod event finds its rollout."""
+    ref = controller_ref(body) or {}
+    if namespace is None or ref.get("kind") != "Deployment":
+        return {}  # not None: an empty result also drops what this ReplicaSet had indexed
+    return {(namespace, name): str(ref.get("name", ""))}
+
+
+def open_incidents(
+    *, namespace: str | None, body: kopf.Body, **_: Any
+) -> dict[tuple[str, str], bool]:
+    """(namespace, Deployment) of incident tasks not yet resolved, rebuilt on every start."""
+    if namespace is None or is_resolved(body):
+        return {}  # not None, which would keep a resolved incident in the index
+    owners = body.get("metadata", {}).get("ownerReferences") or []
+    return {(namespace, str(r.get("name"))): True for r in owners if r.get("kind") == "Deployment"}
+
+
+async def pod_event(
+    *,
+    type: str | None,
     body: kopf.Body,
     namespace: str | None,
-    kwargs: dict[str, Any],
-    *,
-    resume: bool,
+    memo: Services,
+    replicaset_owners: ReplicaSetOwners,
+    open_incidents: OpenIncidents,
+    selected_namespaces: SelectedNamespaces | None = None,
+    **_: Any,
 ) -> None:
-    """Run (or resume) a task in a served namespace; API errors become Kopf retries."""
-    if not await services.scope.allows(namespace, kwargs.get("selected_namespaces")):
+    """Poke the pod's Deployment when the pod may fail it, or while it has an open incident."""
+    if namespace is None or not memo.scope.known(namespace, selected_namespaces):
+        return
+    deployment = owning_deployment(body, functools.partial(_owner, replicaset_owners))
+    if deployment is None:
+        return
+    looks_bad = type != "DELETED" and pod_needs_look(body)
+    if looks_bad or (namespace, deployment) in open_incidents:
+        memo.incidents.poke(namespace, deployment)
+
+
+def _owner(owners: ReplicaSetOwners, namespace: str, replicaset: str) -> str | None:
+    return next(iter(owners.get((namespace, replicaset), ())), None)
+
+
+async def deployment_event(
+    *,
+    type: str | None,
+    body: kopf.Body,
+    name: str,
+    namespace: str | None,
+    memo: Services,
+    open_incidents: OpenIncidents,
+    selected_namespaces: SelectedNamespaces | None = None,
+    **_: Any,
+) -> None:
+    """Poke a Deployment that reports trouble, or that has an open incident."""
+    if namespace is None or type == "DELETED":
+        return
+    if not memo.scope.known(namespace, selected_namespaces):
+        return
+    if deployment_needs_look(body) or (namespace, name) in open_incidents:
+        memo.incidents.poke(namespace, name)
+
+
+async def task_phase(
+    *,
+    type: str | None,
+    status: kopf.Status,
+    name: str,
+    namespace: str | None,
+    memo: Services,
+    **_: Any,
+) -> None:
+    """Keep the AgentTasks-by-phase gauge equal to the cluster."""
+    memo.phases.observe(namespace or "", name, status.get("phase"), deleted=type == "DELETED")
+
+
+def needs_answer(*, labels: kopf.Labels, body: kopf.Body, **_: Any) -> bool:
+    """A person's task (not an incident's) whose status does not answer its current spec yet.
+
+    So a resume after a restart, or a create event delivered late, of a task that is already
+    Succeeded or Failed for its generation does not diagnose it again.
+    """
+    return labels.get(TRIGGER_LABEL) != AUTO and not is_settled(body)
+
+
+async def run_task(
+    *,
+    body: kopf.Body,
+    namespace: str | None,
+    memo: Services,
+    selected_namespaces: SelectedNamespaces | None = None,
+    **_: Any,
+) -> None:
+    """Diagnose the task's target and write its status; API errors become Kopf retries."""
+    if not await memo.scope.allows(namespace, selected_namespaces):
         return
     try:
-        if resume:
-            await services.tasks.resume(body)
-        else:
-            await services.tasks.run(body)
+        await memo.tasks.run(body)
     except RetryLater as exc:
         raise kopf.TemporaryError(str(exc), delay=10) from exc
 

@@ -3,18 +3,18 @@
 Most Pod and Deployment events in a cluster are healthy churn. Only events that may change
 the verdict reach the incident monitor: a pod that is waiting for a bad reason, crashed,
 failed, cannot be scheduled or is running but not ready; a Deployment whose controller reports
-trouble. Everything else costs one function call and no API request.
+trouble. Everything else costs one function call and no API request. Also here: the
+namespace selector as Kopf's ``labels=`` filter.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-_LABEL_KEY = re.compile(
-    r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
-)
+import kopf
+
+from highpeaks_agent.selectors import Requirement, parse_selector
 
 #: Waiting reasons of a container that is simply starting.
 STARTING = frozenset({"ContainerCreating", "PodInitializing"})
@@ -66,42 +66,28 @@ def owning_deployment(
 
 
 def labels_filter(selector: str) -> dict[str, Any]:
-    """A label selector string as Kopf's ``labels=`` filter (``k=v``, ``k!=v``, ``k``, ``!k``,
-    ``k in (a,b)``, ``k notin (a,b)``); raises ``ValueError`` for anything else."""
-    import kopf
+    """A label selector string as Kopf's ``labels=`` filter; raises ``ValueError`` for a bad
+    one (see :func:`highpeaks_agent.selectors.parse_selector`)."""
+    by_key: dict[str, list[Requirement]] = {}
+    for requirement in parse_selector(selector):
+        by_key.setdefault(requirement.key, []).append(requirement)
+    return {key: _kopf_pattern(requirements) for key, requirements in by_key.items()}
 
-    result: dict[str, Any] = {}
-    terms: list[str] = []
-    depth, current = 0, ""
-    for char in selector:
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if char == "," and depth == 0:
-            terms.append(current.strip())
-            current = ""
-        else:
-            current += char
-    terms.append(current.strip())
-    for term in filter(None, terms):
-        if " notin " in f" {term} " or " in " in f" {term} ":
-            key, op, rest = term.replace("(", " ( ").split(None, 2)
-            values = frozenset(v.strip() for v in rest.strip("() ").split(",") if v.strip())
-            if op == "in":
-                result[key] = lambda value, _v=values, **_: value in _v
-            elif op == "notin":
-                result[key] = lambda value, _v=values, **_: value not in _v
-            else:
-                raise ValueError(f"cannot parse label selector term {term!r}")
-        elif "!=" in term:
-            key, value = (p.strip() for p in term.split("!=", 1))
-            result[key] = lambda v, _x=value, **_: v != _x
-        elif "=" in term:
-            key, value = (p.strip() for p in term.replace("==", "=").split("=", 1))
-            result[key] = value
-        elif term.startswith("!"):
-            result[term[1:].strip()] = kopf.ABSENT
-        else:
-            result[term] = kopf.PRESENT
-    for key in result:
-        if not _LABEL_KEY.match(key):
-            raise ValueError(f"invalid label key {key!r} in selector {selector!r}")
-    return result
+
+def _kopf_pattern(requirements: list[Requirement]) -> Any:
+    """Kopf's own markers where one term says it all (readable in Kopf's logs); otherwise a
+    callback, which Kopf calls with the label's value or ``None`` when the label is missing."""
+    if len(requirements) == 1:
+        (only,) = requirements
+        if only.operator == "exists":
+            return kopf.PRESENT
+        if only.operator == "!":
+            return kopf.ABSENT
+        if only.operator == "=":
+            (value,) = only.values
+            return value
+
+    def matches(value: str | None, **_: Any) -> bool:
+        return all(requirement.matches(value) for requirement in requirements)
+
+    return matches

@@ -28,7 +28,7 @@ from highpeaks_agent.errors import (
 from highpeaks_agent.http.auth import Access, KubernetesAuth, User
 from highpeaks_agent.http.models import AssistRequest, AssistResponse, ErrorResponse
 from highpeaks_agent.http.ratelimit import RateLimiter
-from highpeaks_agent.runtime import Readiness
+from highpeaks_agent.readiness import Readiness
 from highpeaks_agent.service import DiagnosisService
 from highpeaks_agent.settings import Settings
 

@@ -229,6 +229,12 @@ def test_labels_filter() -> None:
     assert labels_filter("") == {}
 
 
+def test_labels_filter_keeps_every_term_on_one_key() -> None:
+    env = labels_filter("env, env!=dev, env notin (test)")["env"]
+    assert env("prod")
+    assert not env("dev") and not env("test") and not env(None)
+
+
 def test_phase_counter_follows_tasks() -> None:
     from highpeaks_agent.controller.phases import PhaseCounter
 

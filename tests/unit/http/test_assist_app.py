@@ -25,7 +25,7 @@ from highpeaks_agent.errors import (
 )
 from highpeaks_agent.http.app import agent_error, create_app
 from highpeaks_agent.http.auth import KubernetesAuth
-from highpeaks_agent.runtime import Readiness
+from highpeaks_agent.readiness import Readiness
 from highpeaks_agent.service import DiagnosisService
 from highpeaks_agent.settings import Settings
 from tests.support.loopback import serve

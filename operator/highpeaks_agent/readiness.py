@@ -1,4 +1,4 @@
-"""Process-wide state shared by the operator and the HTTP surface: readiness."""
+"""Readiness: marked by the operator once it watches, answered by the HTTP surface (/ready)."""
 
 from __future__ import annotations
 

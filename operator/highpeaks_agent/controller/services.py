@@ -1,0 +1,46 @@
+"""The services every handler uses, built once at start-up and handed to Kopf as its memo."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from highpeaks_agent.controller.incidents import IncidentMonitor
+from highpeaks_agent.controller.phases import PhaseCounter
+from highpeaks_agent.controller.scope import NamespaceScope
+from highpeaks_agent.controller.tasks import TaskRunner
+from highpeaks_agent.readiness import Readiness
+
+
+class AsyncClosable(Protocol):
+    """Holds outgoing connections to close at shutdown (the Flowise explainer does)."""
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass
+class Services:
+    """What every handler may call; nothing else is shared between handlers.
+
+    Kopf copies the operator's memo into one memo per watched object; these services are
+    process-wide, so a copy is the same object (Kopf's "custom memo classes").
+    """
+
+    tasks: TaskRunner
+    incidents: IncidentMonitor
+    readiness: Readiness
+    scope: NamespaceScope
+    phases: PhaseCounter = field(default_factory=PhaseCounter)
+    explainer: AsyncClosable | None = None
+    """The Flowise explainer, whose HTTP connections are closed when the operator stops."""
+
+    def __copy__(self) -> Services:
+        return self
+
+    async def close(self) -> None:
+        """Stop pending incident looks and close outgoing connections (operator shutdown)."""
+        try:
+            await self.incidents.close()
+        finally:
+            if self.explainer is not None:
+                await self.explainer.aclose()
