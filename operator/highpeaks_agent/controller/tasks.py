@@ -55,11 +55,6 @@ class TaskRunner:
         self._flowise = flowise_configured
         self._clock = clock
 
-    async def resume(self, body: Mapping[str, Any]) -> None:
-        """On operator start: run only tasks whose status does not answer their spec yet."""
-        if not is_settled(body):
-            await self.run(body)
-
     async def run(self, body: Mapping[str, Any]) -> None:
         """Diagnose the task's target and write the whole status."""
         md = body.get("metadata") or {}
