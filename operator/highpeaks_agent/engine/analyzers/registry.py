@@ -36,16 +36,19 @@ from highpeaks_agent.engine.snapshot import Snapshot, meta
 from highpeaks_agent.engine.thresholds import Thresholds
 
 CONTAINER_RULES: Final[tuple[ContainerRule, ...]] = (
+    # waiting reasons that fail at once
     images.pull_failing,
     images.invalid_image_name,
     config.config_error,
     startup.cannot_start,
+    # a crash loop: what explains it first, the bare crash loop last
     crashes.oom_killed,
     probes.liveness_probe_failing,
     probes.startup_probe_restarts,
     startup.init_container_failing,
     crashes.exits_immediately,
     crashes.crash_loop_back_off,
+    # running, but not Ready past the threshold
     probes.startup_probe_pending,
     probes.readiness_probe_failing,
 )
@@ -74,6 +77,7 @@ POD_RULES: Final[tuple[PodRule, ...]] = (
     scheduling.evicted,
     scheduling.unschedulable,
     each_container,
+    # still Pending past the threshold, with no container to blame
     startup.volume_mount_failure,
     images.still_pulling,
     startup.stuck_starting,
