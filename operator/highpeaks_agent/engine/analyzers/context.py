@@ -22,6 +22,8 @@ from highpeaks_agent.engine.timeutil import age_seconds
 
 def as_mapping(value: Any) -> Mapping[str, Any]:
     """``value`` when it is a mapping, else an empty one: API objects may be partial."""
+    if type(value) is dict:  # the common case, without the slow ABC check
+        return value
     return value if isinstance(value, Mapping) else {}
 
 
@@ -130,6 +132,9 @@ class ContainerContext:
         self.terminated = self.current or self.last
         """The termination that explains the container: the current one, else the last."""
         self.restarts = as_int(status.get("restartCount"))
+        # every container is asked both; plain attributes, since a cached_property locks
+        self.crash_looping = self._crash_looping()
+        self.not_ready_too_long = self._not_ready_too_long()
 
     @cached_property
     def spec(self) -> Mapping[str, Any]:
@@ -145,8 +150,7 @@ class ContainerContext:
         """The key lines of this container's log."""
         return self.pod.log_lines(self.name)
 
-    @cached_property
-    def crash_looping(self) -> bool:
+    def _crash_looping(self) -> bool:
         """Failing by restarts or by a final non-zero exit, not merely restarted once."""
         thresholds = self.pod.thresholds
         if self.reason == "CrashLoopBackOff" and self.restarts >= thresholds.crashloop_restarts:
@@ -161,8 +165,7 @@ class ContainerContext:
             return since is None or since <= thresholds.recovered_seconds
         return False
 
-    @cached_property
-    def not_ready_too_long(self) -> bool:
+    def _not_ready_too_long(self) -> bool:
         """A running main container that has not become Ready past the threshold."""
         if not self.is_running or self.status.get("ready") is not False or self.is_init:
             return False
