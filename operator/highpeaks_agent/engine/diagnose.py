@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from highpeaks_agent.engine.analyzers.pods import analyze_pod
-from highpeaks_agent.engine.analyzers.workload import replica_failures, rollout_stalled
+from highpeaks_agent.engine.analyzers.context import WorkloadContext
+from highpeaks_agent.engine.analyzers.registry import analyze_pod, analyze_workload
 from highpeaks_agent.engine.findings import merge
 from highpeaks_agent.engine.model import Diagnosis, Finding, ObjectRef, Rollout, Severity
 from highpeaks_agent.engine.redact import Redactor, redactor_for
@@ -77,9 +77,8 @@ def _diagnose_workload(
     owned: list[KubeObject] = []
     if obj is not None and workload.ref.kind == "Deployment":
         owned = replicasets_of(obj, snapshot)
-        findings.extend(rollout_stalled(obj))
-    if obj is not None and workload.ref.kind != "Pod":
-        findings.extend(replica_failures(obj, owned[-1:] if owned else [], snapshot))
+    if obj is not None:
+        findings.extend(analyze_workload(WorkloadContext(obj, workload.ref.kind, owned, snapshot)))
     if not findings:
         return None
     findings = merge(findings)

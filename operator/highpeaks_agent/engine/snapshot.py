@@ -132,13 +132,6 @@ class Snapshot:
         getattr(self, bucket).append(obj)
         return True
 
-    def extend(self, other: Snapshot) -> None:
-        """Merge another snapshot's objects, logs and warnings into this one (then reindex)."""
-        for bucket in KIND_BUCKETS.values():
-            getattr(self, bucket).extend(getattr(other, bucket))
-        self.logs.update(other.logs)
-        self.warnings.extend(other.warnings)
-
     def reindex(self) -> None:
         """(Re)build the lookup indexes; call after adding objects."""
         self._by_uid.clear()

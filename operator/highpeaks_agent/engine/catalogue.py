@@ -1,0 +1,178 @@
+"""The finding codes of CONTRACT §2: one row per code, in explanation order.
+
+A code, once shipped, is never renamed: scripts, alert routes and dashboards match on it.
+Dotted codes refine their prefix (``ImagePullError.NotFound`` is an ``ImagePullError``), so a
+consumer may match on the prefix and stay correct when a refinement is added.
+
+A row's position is its rank: a cause that explains another comes before it. A missing Secret
+or a bad image explains the stalled rollout; an OOM kill or a failing liveness probe explains
+the crash loop; an init container's failure explains the main container's PodInitializing.
+Adding a code takes one row here, one rule in ``analyzers/`` and its tests; the README's
+"Finding codes" table is checked against these rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Final
+
+from highpeaks_agent.engine.model import Severity
+
+
+class Family(StrEnum):
+    """The groups of causes the README's "Finding codes" table lists."""
+
+    CRASHES = "crashes"
+    PROBES = "probes"
+    START_UP = "start-up"
+    IMAGES = "images"
+    CONFIGURATION = "configuration"
+    SCHEDULING = "scheduling"
+    CONTROLLERS = "controllers"
+
+
+@dataclass(frozen=True, slots=True)
+class CodeEntry:
+    """Everything the project states about one finding code."""
+
+    code: str
+    family: Family
+    rank: int
+    """Explanation order: lower comes first."""
+    severity: Severity
+    """How bad a finding of this code is on its own."""
+    meaning: str
+
+
+_ENTRIES: list[CodeEntry] = []
+
+
+def _row(code: str, family: Family, meaning: str, *, severity: Severity = Severity.CRITICAL) -> str:
+    """Append the next row (so the next rank) and return its code for the constant."""
+    _ENTRIES.append(CodeEntry(code, family, len(_ENTRIES), severity, meaning))
+    return code
+
+
+CONFIG_SECRET_NOT_FOUND: Final = _row(
+    "ConfigError.SecretNotFound", Family.CONFIGURATION, "a referenced Secret does not exist"
+)
+CONFIG_CONFIGMAP_NOT_FOUND: Final = _row(
+    "ConfigError.ConfigMapNotFound", Family.CONFIGURATION, "a referenced ConfigMap does not exist"
+)
+CONFIG_KEY_NOT_FOUND: Final = _row(
+    "ConfigError.KeyNotFound", Family.CONFIGURATION, "the Secret/ConfigMap exists but lacks the key"
+)
+CONFIG_ERROR: Final = _row(
+    "ConfigError", Family.CONFIGURATION, "any other CreateContainerConfigError"
+)
+INVALID_IMAGE_NAME: Final = _row(
+    "InvalidImageName", Family.IMAGES, "the image reference cannot be parsed"
+)
+IMAGE_PULL_NOT_FOUND: Final = _row(
+    "ImagePullError.NotFound", Family.IMAGES, "the image or tag does not exist"
+)
+IMAGE_PULL_UNAUTHORIZED: Final = _row(
+    "ImagePullError.Unauthorized",
+    Family.IMAGES,
+    "the registry refused credentials or the pull secret is missing",
+)
+IMAGE_PULL_NETWORK: Final = _row(
+    "ImagePullError.Network", Family.IMAGES, "the registry could not be reached"
+)
+IMAGE_PULL_ERROR: Final = _row("ImagePullError", Family.IMAGES, "any other pull failure")
+START_COMMAND_NOT_FOUND: Final = _row(
+    "ContainerStartError.CommandNotFound",
+    Family.START_UP,
+    "the entrypoint/command does not exist in the image",
+)
+START_SECURITY_CONTEXT: Final = _row(
+    "ContainerStartError.SecurityContext",
+    Family.START_UP,
+    "the security context cannot be satisfied",
+)
+START_ERROR: Final = _row(
+    "ContainerStartError",
+    Family.START_UP,
+    "any other RunContainerError / CreateContainerError / StartError",
+)
+REPLICA_CREATE_QUOTA: Final = _row(
+    "ReplicaCreateFailed.QuotaExceeded",
+    Family.CONTROLLERS,
+    "the controller cannot create pods: ResourceQuota exhausted",
+)
+REPLICA_CREATE_FORBIDDEN: Final = _row(
+    "ReplicaCreateFailed.Forbidden",
+    Family.CONTROLLERS,
+    "pod creation rejected by admission (PodSecurity, webhook, LimitRange)",
+)
+REPLICA_CREATE_FAILED: Final = _row(
+    "ReplicaCreateFailed", Family.CONTROLLERS, "any other pod-creation failure"
+)
+UNSCHEDULABLE_RESOURCES: Final = _row(
+    "Unschedulable.InsufficientResources",
+    Family.SCHEDULING,
+    "no node has enough cpu/memory/other resources",
+)
+UNSCHEDULABLE_NODE_AFFINITY: Final = _row(
+    "Unschedulable.NodeAffinity", Family.SCHEDULING, "no node matches nodeSelector/affinity"
+)
+UNSCHEDULABLE_TAINTS: Final = _row(
+    "Unschedulable.Taints",
+    Family.SCHEDULING,
+    "the only fitting nodes carry taints the pod does not tolerate",
+)
+UNSCHEDULABLE_VOLUME_BINDING: Final = _row(
+    "Unschedulable.VolumeBinding", Family.SCHEDULING, "PVCs are unbound or volumes conflict"
+)
+UNSCHEDULABLE: Final = _row("Unschedulable", Family.SCHEDULING, "any other scheduling failure")
+VOLUME_MOUNT_FAILURE: Final = _row(
+    "VolumeMountFailure", Family.START_UP, "a volume cannot be mounted"
+)
+INIT_CONTAINER_FAILING: Final = _row(
+    "InitContainerFailing", Family.START_UP, "an init container fails, so the pod never starts"
+)
+OOM_KILLED: Final = _row(
+    "OOMKilled", Family.CRASHES, "the container was killed for exceeding its memory limit"
+)
+LIVENESS_PROBE_FAILING: Final = _row(
+    "LivenessProbeFailing",
+    Family.PROBES,
+    "the kubelet kills the container because its liveness probe fails",
+)
+STARTUP_PROBE_FAILING: Final = _row(
+    "StartupProbeFailing", Family.PROBES, "the startup probe never succeeds"
+)
+CONTAINER_EXITS_IMMEDIATELY: Final = _row(
+    "ContainerExitsImmediately",
+    Family.CRASHES,
+    "the main container exits 0 and is restarted (restartPolicy Always)",
+)
+CRASH_LOOP_BACK_OFF: Final = _row(
+    "CrashLoopBackOff",
+    Family.CRASHES,
+    "a container keeps exiting with a non-zero code, no more specific cause known",
+)
+# Readiness and eviction alone do not take a workload down: other replicas keep serving.
+READINESS_PROBE_FAILING: Final = _row(
+    "ReadinessProbeFailing",
+    Family.PROBES,
+    "the container runs but never becomes Ready",
+    severity=Severity.WARNING,
+)
+EVICTED: Final = _row(
+    "Evicted",
+    Family.SCHEDULING,
+    "the kubelet evicted the pod under node pressure",
+    severity=Severity.WARNING,
+)
+ROLLOUT_STALLED: Final = _row(
+    "RolloutStalled",
+    Family.CONTROLLERS,
+    "Progressing=False (ProgressDeadlineExceeded) with no more specific pod-level cause",
+)
+
+CATALOGUE: Final[Mapping[str, CodeEntry]] = MappingProxyType({e.code: e for e in _ENTRIES})
+"""Every finding code the engine emits, in rank order."""
