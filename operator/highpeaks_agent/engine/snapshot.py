@@ -232,18 +232,6 @@ class Snapshot:
                     found.add(ns)
         return sorted(found)
 
-    def restrict_to_namespace(self, namespace: str) -> Snapshot:
-        """A new snapshot with only the objects of one namespace (nodes are kept)."""
-        snap = Snapshot()
-        for kind, bucket in KIND_BUCKETS.items():
-            for obj in getattr(self, bucket):
-                if kind == "Node" or meta(obj).get("namespace") == namespace:
-                    getattr(snap, bucket).append(obj)
-        snap.logs = {k: v for k, v in self.logs.items() if k[0] == namespace}
-        snap.warnings = list(self.warnings)
-        snap.reindex()
-        return snap
-
     def all_objects(self) -> Iterator[KubeObject]:
         """Every object in the snapshot, events included."""
         for bucket in KIND_BUCKETS.values():
