@@ -10,6 +10,8 @@ from __future__ import annotations
 class AgentError(Exception):
     """An expected failure with a message that is safe to show."""
 
+    headers: dict[str, str] = {}  # noqa: RUF012 - read-only; HTTP headers the answer carries
+
 
 class InputError(AgentError):
     """Input the agent cannot use: a missing path, malformed JSON/YAML, not a Kubernetes list."""
@@ -43,6 +45,32 @@ class UnsupportedTarget(AgentError):
 class Unauthenticated(AgentError):
     """A caller without a valid bearer token."""
 
+    headers = {"WWW-Authenticate": "Bearer"}  # noqa: RUF012 - read-only
+
 
 class Forbidden(AgentError):
     """An authenticated caller who may not read what they asked about."""
+
+
+class InvalidRequest(AgentError):
+    """A request body that parses but says something the agent cannot do."""
+
+
+class MalformedBody(AgentError):
+    """A request body that is not valid JSON."""
+
+
+class PayloadTooLarge(AgentError):
+    """A request body over its size limit."""
+
+
+class TooManyRequests(AgentError):
+    """A caller over its rate limit; ``retry_after`` is when the next request may pass."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.headers = {"Retry-After": str(int(retry_after) + 1)}
+
+
+class ClusterUnavailable(AgentError):
+    """The Kubernetes API did not answer a read the request needed."""

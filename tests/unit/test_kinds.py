@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from highpeaks_agent.controller.spec import TargetSpec
 from highpeaks_agent.engine import kinds
 from highpeaks_agent.engine.kinds import BY_KIND, KINDS, TARGET_KINDS, WORKLOAD_KINDS, lookup
-from highpeaks_agent.http.app import TARGET_RESOURCES
+from highpeaks_agent.http.assist import TARGET_RESOURCES
 from highpeaks_agent.http.models import TargetRef
 
 

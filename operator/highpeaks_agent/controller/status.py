@@ -55,42 +55,13 @@ def completed_status(
 ) -> dict[str, Any]:
     """The whole status of a finished diagnosis."""
     diagnosis = report.diagnoses[0]
-    failing = bool(diagnosis.findings)
     data = diagnosis.to_json_dict()
-    if failing:
-        diagnosed = condition(
-            "Diagnosed",
-            True,
-            "RootCauseFound",
-            f"{diagnosis.root_cause}: {diagnosis.findings[0].title}",
-            now,
-            generation,
-        )
-    else:
-        diagnosed = condition("Diagnosed", True, "Healthy", diagnosis.summary, now, generation)
-    outcome = report.explanation
-    if (
-        flowise_configured
-        and outcome.status == "unavailable"
-        and outcome.reason.startswith("bad answer")
-    ):
-        diagnosed["message"] += f" (rules only: the flow's answer was unusable, {outcome.reason})"
-    conditions = [diagnosed]
-    if flowise_configured and outcome.status != "disabled":
-        available = outcome.status == "ok"
-        conditions.append(
-            condition(
-                "FlowiseAvailable",
-                available,
-                "Answered" if available else "Fallback",
-                "The flow answered" if available else f"Rules only: {outcome.reason}",
-                now,
-                generation,
-            )
-        )
+    conditions = [_diagnosed(report, now, generation, flowise_configured)]
+    if flowise_configured and report.explanation.status != "disabled":
+        conditions.append(_flowise_available(report, now, generation))
     return {
         "phase": "Succeeded",
-        "severity": diagnosis.severity.value if failing else "none",
+        "severity": diagnosis.severity.value if diagnosis.findings else "none",
         "rootCause": diagnosis.root_cause,
         "summary": report.summary,
         "answer": report.answer,
@@ -103,6 +74,40 @@ def completed_status(
         "completedAt": _time(now),
         "conditions": conditions,
     }
+
+
+def _diagnosed(
+    report: Report, now: datetime, generation: int | None, flowise_configured: bool
+) -> dict[str, Any]:
+    """``Diagnosed=True``: the root cause found, or healthy; says when the flow was unusable."""
+    diagnosis = report.diagnoses[0]
+    if diagnosis.findings:
+        message = f"{diagnosis.root_cause}: {diagnosis.findings[0].title}"
+        diagnosed = condition("Diagnosed", True, "RootCauseFound", message, now, generation)
+    else:
+        diagnosed = condition("Diagnosed", True, "Healthy", diagnosis.summary, now, generation)
+    outcome = report.explanation
+    if (
+        flowise_configured
+        and outcome.status == "unavailable"
+        and outcome.reason.startswith("bad answer")
+    ):
+        diagnosed["message"] += f" (rules only: the flow's answer was unusable, {outcome.reason})"
+    return diagnosed
+
+
+def _flowise_available(report: Report, now: datetime, generation: int | None) -> dict[str, Any]:
+    """``FlowiseAvailable``: whether the flow answered, else why the rules answered alone."""
+    outcome = report.explanation
+    available = outcome.status == "ok"
+    return condition(
+        "FlowiseAvailable",
+        available,
+        "Answered" if available else "Fallback",
+        "The flow answered" if available else f"Rules only: {outcome.reason}",
+        now,
+        generation,
+    )
 
 
 def failed_status(

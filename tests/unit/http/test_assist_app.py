@@ -23,8 +23,9 @@ from highpeaks_agent.errors import (
     Unauthenticated,
     UnsupportedTarget,
 )
-from highpeaks_agent.http.app import agent_error, create_app
+from highpeaks_agent.http.app import create_app
 from highpeaks_agent.http.auth import KubernetesAuth
+from highpeaks_agent.http.errors import agent_error
 from highpeaks_agent.readiness import Readiness
 from highpeaks_agent.service import DiagnosisService
 from highpeaks_agent.settings import Settings

@@ -1,0 +1,157 @@
+"""POST /assist: a question about a workload or a namespace, answered by the diagnosis service.
+
+The route is a straight line — who asks, within their rate, with a valid body, allowed to
+read it — and every way it can stop is an :class:`AgentError` answered from one table.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
+
+from highpeaks_agent import metrics
+from highpeaks_agent.engine.kinds import BY_KIND, TARGET_KINDS
+from highpeaks_agent.engine.redact import redact_text
+from highpeaks_agent.errors import (
+    AgentError,
+    ClusterUnavailable,
+    InvalidRequest,
+    MalformedBody,
+    PayloadTooLarge,
+    TooManyRequests,
+)
+from highpeaks_agent.http.auth import Access, KubernetesAuth, User
+from highpeaks_agent.http.errors import agent_error
+from highpeaks_agent.http.models import AssistRequest, AssistResponse, ErrorResponse
+from highpeaks_agent.http.state import HttpServices, services
+from highpeaks_agent.service import Report
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+#: The resource and API group to check `get` on for each target kind.
+TARGET_RESOURCES: dict[str, tuple[str, str]] = {
+    kind: (BY_KIND[kind].plural, BY_KIND[kind].group) for kind in TARGET_KINDS
+}
+
+
+@router.post(
+    "/assist",
+    response_model=AssistResponse,
+    responses={code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 413, 422, 429, 503)},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": AssistRequest.model_json_schema(
+                        ref_template="#/components/schemas/{model}"
+                    )
+                }
+            },
+        }
+    },
+)
+async def assist(request: Request, state: Annotated[HttpServices, Depends(services)]) -> Response:
+    """Answer a question about a workload, or about a whole namespace."""
+    try:
+        response = await _assist(request, state)
+    except AgentError as exc:
+        response = agent_error(exc)
+    metrics.ASSIST_REQUESTS.labels(str(response.status_code)).inc()
+    return response
+
+
+async def _assist(request: Request, state: HttpServices) -> Response:
+    user = await _authenticate(request, state)
+    _within_rate(request, user, state)
+    payload = _parse(await _read_body(request, state.settings.assist_max_body_bytes), state)
+    namespace = payload.namespace or state.settings.assist_default_namespace
+    if state.auth is not None and user is not None:
+        await _authorize(state.auth, user, payload, namespace)
+    report = await _diagnose(payload, namespace, state)
+    response = AssistResponse(
+        answer=report.answer,
+        diagnoses=[d.to_json_dict() for d in report.diagnoses if d.findings or payload.target],
+        source=report.source,
+        namespace=namespace,
+        recommendations=report.recommendations,
+    )
+    return JSONResponse(response.model_dump())
+
+
+async def _authenticate(request: Request, state: HttpServices) -> User | None:
+    if state.auth is None:
+        return None
+    return await state.auth.authenticate(request.headers.get("authorization"))
+
+
+def _within_rate(request: Request, user: User | None, state: HttpServices) -> None:
+    caller = user.username if user else (request.client.host if request.client else "anonymous")
+    wait = state.limiter.check(caller)
+    if wait is not None:
+        limit = state.settings.assist_rate_limit_per_minute
+        raise TooManyRequests(f"at most {limit} requests a minute", wait)
+
+
+async def _read_body(request: Request, limit: int) -> Any:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"body over {limit} bytes")
+    data = bytearray()
+    async for chunk in request.stream():
+        data.extend(chunk)
+        if len(data) > limit:
+            raise PayloadTooLarge(f"body over {limit} bytes")
+    try:
+        return json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise MalformedBody(f"the body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise MalformedBody("the body is nested too deeply") from exc
+
+
+def _parse(body: Any, state: HttpServices) -> AssistRequest:
+    try:
+        payload = AssistRequest.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise InvalidRequest(f"{where}: {first['msg']}") from exc
+    limit = state.settings.assist_max_query_chars
+    if len(payload.query) > limit:
+        raise InvalidRequest(f"query: at most {limit} characters")
+    return payload
+
+
+async def _authorize(
+    auth: KubernetesAuth, user: User, payload: AssistRequest, namespace: str
+) -> None:
+    checks = [Access("get", "pods", namespace)]
+    if payload.target is not None:
+        resource, group = TARGET_RESOURCES[payload.target.kind]
+        checks.append(Access("get", resource, namespace, group, payload.target.name))
+    for check in checks:
+        await auth.authorize(user, check)
+
+
+async def _diagnose(payload: AssistRequest, namespace: str, state: HttpServices) -> Report:
+    service = state.service
+    try:
+        if payload.target is not None:
+            diagnosed = await service.diagnose_target(
+                namespace, payload.target.kind, payload.target.name, trigger="assist"
+            )
+        else:
+            diagnosed = await service.diagnose_namespace(namespace, trigger="assist")
+        return await service.explain(diagnosed, question=payload.query)
+    except AgentError:
+        raise
+    except Exception as exc:  # the API server is unreachable or failing: say so, stay up
+        log.warning("/assist could not read the cluster: %s", redact_text(str(exc)))
+        raise ClusterUnavailable("the Kubernetes API did not answer; try again") from exc

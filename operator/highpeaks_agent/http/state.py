@@ -1,0 +1,30 @@
+"""What the routes share, built once at start-up and kept on the application."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from highpeaks_agent.http.auth import KubernetesAuth
+from highpeaks_agent.http.ratelimit import RateLimiter
+from highpeaks_agent.readiness import Readiness
+from highpeaks_agent.service import DiagnosisService
+from highpeaks_agent.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class HttpServices:
+    """The services behind the routes; ``auth`` is None only with ``AUTH_MODE=none``."""
+
+    settings: Settings
+    service: DiagnosisService
+    readiness: Readiness
+    auth: KubernetesAuth | None
+    limiter: RateLimiter
+
+
+def services(request: Request) -> HttpServices:
+    """FastAPI dependency: the application's services."""
+    state: HttpServices = request.app.state.services
+    return state
