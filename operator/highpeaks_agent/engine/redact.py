@@ -2,16 +2,21 @@
 
 Two complementary nets:
 
-* **patterns** catch secrets by their shape wherever they appear: bearer tokens, JWTs,
-  ``scheme://user:pass@host`` URLs, AWS key ids and secret keys, GitHub/GitLab/Slack tokens,
-  PEM private keys, and ``name=value`` / ``name: value`` pairs whose name looks secret;
+* **rules** catch secrets by their shape wherever they appear: bearer tokens, JWTs,
+  ``scheme://user:pass@host`` URLs (the user may be empty), AWS key ids and secret keys,
+  GitHub/GitLab/Slack tokens, PEM private keys, ``name=value`` / ``name: value`` pairs and
+  ``--flag value`` arguments whose name looks secret, ``mysql -pX`` and ``password X``;
 * **known values** catch secrets that have no tell-tale shape: the literal values of env vars
   whose names look secret (``REDIS_PASSWORD: hunter2``) and Secret data found in the objects.
   When such a value is echoed into a log line or an event message, it is redacted there too.
 
-A :class:`Redactor` is cheap to build; build one per snapshot with :func:`redactor_for` so the
-known values are those of the objects being diagnosed. Every publisher (CLI, AgentTask status,
-Events, Flowise, /assist, logs) passes its text through one.
+Redaction works on whole texts: callers redact a log, a message or a command line before they
+cut it into lines or shorten it, so a private key is redacted whatever window of it is shown
+and a long line loses its secret before it loses its end.
+
+A :class:`Redactor` is cheap to build; a snapshot builds one for its objects (known values
+included) and every publisher (CLI, AgentTask status, Events, Flowise, /assist, logs) passes
+its text through one.
 """
 
 from __future__ import annotations
@@ -19,116 +24,229 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 REDACTED = "[REDACTED]"
 
-#: Words that make a variable, key or flag name look secret.
+# --- names that look secret ---------------------------------------------------------------
+
+#: Words that make a variable, key or flag name look secret, in the spellings people use:
+#: ``DB_PASSWORD``, ``PGPASSWORD``, ``MYSQL_PASSWD``, ``REDIS_PASS``, ``dbPass``, ``ROOT_PW``,
+#: ``STRIPE_APIKEY``, ``SSH_PRIVATE``, ``ENCRYPTION_KEY_BASE``, ``masterKey`` …
+#: ``pass`` alone counts only as a whole part of the name (not ``bypass`` or ``passive``).
 _SECRET_NAME = re.compile(
-    r"pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|"
-    r"(?:^|[_-])key$|^key[_-]|credential|auth(?:orization)?$|session[_-]?id|cookie|"
-    r"client[_-]?secret|signing|salt|dsn|connection[_-]?string",
+    r"pass(?:word|wd|phrase)|(?<![a-z])pass(?![a-z])|(?-i:(?<=[a-z])Pass(?![a-z]))|pwd|"
+    r"(?<![a-z0-9])pw(?![a-z0-9])|(?-i:(?<=[a-z])Pw(?![a-z]))|secret|token|"
+    r"api[_.-]?key|access[_.-]?key|private|credential|(?<![a-z0-9])keys?(?![a-z0-9])|"
+    r"(?-i:(?<=[a-z])Keys?(?![a-z]))|auth(?:orization)?$|session[_.-]?id|cookie|"
+    r"signing|salt|dsn|connection[_.-]?string",
     re.IGNORECASE,
 )
 
 #: Names that contain a secret word but are known not to hold secrets.
 _NOT_SECRET_NAME = re.compile(
-    r"(?:^|[_-])(?:file|path|dir|ref|name|id|enabled|length|ttl|expiry|expires|url_path)$|"
+    r"(?:^|[_.-])(?:file|path|dir|ref|name|id|enabled|length|ttl|expiry|expires|url_path)$|"
     r"^key[_-]?(?:file|path)$|^(?:public[_-]?key|keyspace|key[_-]?prefix)$",
     re.IGNORECASE,
 )
+_ALWAYS_SECRET_NAME = re.compile(r"pass|secret|token", re.IGNORECASE)
+
+#: The shell's working directories, not passwords.
+_SHELL_NAMES = frozenset({"pwd", "oldpwd"})
+
+#: Words that look secret as part of a name but are ordinary words on their own in prose and
+#: command lines (``key=orders/42`` in a cache log, ``--key /etc/tls/tls.key``).
+_GENERIC_WORDS = frozenset({"key", "keys", "auth", "signing", "private"})
 
 
 def is_secret_name(name: str) -> bool:
     """Does an env var, config key or flag with this name probably hold a secret?"""
-    if not name or not _SECRET_NAME.search(name):
+    if not name or name.lower() in _SHELL_NAMES or not _SECRET_NAME.search(name):
         return False
-    return not (_NOT_SECRET_NAME.search(name) and not re.search(r"pass|secret|token", name, re.I))
+    return not (_NOT_SECRET_NAME.search(name) and not _ALWAYS_SECRET_NAME.search(name))
 
 
-_KEYWORD = (
-    r"[A-Za-z0-9_.-]*(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|access[_-]?key|"
-    r"private[_-]?key|credentials?|client[_-]?secret)[A-Za-z0-9_.-]*"
+def _is_secret_word_in_text(name: str) -> bool:
+    """The stricter test for a name found in free text: a bare generic word is not enough."""
+    bare = name.lstrip("-")
+    return bare.lower() not in _GENERIC_WORDS and is_secret_name(bare)
+
+
+# --- rules that find secrets by their shape -----------------------------------------------
+
+Rule = Callable[[str], str]
+_Replacement = str | Callable[[re.Match[str]], str]
+
+_PEM_LABEL = r"(?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?"
+_PEM_END = re.compile(r"-----END " + _PEM_LABEL + "-----")
+_PEM_BODY_LINE = re.compile(r"[ \t]*[A-Za-z0-9+/=]{16,}[ \t]*")
+
+_TOKEN_START = r"(?<![\w.\-])"
+#: A value: escaped-quoted (inside a JSON string), quoted, or up to a delimiter.
+_VALUE = r"\\\"(?:[^\"\\]|\\[^\"])*\\\"|\"[^\"]*\"|'[^']*'|[^\s,;&\"'}\]]+"
+
+_MYSQL_COMMAND = re.compile(
+    r"(?<![\w.\-])(?:[\w.\-]*/)?(?:mysql(?:dump|admin|import|show|check|pump|sh)?|"
+    r"mariadb(?:-?dump|-?admin|-?import|-?show|-?check)?)(?![\w.\-])"
 )
+_MYSQL_SHORT_PASSWORD = re.compile(r"(?<=[\s\"',=])-p(?:'[^']*'|\"[^\"]*\"|[^\s'\",\]]+)")
+_SECRET_LOOKING = re.compile(r"\d|[^A-Za-z]|.[A-Z]")
+_TRAILING_PUNCTUATION = re.compile(r"[.,;:!?)\]}]+$")
 
-# (kind, pattern, replacement). Order matters: specific shapes before generic name=value pairs.
-_PATTERNS: list[tuple[str, re.Pattern[str], str]] = [
-    (
-        "private-key",
-        re.compile(
-            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
-            r"(?:.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|.*)",
-            re.DOTALL,
-        ),
+
+def _sub(pattern: str, replacement: _Replacement, flags: int = 0) -> Rule:
+    compiled = re.compile(pattern, flags)
+    return lambda text: compiled.sub(replacement, text)
+
+
+def _assignment(match: re.Match[str]) -> str:
+    """``NAME=value``, ``name: value``, ``--db-password=value``, ``"apiKey": "value"``."""
+    if not _is_secret_word_in_text(match["name"]):
+        return match[0]
+    return match["name"] + match["sep"] + REDACTED
+
+
+def _flag_value(match: re.Match[str]) -> str:
+    """``--password value``, ``--token value``: a secret flag and its separate value."""
+    if not _is_secret_word_in_text(match["name"]):
+        return match[0]
+    return match["name"] + match["sep"] + REDACTED
+
+
+def _password_word(match: re.Match[str]) -> str:
+    """``password hunter2``: the word after "password" is redacted when it looks like one.
+
+    English goes on after "password" ("password reset link sent", "password authentication
+    failed"), so a plain word of letters is kept; a quoted value, or one with a digit, a
+    symbol or an inner capital, is not English and is redacted.
+    """
+    value, kept = match["value"], ""
+    if value[0] not in "\"'":
+        trail = _TRAILING_PUNCTUATION.search(value)
+        if trail is not None:
+            value, kept = value[: trail.start()], trail[0]
+        if len(value) < 3 or not _SECRET_LOOKING.search(value):
+            return match[0]
+    return match["head"] + REDACTED + kept
+
+
+def _mysql_line(match: re.Match[str]) -> str:
+    """``mysql -uroot -pX db``: the value glued to ``-p`` is the password."""
+    return match["command"] + _MYSQL_SHORT_PASSWORD.sub("-p" + REDACTED, match["rest"])
+
+
+def _env_entry(match: re.Match[str]) -> str:
+    """``{"name":"DB_PASSWORD","value":"…"}`` inside serialized JSON (e.g. a logged spec)."""
+    if not is_secret_name(match["name"]):
+        return match[0]
+    return match[0][: match.start("value") - match.start()] + REDACTED + match["end"]
+
+
+def _private_key_tails(text: str) -> str:
+    """Key body lines above an END line whose BEGIN line was cut off (a log's tail)."""
+    if "-----END" not in text:
+        return text
+    for end in reversed(list(_PEM_END.finditer(text))):
+        start = _key_body_start(text, end.start())
+        if start < end.start():
+            text = text[:start] + "[REDACTED:private-key]" + text[end.end() :]
+    return text
+
+
+def _key_body_start(text: str, end_line: int) -> int:
+    """Where the base64 lines just above the END marker at ``end_line`` begin."""
+    start = text.rfind("\n", 0, end_line) + 1
+    if text[start:end_line].strip() or start == 0:
+        return end_line  # the marker is not on a line of its own, or nothing is above it
+    found = end_line
+    while start > 0:
+        above = text.rfind("\n", 0, start - 1) + 1
+        if not _PEM_BODY_LINE.fullmatch(text[above : start - 1].rstrip("\r")):
+            break
+        found = start = above
+    return found
+
+
+# Order matters: whole blocks and specific shapes before generic name=value pairs.
+_RULES: tuple[Rule, ...] = (
+    _sub(
+        r"-----BEGIN " + _PEM_LABEL + "-----(?:.*?-----END " + _PEM_LABEL + "-----|.*)",
         "[REDACTED:private-key]",
+        re.DOTALL,
     ),
-    (
-        "jwt",
-        re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
-        "[REDACTED:jwt]",
-    ),
-    (
-        "bearer",
-        re.compile(r"\b(Bearer|Basic|Token)(\s+)[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE),
+    _private_key_tails,
+    _sub(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*", "[REDACTED:jwt]"),
+    _sub(
+        r"\b(Bearer|Basic|Token)(\s+)[A-Za-z0-9._~+/=-]{8,}",
         r"\1\2[REDACTED:token]",
+        re.IGNORECASE,
     ),
-    (
-        "url-credentials",
-        re.compile(r"\b([a-z][a-z0-9+.-]*://)[^\s:/@'\"]+:[^\s/@'\"]+@", re.IGNORECASE),
+    # the user may be empty (redis://:pw@host); a password may hold an unescaped "@"
+    _sub(
+        r"(?<![a-z0-9+.-])([a-z][a-z0-9+.-]*://)[^\s:/@'\"]*:[^\s/'\"]+@",
         r"\1[REDACTED:url-credentials]@",
+        re.IGNORECASE,
     ),
-    (
-        "aws-access-key",
-        re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b"),
-        "[REDACTED:aws-access-key]",
+    _sub(
+        r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b", "[REDACTED:aws-access-key]"
     ),
-    (
-        "aws-secret-key",
-        re.compile(
-            r"(aws_?secret_?(?:access_?)?key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])",
-            re.IGNORECASE,
-        ),
+    _sub(
+        r"(aws_?secret_?(?:access_?)?key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])",
+        r"\1[REDACTED:aws-secret-key]",
+        re.IGNORECASE,
+    ),
+    # a 40-character secret on the same line after a key id: "AKIA…:wJalr…", "id AKIA… key …"
+    _sub(
+        r"(\[REDACTED:aws-access-key\][^\n]{0,80}?)(?<![A-Za-z0-9/+=])[A-Za-z0-9/+=]{40}"
+        r"(?![A-Za-z0-9/+=])",
         r"\1[REDACTED:aws-secret-key]",
     ),
-    (
-        "github-token",
-        re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})\b"),
+    _sub(
+        r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})\b",
         "[REDACTED:github-token]",
     ),
-    ("gitlab-token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"), "[REDACTED:gitlab-token]"),
-    (
-        "slack-token",
-        re.compile(r"\bxox[abposre]-[A-Za-z0-9-]{10,}|hooks\.slack\.com/services/[A-Za-z0-9/]+"),
+    _sub(r"\bglpat-[A-Za-z0-9_-]{20,}", "[REDACTED:gitlab-token]"),
+    _sub(
+        r"\bxox[abposre]-[A-Za-z0-9-]{10,}|hooks\.slack\.com/services/[A-Za-z0-9/]+",
         "[REDACTED:slack-token]",
     ),
-    (
-        "json-env-secret",
-        # {"name":"DB_PASSWORD","value":"..."} inside serialized JSON (e.g. last-applied config)
-        re.compile(
-            r'("name"\s*:\s*"' + _KEYWORD + r'"\s*,\s*"value"\s*:\s*")((?:[^"\\]|\\.)*)(")',
-            re.IGNORECASE,
-        ),
-        r"\1[REDACTED]\3",
+    _sub(
+        r'"name"\s*:\s*"(?P<name>[^"\\]*)"\s*,\s*"value"\s*:\s*"(?P<value>(?:[^"\\]|\\.)*)(?P<end>")',
+        _env_entry,
     ),
-    (
-        "secret-assignment",
-        # PASSWORD=x, password: x, --db-password=x, "apiKey": "x", token='x'
-        re.compile(
-            r"(\b" + _KEYWORD + r"[\"']?\s*(?:=|:(?!//))\s*)(?!\[REDACTED)"
-            r"(\"[^\"]*\"|'[^']*'|[^\s,;&\"'}\]]+)",
-            re.IGNORECASE,
-        ),
-        r"\1[REDACTED]",
+    _sub(
+        r'\\"name\\"\s*:\s*\\"(?P<name>[^"\\]*)\\"\s*,\s*\\"value\\"\s*:\s*\\"'
+        r'(?P<value>(?:[^"\\]|\\[^"])*)(?P<end>\\")',
+        _env_entry,
     ),
-]
+    _sub(r"(?P<command>" + _MYSQL_COMMAND.pattern + r")(?P<rest>[^\n]*)", _mysql_line),
+    _sub(
+        _TOKEN_START + r"(?P<name>-{0,2}[A-Za-z_][\w.\-]*)"
+        r"(?P<sep>\\?[\"']?\s*(?:=|:(?!//))\s*)(?!\[REDACTED|(?i:bearer|basic|token)\s+\[REDACTED)"
+        r"(?P<value>" + _VALUE + ")",
+        _assignment,
+    ),
+    _sub(
+        _TOKEN_START + r"(?P<name>--?[A-Za-z][\w.\-]*)(?P<sep>[ \t]+)(?!-|\[REDACTED)"
+        r"(?P<value>\"[^\"]*\"|'[^']*'|[^\s\"']+)",
+        _flag_value,
+    ),
+    _sub(
+        r"(?P<head>" + _TOKEN_START + r"(?:password|passwd|passphrase|pwd)"
+        r"(?:\s+(?:is|was|of|set\s+to|=|:))?\s+)(?!\[REDACTED)(?P<value>\"[^\"]*\"|'[^']*'|\S+)",
+        _password_word,
+        re.IGNORECASE,
+    ),
+)
 
 
-#: A cheap first look: every pattern above needs one of these fragments, and most text has
+#: A cheap first look: every rule above needs one of these fragments, and most text has
 #: none of them, so one search of literals replaces a dozen substitutions.
 _PRECHECK = re.compile(
-    r"pass|pwd|secret|token|key|credential|bearer|basic|eyJ|://|AKIA|ASIA|AGPA|AIDA|AROA|"
-    r"ANPA|ANVA|AIPA|gh[pousr]_|github_pat|glpat-|xox|hooks\.slack",
+    r"pass|pw|secret|token|key|private|credential|auth|session|cookie|signing|salt|dsn|"
+    r"connection|bearer|basic|eyJ|://|AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|gh[pousr]_|"
+    r"github_pat|glpat-|xox|hooks\.slack|mysql|mariadb",
     re.IGNORECASE,
 )
 
@@ -150,16 +268,30 @@ class Redactor:
         )
 
     def text(self, value: str) -> str:
-        """``value`` with every secret replaced."""
+        """``value`` with every secret replaced; give it whole texts, not cut pieces."""
         if not value:
             return value
         if self._known is not None:
             value = self._known.sub(REDACTED, value)
         if _PRECHECK.search(value) is None:
             return value
-        for _kind, pattern, replacement in _PATTERNS:
-            value = pattern.sub(replacement, value)
+        for rule in _RULES:
+            value = rule(value)
         return value
+
+    def argv(self, items: Sequence[str], program: str = "") -> list[str]:
+        """A command line's items (``command`` + ``args``) with secrets replaced.
+
+        The items are judged as one command line, so a secret flag's value in the next item
+        (``["--password", "X"]``) and ``-pX`` after a ``mysql`` command are found too.
+        ``program`` names the program when the items do not (the image's name).
+        """
+        separator = "\t"  # whitespace to the rules, and rare inside one argument
+        line = self.text(separator.join([program, *items]))
+        parts = line.split(separator)
+        if len(parts) != len(items) + 1:  # a secret spanned several items
+            return [REDACTED if self.text(item) != item else item for item in items]
+        return parts[1:]
 
     def data(self, value: _T) -> _T:
         """A deep copy of JSON-like data with every string redacted.
@@ -198,14 +330,7 @@ def collect_secret_values(objects: Iterable[Any]) -> set[str]:
         if not isinstance(obj, Mapping):
             continue
         if obj.get("kind") == "Secret":
-            for bucket in ("data", "stringData"):
-                data = obj.get(bucket)
-                if isinstance(data, Mapping):
-                    for item in data.values():
-                        if isinstance(item, str):
-                            found.add(item)
-                            if bucket == "data":
-                                found.update(_b64decode(item))
+            found.update(_secret_data(obj))
             continue
         for container in _containers_of(obj):
             env = container.get("env")
@@ -220,6 +345,18 @@ def collect_secret_values(objects: Iterable[Any]) -> set[str]:
                 ):
                     found.add(var["value"])
     return found
+
+
+def _secret_data(secret: Mapping[str, Any]) -> Iterable[str]:
+    for bucket in ("data", "stringData"):
+        data = secret.get(bucket)
+        if not isinstance(data, Mapping):
+            continue
+        for item in data.values():
+            if isinstance(item, str):
+                yield item
+                if bucket == "data":
+                    yield from _b64decode(item)
 
 
 def _containers_of(obj: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
@@ -258,5 +395,5 @@ DEFAULT_REDACTOR = Redactor()
 
 
 def redact_text(value: str) -> str:
-    """Pattern-only redaction, for text that comes with no objects (user questions, answers)."""
+    """Rule-only redaction, for text that comes with no objects (user questions, answers)."""
     return DEFAULT_REDACTOR.text(value)

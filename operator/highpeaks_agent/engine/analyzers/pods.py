@@ -69,7 +69,7 @@ class PodContext:
 
     def log_lines(self, container: str) -> list[str]:
         entry = self.snapshot.log(self.namespace or "", self.name, container)
-        return key_lines(entry.text) if entry is not None else []
+        return key_lines(entry.text, redact=self.snapshot.redactor.text) if entry else []
 
     def finding(
         self,
