@@ -80,7 +80,8 @@ _Replacement = str | Callable[[re.Match[str]], str]
 
 _PEM_LABEL = r"(?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?"
 _PEM_END = re.compile(r"-----END " + _PEM_LABEL + "-----")
-_PEM_BODY_LINE = re.compile(r"[ \t]*[A-Za-z0-9+/=]{16,}[ \t]*")
+_PEM_BODY_LINE = re.compile(r"(?P<prefix>(?:[^\n]*[ \t])?)(?P<body>[A-Za-z0-9+/=]+)[ \t\r]*")
+_MIN_PREFIXED_BODY = 16
 
 _TOKEN_START = r"(?<![\w.\-])"
 #: A value: escaped-quoted (inside a JSON string), quoted, or up to a delimiter.
@@ -100,18 +101,25 @@ def _sub(pattern: str, replacement: _Replacement, flags: int = 0) -> Rule:
     return lambda text: compiled.sub(replacement, text)
 
 
-def _assignment(match: re.Match[str]) -> str:
-    """``NAME=value``, ``name: value``, ``--db-password=value``, ``"apiKey": "value"``."""
-    if not _is_secret_word_in_text(match["name"]):
-        return match[0]
-    return match["name"] + match["sep"] + REDACTED
+def _secret_values(pattern: str) -> Rule:
+    """A rule for ``name<sep>value`` pairs whose name looks secret.
 
+    Only the name and separator are consumed, so a value that holds another pair
+    (``failed: DB_PASSWORD=x``) is looked at too.
+    """
+    compiled = re.compile(pattern)
 
-def _flag_value(match: re.Match[str]) -> str:
-    """``--password value``, ``--token value``: a secret flag and its separate value."""
-    if not _is_secret_word_in_text(match["name"]):
-        return match[0]
-    return match["name"] + match["sep"] + REDACTED
+    def rule(text: str) -> str:
+        pieces: list[str] = []
+        done = 0
+        for match in compiled.finditer(text):
+            if match.start("value") < done or not _is_secret_word_in_text(match["name"]):
+                continue
+            pieces += [text[done : match.start("value")], REDACTED]
+            done = match.end("value")
+        return "".join(pieces) + text[done:] if pieces else text
+
+    return rule
 
 
 def _password_word(match: re.Match[str]) -> str:
@@ -155,16 +163,19 @@ def _private_key_tails(text: str) -> str:
 
 
 def _key_body_start(text: str, end_line: int) -> int:
-    """Where the base64 lines just above the END marker at ``end_line`` begin."""
-    start = text.rfind("\n", 0, end_line) + 1
-    if text[start:end_line].strip() or start == 0:
-        return end_line  # the marker is not on a line of its own, or nothing is above it
+    """Where the base64 lines just above the END marker at ``end_line`` begin.
+
+    A line may carry a prefix before its base64 (a log's timestamp, an argument before it);
+    then only a long enough base64 run at its end counts, and the prefix stays.
+    """
+    start = text.rfind("\n", 0, end_line) + 1  # the marker's line: nothing above when 0
     found = end_line
     while start > 0:
         above = text.rfind("\n", 0, start - 1) + 1
-        if not _PEM_BODY_LINE.fullmatch(text[above : start - 1].rstrip("\r")):
+        line = _PEM_BODY_LINE.fullmatch(text, above, start - 1)
+        if line is None or (line["prefix"] and len(line["body"]) < _MIN_PREFIXED_BODY):
             break
-        found = start = above
+        found, start = line.start("body"), above
     return found
 
 
@@ -221,16 +232,16 @@ _RULES: tuple[Rule, ...] = (
         _env_entry,
     ),
     _sub(r"(?P<command>" + _MYSQL_COMMAND.pattern + r")(?P<rest>[^\n]*)", _mysql_line),
-    _sub(
+    # NAME=value, name: value, --db-password=value, "apiKey": "value"
+    _secret_values(
         _TOKEN_START + r"(?P<name>-{0,2}[A-Za-z_][\w.\-]*)"
         r"(?P<sep>\\?[\"']?\s*(?:=|:(?!//))\s*)(?!\[REDACTED|(?i:bearer|basic|token)\s+\[REDACTED)"
-        r"(?P<value>" + _VALUE + ")",
-        _assignment,
+        r"(?=(?P<value>" + _VALUE + "))"
     ),
-    _sub(
+    # --password value, --token value: a secret flag and its separate value
+    _secret_values(
         _TOKEN_START + r"(?P<name>--?[A-Za-z][\w.\-]*)(?P<sep>[ \t]+)(?!-|\[REDACTED)"
-        r"(?P<value>\"[^\"]*\"|'[^']*'|[^\s\"']+)",
-        _flag_value,
+        r"(?=(?P<value>\"[^\"]*\"|'[^']*'|[^\s\"']+))"
     ),
     _sub(
         r"(?P<head>" + _TOKEN_START + r"(?:password|passwd|passphrase|pwd)"
@@ -251,6 +262,10 @@ _PRECHECK = re.compile(
 )
 
 _MIN_KNOWN_VALUE = 4
+#: Characters that glue a known value into one token with its neighbours (not ``=``, ``:``,
+#: ``/`` or ``@``, which separate a name, a user or a host from the secret).
+_GLUE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~+-")
+_GLUED = re.compile(r"[A-Za-z0-9_.~+\-]*")
 _T = TypeVar("_T")
 
 
@@ -272,7 +287,7 @@ class Redactor:
         if not value:
             return value
         if self._known is not None:
-            value = self._known.sub(REDACTED, value)
+            value = _replace_known(self._known, value)
         if _PRECHECK.search(value) is None:
             return value
         for rule in _RULES:
@@ -321,6 +336,23 @@ class Redactor:
                     out[key] = self._data(item)
             return out
         return value
+
+
+def _replace_known(known: re.Pattern[str], text: str) -> str:
+    """Known values, with the token they are glued into (``Bearer <value>xyz``): what is left
+    of a token around a secret no longer has the shape the rules look for."""
+    pieces: list[str] = []
+    done = 0
+    for match in known.finditer(text):
+        if match.end() <= done:
+            continue  # inside the token just replaced
+        start = max(match.start(), done)
+        while start > done and text[start - 1] in _GLUE:
+            start -= 1
+        glued = _GLUED.match(text, match.end())
+        pieces += [text[done:start], REDACTED]
+        done = glued.end() if glued is not None else match.end()
+    return "".join(pieces) + text[done:] if pieces else text
 
 
 def collect_secret_values(objects: Iterable[Any]) -> set[str]:
