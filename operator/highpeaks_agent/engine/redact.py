@@ -91,7 +91,9 @@ _MYSQL_COMMAND = re.compile(
     r"(?<![\w.\-])(?:[\w.\-]*/)?(?:mysql(?:dump|admin|import|show|check|pump|sh)?|"
     r"mariadb(?:-?dump|-?admin|-?import|-?show|-?check)?)(?![\w.\-])"
 )
-_MYSQL_SHORT_PASSWORD = re.compile(r"(?<=[\s\"',=])-p(?:'[^']*'|\"[^\"]*\"|[^\s'\",\]]+)")
+_MYSQL_SHORT_PASSWORD = re.compile(
+    r"(?<=[\s\"',=])-p(?!\[REDACTED)(?:'[^']*'|\"[^\"]*\"|[^\s'\",\]]+)"
+)
 _SECRET_LOOKING = re.compile(r"\d|[^A-Za-z]|.[A-Z]")
 _TRAILING_PUNCTUATION = re.compile(r"[.,;:!?)\]}]+$")
 
@@ -189,7 +191,7 @@ _RULES: tuple[Rule, ...] = (
     _private_key_tails,
     _sub(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*", "[REDACTED:jwt]"),
     _sub(
-        r"\b(Bearer|Basic|Token)(\s+)[A-Za-z0-9._~+/=-]{8,}",
+        r"\b(Bearer|Basic|Token)(\s+)(?!-)[A-Za-z0-9._~+/=-]{8,}",
         r"\1\2[REDACTED:token]",
         re.IGNORECASE,
     ),
@@ -304,8 +306,8 @@ class Redactor:
         separator = "\t"  # whitespace to the rules, and rare inside one argument
         line = self.text(separator.join([program, *items]))
         parts = line.split(separator)
-        if len(parts) != len(items) + 1:  # a secret spanned several items
-            return [REDACTED if self.text(item) != item else item for item in items]
+        if len(parts) != len(items) + 1:  # a secret spanned items: which ones is unclear
+            return [REDACTED] * len(items)
         return parts[1:]
 
     def data(self, value: _T) -> _T:
