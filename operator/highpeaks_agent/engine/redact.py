@@ -25,7 +25,7 @@ import base64
 import binascii
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 REDACTED = "[REDACTED]"
 
@@ -75,7 +75,15 @@ def _is_secret_word_in_text(name: str) -> bool:
 
 # --- rules that find secrets by their shape -----------------------------------------------
 
-Rule = Callable[[str], str]
+
+class Rule(NamedTuple):
+    """A rule runs only on text that holds one of its ``needs`` (lower case): a few substring
+    tests are much cheaper than a regular expression that finds nothing."""
+
+    needs: tuple[str, ...]
+    apply: Callable[[str], str]
+
+
 _Replacement = str | Callable[[re.Match[str]], str]
 
 _PEM_LABEL = r"(?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?"
@@ -94,13 +102,19 @@ _MYSQL_COMMAND = re.compile(
 _MYSQL_SHORT_PASSWORD = re.compile(
     r"(?<=[\s\"',=])-p(?!\[REDACTED)(?:'[^']*'|\"[^\"]*\"|[^\s'\",\]]+)"
 )
+#: Fragments every name that looks secret holds (see ``_SECRET_NAME``), in lower case.
+_NAME_WORDS = (
+    "pass", "pw", "secret", "token", "key", "private", "credential", "auth", "session",
+    "cookie", "signing", "salt", "dsn", "connection",
+)  # fmt: skip
+_AWS_KEY_PREFIXES = ("akia", "asia", "agpa", "aida", "aroa", "anpa", "anva", "aipa")
 _SECRET_LOOKING = re.compile(r"\d|[^A-Za-z]|.[A-Z]")
 _TRAILING_PUNCTUATION = re.compile(r"[.,;:!?)\]}]+$")
 
 
-def _sub(pattern: str, replacement: _Replacement, flags: int = 0) -> Rule:
+def _sub(needs: tuple[str, ...], pattern: str, replacement: _Replacement, flags: int = 0) -> Rule:
     compiled = re.compile(pattern, flags)
-    return lambda text: compiled.sub(replacement, text)
+    return Rule(needs, lambda text: compiled.sub(replacement, text))
 
 
 def _secret_values(pattern: str) -> Rule:
@@ -121,7 +135,7 @@ def _secret_values(pattern: str) -> Rule:
             done = match.end("value")
         return "".join(pieces) + text[done:] if pieces else text
 
-    return rule
+    return Rule(_NAME_WORDS, rule)
 
 
 def _password_word(match: re.Match[str]) -> str:
@@ -184,56 +198,75 @@ def _key_body_start(text: str, end_line: int) -> int:
 # Order matters: whole blocks and specific shapes before generic name=value pairs.
 _RULES: tuple[Rule, ...] = (
     _sub(
+        ("-----begin",),
         r"-----BEGIN " + _PEM_LABEL + "-----(?:.*?-----END " + _PEM_LABEL + "-----|.*)",
         "[REDACTED:private-key]",
         re.DOTALL,
     ),
-    _private_key_tails,
-    _sub(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*", "[REDACTED:jwt]"),
+    Rule(("-----end",), _private_key_tails),
     _sub(
+        ("eyj",),
+        r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*",
+        "[REDACTED:jwt]",
+    ),
+    _sub(
+        ("bearer", "basic", "token"),
         r"\b(Bearer|Basic|Token)(\s+)(?!-)[A-Za-z0-9._~+/=-]{8,}",
         r"\1\2[REDACTED:token]",
         re.IGNORECASE,
     ),
     # the user may be empty (redis://:pw@host); a password may hold an unescaped "@"
     _sub(
+        ("://",),
         r"(?<![a-z0-9+.-])([a-z][a-z0-9+.-]*://)[^\s:/@'\"]*:[^\s/'\"]+@",
         r"\1[REDACTED:url-credentials]@",
         re.IGNORECASE,
     ),
     _sub(
-        r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b", "[REDACTED:aws-access-key]"
+        _AWS_KEY_PREFIXES,
+        r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b",
+        "[REDACTED:aws-access-key]",
     ),
     _sub(
+        ("secret",),
         r"(aws_?secret_?(?:access_?)?key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])",
         r"\1[REDACTED:aws-secret-key]",
         re.IGNORECASE,
     ),
     # a 40-character secret on the same line after a key id: "AKIA…:wJalr…", "id AKIA… key …"
     _sub(
+        _AWS_KEY_PREFIXES,
         r"(\[REDACTED:aws-access-key\][^\n]{0,80}?)(?<![A-Za-z0-9/+=])[A-Za-z0-9/+=]{40}"
         r"(?![A-Za-z0-9/+=])",
         r"\1[REDACTED:aws-secret-key]",
     ),
     _sub(
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
         r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})\b",
         "[REDACTED:github-token]",
     ),
-    _sub(r"\bglpat-[A-Za-z0-9_-]{20,}", "[REDACTED:gitlab-token]"),
+    _sub(("glpat-",), r"\bglpat-[A-Za-z0-9_-]{20,}", "[REDACTED:gitlab-token]"),
     _sub(
+        ("xox", "hooks.slack"),
         r"\bxox[abposre]-[A-Za-z0-9-]{10,}|hooks\.slack\.com/services/[A-Za-z0-9/]+",
         "[REDACTED:slack-token]",
     ),
     _sub(
+        ('name"',),
         r'"name"\s*:\s*"(?P<name>[^"\\]*)"\s*,\s*"value"\s*:\s*"(?P<value>(?:[^"\\]|\\.)*)(?P<end>")',
         _env_entry,
     ),
     _sub(
+        ('name\\"',),
         r'\\"name\\"\s*:\s*\\"(?P<name>[^"\\]*)\\"\s*,\s*\\"value\\"\s*:\s*\\"'
         r'(?P<value>(?:[^"\\]|\\[^"])*)(?P<end>\\")',
         _env_entry,
     ),
-    _sub(r"(?P<command>" + _MYSQL_COMMAND.pattern + r")(?P<rest>[^\n]*)", _mysql_line),
+    _sub(
+        ("mysql", "mariadb"),
+        r"(?P<command>" + _MYSQL_COMMAND.pattern + r")(?P<rest>[^\n]*)",
+        _mysql_line,
+    ),
     # NAME=value, name: value, --db-password=value, "apiKey": "value"
     _secret_values(
         _TOKEN_START + r"(?P<name>-{0,2}[A-Za-z_][\w.\-]*)"
@@ -246,6 +279,7 @@ _RULES: tuple[Rule, ...] = (
         r"(?=(?P<value>\"[^\"]*\"|'[^']*'|[^\s\"']+))"
     ),
     _sub(
+        ("pass", "pwd"),
         r"(?P<head>" + _TOKEN_START + r"(?:password|passwd|passphrase|pwd)"
         r"(?:\s+(?:is|was|of|set\s+to|=|:))?\s+)(?!\[REDACTED)(?P<value>\"[^\"]*\"|'[^']*'|\S+)",
         _password_word,
@@ -254,14 +288,8 @@ _RULES: tuple[Rule, ...] = (
 )
 
 
-#: A cheap first look: every rule above needs one of these fragments, and most text has
-#: none of them, so one search of literals replaces a dozen substitutions.
-_PRECHECK = re.compile(
-    r"pass|pw|secret|token|key|private|credential|auth|session|cookie|signing|salt|dsn|"
-    r"connection|bearer|basic|eyJ|://|AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|gh[pousr]_|"
-    r"github_pat|glpat-|xox|hooks\.slack|mysql|mariadb",
-    re.IGNORECASE,
-)
+#: A cheap first look: every rule needs one of these fragments, and most text has none.
+_ALL_NEEDS = tuple(sorted({need for rule in _RULES for need in rule.needs}))
 
 _MIN_KNOWN_VALUE = 4
 #: Characters that glue a known value into one token with its neighbours (not ``=``, ``:``,
@@ -290,10 +318,13 @@ class Redactor:
             return value
         if self._known is not None:
             value = _replace_known(self._known, value)
-        if _PRECHECK.search(value) is None:
+        lowered = value.lower()
+        if not any(need in lowered for need in _ALL_NEEDS):
             return value
         for rule in _RULES:
-            value = rule(value)
+            # ``lowered`` is the text before earlier rules ran: it can only hold more needs
+            if any(need in lowered for need in rule.needs):
+                value = rule.apply(value)
         return value
 
     def argv(self, items: Sequence[str], program: str = "") -> list[str]:
