@@ -26,7 +26,6 @@ from typing import Any, Literal, Protocol
 from highpeaks_agent import metrics
 from highpeaks_agent.engine import diagnose, diagnose_target
 from highpeaks_agent.engine.model import Diagnosis, ObjectRef
-from highpeaks_agent.engine.redact import redactor_for
 from highpeaks_agent.engine.snapshot import Snapshot, meta
 from highpeaks_agent.engine.thresholds import Thresholds
 from highpeaks_agent.errors import TargetNotFound
@@ -160,7 +159,7 @@ class DiagnosisService:
         question and whatever the explainer wrote are redacted with the snapshot's redactor
         (so values of secret-looking env vars are caught too).
         """
-        redact = redactor_for(diagnosed.snapshot.all_objects()).text
+        redact = diagnosed.snapshot.redactor.text
         outcome = DISABLED
         if self._explainer is not None and (diagnosed.failing or question):
             request = ExplainRequest(

@@ -50,6 +50,39 @@ PLANTED = {
     "password-assignment": ("DB_PASSWORD=correct-horse-battery", "correct-horse-battery"),
     "json-key": ('{"apiKey": "k-12345-abcde"}', "k-12345-abcde"),
     "flag": ("exec: app --client-secret=s3cr3t-value --port 80", "s3cr3t-value"),
+    "url-empty-user": ("connect redis://:Redis-pw-77@cache:6379/0 refused", "Redis-pw-77"),
+    "url-password-with-at": ("amqp://app:p@ss-w0rd@mq:5672", "ss-w0rd"),
+    "secret-name-pw": ("MYSQL_ROOT_PW=rootpw-4417 exported", "rootpw-4417"),
+    "secret-name-passwd": ("DB_PASSWD: passwd-value-9", "passwd-value-9"),
+    "secret-name-pass": ("REDIS_PASS=redis-pass-31", "redis-pass-31"),
+    "secret-name-apikey": ("STRIPE_APIKEY=sk_live_1a2b3c", "sk_live_1a2b3c"),
+    "secret-name-private": ("SSH_PRIVATE=ssh-priv-value-5", "ssh-priv-value-5"),
+    "pair-inside-value": ("probe failed: DB_PASSWORD=inner-pw-8 at init", "inner-pw-8"),
+    "flag-separate-value": ("exec: app --db-password Hunter2-xyz --port 80", "Hunter2-xyz"),
+    "token-flag": ("exec: app --token abc123def --port 80", "abc123def"),
+    "mysql-short-p": ("+ mysql -h db -uroot -pS3cretRoot orders", "S3cretRoot"),
+    "mysqldump-short-p": ("mysqldump -u app -p'quoted pw' shop", "quoted pw"),
+    "pgpassword": ("PGPASSWORD=pg-secret-12 psql -h db -U app", "pg-secret-12"),
+    "password-word": ("login failed with password hunter2 for app", "hunter2"),
+    "password-is": ("the password is Tr0ub4dor.", "Tr0ub4dor"),
+    "pwd-word": ("using pwd x9-secret now", "x9-secret"),
+    "aws-secret-after-id": (
+        "AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    ),
+    "escaped-json": ('{"log":"{\\"password\\":\\"esc-pw-1\\"}"}', "esc-pw-1"),
+    "private-key-without-end": (
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n(log cut here)",
+        "b3BlbnNzaC1rZXktdjEAAAAA",
+    ),
+    "private-key-without-begin": (
+        "tail of the log\nQUJDREVGR0hJSktMTU5PUFFS\nMIIEowIBAAKCAQEA7\n-----END RSA PRIVATE KEY-----",
+        "QUJDREVGR0hJSktMTU5PUFFS",
+    ),
+    "private-key-timestamped-tail": (
+        "2026-11-20T10:00:00Z F QUJDREVGR0hJSktMTU5PUFFS\n2026-11-20T10:00:00Z F -----END PRIVATE KEY-----",
+        "QUJDREVGR0hJSktMTU5PUFFS",
+    ),
 }
 
 
@@ -70,6 +103,35 @@ def test_harmless_text_is_untouched() -> None:
         'secret "db-credentials" not found',
     ):
         assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "password reset link sent to ops@example.com",
+        'FATAL: password authentication failed for user "postgres"',
+        "Password Expired for account app, please change it",
+        "password must be at least 12 characters",
+        "wrong password 3 times",
+        "cache key=orders/42 miss",
+        "--key /etc/tls/tls.key --cert /etc/tls/tls.crt",
+        "BYPASS_CACHE=true PASSIVE_MODE=on compass=north",
+        "docker run -p8080:80 nginx",
+        "redis-cli -p 6379 ping",
+        "mysql connection to db:3306 established",
+        "KEY_FILE=/etc/keys/app.pem PUBLIC_KEY=ssh-ed25519",
+        "PWD=/app OLDPWD=/",
+        "GET http://10.0.0.7:8080/health?next=/login 200",
+    ],
+)
+def test_benign_look_alikes_are_kept(text: str) -> None:
+    assert redact_text(text) == text
+
+
+def test_redaction_is_stable_when_applied_again() -> None:
+    for text, _secret in PLANTED.values():
+        once = redact_text(text)
+        assert redact_text(once) == once
 
 
 def test_known_values_from_env_are_redacted_in_logs() -> None:
@@ -113,7 +175,62 @@ def test_secret_objects_lose_data_and_decoded_values_are_known() -> None:
         ("LOG_LEVEL", False),
         ("MONKEY_COUNT", False),
         ("PORT", False),
+        ("MYSQL_ROOT_PW", True),
+        ("rootPw", True),
+        ("MYSQL_PASSWD", True),
+        ("REDIS_PASS", True),
+        ("dbPass", True),
+        ("PGPASSWORD", True),
+        ("STRIPE_APIKEY", True),
+        ("SSH_PRIVATE", True),
+        ("ENCRYPTION_KEY_BASE", True),
+        ("masterKey", True),
+        ("DB_PWD", True),
+        ("PWD", False),
+        ("BYPASS_CACHE", False),
+        ("PASSIVE_MODE", False),
+        ("PASSPORT_NUMBER", False),
+        ("KEYCLOAK_URL", False),
+        ("KEY_FILE", False),
     ],
 )
 def test_is_secret_name(name: str, expected: bool) -> None:
     assert is_secret_name(name) is expected
+
+
+def test_known_values_take_the_token_they_are_glued_into() -> None:
+    redactor = Redactor(["hunter2-known"])
+    assert redactor.text("Bearer hunter2-knownXYZ sent") == f"Bearer {REDACTED} sent"
+    assert redactor.text("user:hunter2-known@db") == f"user:{REDACTED}@db"
+    assert redactor.text("DB_PASSWORD=hunter2-known") == f"DB_PASSWORD={REDACTED}"
+
+
+def test_env_names_in_every_spelling_make_their_values_known() -> None:
+    env = [{"name": name, "value": f"value-of-{name}-77"} for name in ("MYSQL_ROOT_PW", "X_APIKEY")]
+    pod = {"kind": "Pod", "spec": {"containers": [{"name": "db", "env": env}]}}
+    line = "echo value-of-MYSQL_ROOT_PW-77 and value-of-X_APIKEY-77"
+    assert redactor_for([pod]).text(line) == f"echo {REDACTED} and {REDACTED}"
+
+
+@pytest.mark.parametrize(
+    ("items", "program", "expected"),
+    [
+        (["--password", "pw-1", "--port", "80"], "", ["--password", REDACTED, "--port", "80"]),
+        (["--db-password=pw-2"], "", [f"--db-password={REDACTED}"]),
+        (["mysql", "-uroot", "-ppw-3", "db"], "", ["mysql", "-uroot", f"-p{REDACTED}", "db"]),
+        (["-uroot", "-ppw-4"], "mysql", ["-uroot", f"-p{REDACTED}"]),
+        (["-p8080"], "nginx", ["-p8080"]),
+        (["sh", "-c", "mysql -ppw-5 db"], "", ["sh", "-c", f"mysql -p{REDACTED} db"]),
+        (["env", "PGPASSWORD=pw-6", "psql"], "", ["env", f"PGPASSWORD={REDACTED}", "psql"]),
+        (["--token", "--verbose"], "", ["--token", "--verbose"]),
+    ],
+)
+def test_command_lines_are_judged_whole(
+    items: list[str], program: str, expected: list[str]
+) -> None:
+    assert Redactor().argv(items, program=program) == expected
+
+
+def test_a_secret_spanning_items_hides_them_all() -> None:
+    items = ["--note", "password='two", "words'", "--port"]
+    assert Redactor().argv(items) == [REDACTED] * 4

@@ -10,7 +10,7 @@ from highpeaks_agent.engine.analyzers.context import WorkloadContext
 from highpeaks_agent.engine.analyzers.registry import analyze_pod, analyze_workload
 from highpeaks_agent.engine.findings import merge
 from highpeaks_agent.engine.model import Diagnosis, Finding, ObjectRef, Rollout, Severity
-from highpeaks_agent.engine.redact import Redactor, redactor_for
+from highpeaks_agent.engine.redact import Redactor
 from highpeaks_agent.engine.rollout_diff import diff_pod_templates
 from highpeaks_agent.engine.snapshot import KubeObject, Snapshot, controller_ref, meta
 from highpeaks_agent.engine.thresholds import DEFAULT_THRESHOLDS, Thresholds
@@ -29,12 +29,10 @@ def diagnose(
     Healthy workloads produce nothing. Every string in the result is already redacted.
     """
     results = []
-    redactor: Redactor | None = None
     for workload in group(snapshot, namespace):
         diagnosis = _diagnose_workload(workload, snapshot, now, thresholds)
         if diagnosis is not None and diagnosis.findings:
-            redactor = redactor or redactor_for(snapshot.all_objects())
-            results.append(_redacted(diagnosis, redactor))
+            results.append(_redacted(diagnosis, snapshot.redactor))
     return sorted(
         results,
         key=lambda d: (-d.severity.rank, d.target.namespace or "", d.target.kind, d.target.name),
@@ -64,7 +62,7 @@ def diagnose_target(
         diagnosis = Diagnosis(
             target=target, severity=Severity.INFO, summary=_healthy_summary(workload)
         )
-    return _redacted(diagnosis, redactor_for(snapshot.all_objects()))
+    return _redacted(diagnosis, snapshot.redactor)
 
 
 def _diagnose_workload(
@@ -126,7 +124,7 @@ def _rollout(
     return Rollout(
         revision=revision(newest) or None,
         previousRevision=revision(previous) or None,
-        changes=diff_pod_templates(_template(previous), _template(newest)),
+        changes=diff_pod_templates(_template(previous), _template(newest), snapshot.redactor),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 _IMPORTANT = re.compile(
     r"(fatal|panic|error|exception|traceback|caused by|critical|failed|cannot|unable to|"
@@ -12,12 +13,18 @@ _IMPORTANT = re.compile(
 MAX_LINE = 300
 
 
-def key_lines(text: str, limit: int = 3) -> list[str]:
+def key_lines(
+    text: str, limit: int = 3, *, redact: Callable[[str], str] | None = None
+) -> list[str]:
     """The last important line and the lines just before it; else the last lines.
 
     A stack trace ends with the exception, so the last matching line and its one or two
-    predecessors say most; a log without such a line is shown by its tail.
+    predecessors say most; a log without such a line is shown by its tail. ``redact`` runs on
+    the whole text before it is cut: a private key whose BEGIN line falls outside the window,
+    or a password beyond a long line's cut, is still found.
     """
+    if redact is not None:
+        text = redact(text)
     lines = [line.rstrip() for line in text.splitlines() if line.strip()]
     if not lines:
         return []

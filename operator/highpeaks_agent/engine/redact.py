@@ -2,16 +2,21 @@
 
 Two complementary nets:
 
-* **patterns** catch secrets by their shape wherever they appear: bearer tokens, JWTs,
-  ``scheme://user:pass@host`` URLs, AWS key ids and secret keys, GitHub/GitLab/Slack tokens,
-  PEM private keys, and ``name=value`` / ``name: value`` pairs whose name looks secret;
+* **rules** catch secrets by their shape wherever they appear: bearer tokens, JWTs,
+  ``scheme://user:pass@host`` URLs (the user may be empty), AWS key ids and secret keys,
+  GitHub/GitLab/Slack tokens, PEM private keys, ``name=value`` / ``name: value`` pairs and
+  ``--flag value`` arguments whose name looks secret, ``mysql -pX`` and ``password X``;
 * **known values** catch secrets that have no tell-tale shape: the literal values of env vars
   whose names look secret (``REDIS_PASSWORD: hunter2``) and Secret data found in the objects.
   When such a value is echoed into a log line or an event message, it is redacted there too.
 
-A :class:`Redactor` is cheap to build; build one per snapshot with :func:`redactor_for` so the
-known values are those of the objects being diagnosed. Every publisher (CLI, AgentTask status,
-Events, Flowise, /assist, logs) passes its text through one.
+Redaction works on whole texts: callers redact a log, a message or a command line before they
+cut it into lines or shorten it, so a private key is redacted whatever window of it is shown
+and a long line loses its secret before it loses its end.
+
+A :class:`Redactor` is cheap to build; a snapshot builds one for its objects (known values
+included) and every publisher (CLI, AgentTask status, Events, Flowise, /assist, logs) passes
+its text through one.
 """
 
 from __future__ import annotations
@@ -19,120 +24,26 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-REDACTED = "[REDACTED]"
+from highpeaks_agent.engine.secret_shapes import ALL_NEEDS, REDACTED, RULES, is_secret_name
 
-#: Words that make a variable, key or flag name look secret.
-_SECRET_NAME = re.compile(
-    r"pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|"
-    r"(?:^|[_-])key$|^key[_-]|credential|auth(?:orization)?$|session[_-]?id|cookie|"
-    r"client[_-]?secret|signing|salt|dsn|connection[_-]?string",
-    re.IGNORECASE,
-)
-
-#: Names that contain a secret word but are known not to hold secrets.
-_NOT_SECRET_NAME = re.compile(
-    r"(?:^|[_-])(?:file|path|dir|ref|name|id|enabled|length|ttl|expiry|expires|url_path)$|"
-    r"^key[_-]?(?:file|path)$|^(?:public[_-]?key|keyspace|key[_-]?prefix)$",
-    re.IGNORECASE,
-)
-
-
-def is_secret_name(name: str) -> bool:
-    """Does an env var, config key or flag with this name probably hold a secret?"""
-    if not name or not _SECRET_NAME.search(name):
-        return False
-    return not (_NOT_SECRET_NAME.search(name) and not re.search(r"pass|secret|token", name, re.I))
-
-
-_KEYWORD = (
-    r"[A-Za-z0-9_.-]*(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|access[_-]?key|"
-    r"private[_-]?key|credentials?|client[_-]?secret)[A-Za-z0-9_.-]*"
-)
-
-# (kind, pattern, replacement). Order matters: specific shapes before generic name=value pairs.
-_PATTERNS: list[tuple[str, re.Pattern[str], str]] = [
-    (
-        "private-key",
-        re.compile(
-            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
-            r"(?:.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|.*)",
-            re.DOTALL,
-        ),
-        "[REDACTED:private-key]",
-    ),
-    (
-        "jwt",
-        re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
-        "[REDACTED:jwt]",
-    ),
-    (
-        "bearer",
-        re.compile(r"\b(Bearer|Basic|Token)(\s+)[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE),
-        r"\1\2[REDACTED:token]",
-    ),
-    (
-        "url-credentials",
-        re.compile(r"\b([a-z][a-z0-9+.-]*://)[^\s:/@'\"]+:[^\s/@'\"]+@", re.IGNORECASE),
-        r"\1[REDACTED:url-credentials]@",
-    ),
-    (
-        "aws-access-key",
-        re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b"),
-        "[REDACTED:aws-access-key]",
-    ),
-    (
-        "aws-secret-key",
-        re.compile(
-            r"(aws_?secret_?(?:access_?)?key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])",
-            re.IGNORECASE,
-        ),
-        r"\1[REDACTED:aws-secret-key]",
-    ),
-    (
-        "github-token",
-        re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})\b"),
-        "[REDACTED:github-token]",
-    ),
-    ("gitlab-token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"), "[REDACTED:gitlab-token]"),
-    (
-        "slack-token",
-        re.compile(r"\bxox[abposre]-[A-Za-z0-9-]{10,}|hooks\.slack\.com/services/[A-Za-z0-9/]+"),
-        "[REDACTED:slack-token]",
-    ),
-    (
-        "json-env-secret",
-        # {"name":"DB_PASSWORD","value":"..."} inside serialized JSON (e.g. last-applied config)
-        re.compile(
-            r'("name"\s*:\s*"' + _KEYWORD + r'"\s*,\s*"value"\s*:\s*")((?:[^"\\]|\\.)*)(")',
-            re.IGNORECASE,
-        ),
-        r"\1[REDACTED]\3",
-    ),
-    (
-        "secret-assignment",
-        # PASSWORD=x, password: x, --db-password=x, "apiKey": "x", token='x'
-        re.compile(
-            r"(\b" + _KEYWORD + r"[\"']?\s*(?:=|:(?!//))\s*)(?!\[REDACTED)"
-            r"(\"[^\"]*\"|'[^']*'|[^\s,;&\"'}\]]+)",
-            re.IGNORECASE,
-        ),
-        r"\1[REDACTED]",
-    ),
+__all__ = [
+    "DEFAULT_REDACTOR",
+    "REDACTED",
+    "Redactor",
+    "collect_secret_values",
+    "is_secret_name",
+    "redact_text",
+    "redactor_for",
 ]
 
-
-#: A cheap first look: every pattern above needs one of these fragments, and most text has
-#: none of them, so one search of literals replaces a dozen substitutions.
-_PRECHECK = re.compile(
-    r"pass|pwd|secret|token|key|credential|bearer|basic|eyJ|://|AKIA|ASIA|AGPA|AIDA|AROA|"
-    r"ANPA|ANVA|AIPA|gh[pousr]_|github_pat|glpat-|xox|hooks\.slack",
-    re.IGNORECASE,
-)
-
 _MIN_KNOWN_VALUE = 4
+#: Characters that glue a known value into one token with its neighbours (not ``=``, ``:``,
+#: ``/`` or ``@``, which separate a name, a user or a host from the secret).
+_GLUE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~+-")
+_GLUED = re.compile(r"[A-Za-z0-9_.~+\-]*")
 _T = TypeVar("_T")
 
 
@@ -150,16 +61,33 @@ class Redactor:
         )
 
     def text(self, value: str) -> str:
-        """``value`` with every secret replaced."""
+        """``value`` with every secret replaced; give it whole texts, not cut pieces."""
         if not value:
             return value
         if self._known is not None:
-            value = self._known.sub(REDACTED, value)
-        if _PRECHECK.search(value) is None:
+            value = _replace_known(self._known, value)
+        lowered = value.lower()
+        if not any(need in lowered for need in ALL_NEEDS):
             return value
-        for _kind, pattern, replacement in _PATTERNS:
-            value = pattern.sub(replacement, value)
+        for rule in RULES:
+            # ``lowered`` is the text before earlier rules ran: it can only hold more needs
+            if any(need in lowered for need in rule.needs):
+                value = rule.apply(value)
         return value
+
+    def argv(self, items: Sequence[str], program: str = "") -> list[str]:
+        """A command line's items (``command`` + ``args``) with secrets replaced.
+
+        The items are judged as one command line, so a secret flag's value in the next item
+        (``["--password", "X"]``) and ``-pX`` after a ``mysql`` command are found too.
+        ``program`` names the program when the items do not (the image's name).
+        """
+        separator = "\t"  # whitespace to the rules, and rare inside one argument
+        line = self.text(separator.join([program, *items]))
+        parts = line.split(separator)
+        if len(parts) != len(items) + 1:  # a secret spanned items: which ones is unclear
+            return [REDACTED] * len(items)
+        return parts[1:]
 
     def data(self, value: _T) -> _T:
         """A deep copy of JSON-like data with every string redacted.
@@ -191,6 +119,23 @@ class Redactor:
         return value
 
 
+def _replace_known(known: re.Pattern[str], text: str) -> str:
+    """Known values, with the token they are glued into (``Bearer <value>xyz``): what is left
+    of a token around a secret no longer has the shape the rules look for."""
+    pieces: list[str] = []
+    done = 0
+    for match in known.finditer(text):
+        if match.end() <= done:
+            continue  # inside the token just replaced
+        start = max(match.start(), done)
+        while start > done and text[start - 1] in _GLUE:
+            start -= 1
+        glued = _GLUED.match(text, match.end())
+        pieces += [text[done:start], REDACTED]
+        done = glued.end() if glued is not None else match.end()
+    return "".join(pieces) + text[done:] if pieces else text
+
+
 def collect_secret_values(objects: Iterable[Any]) -> set[str]:
     """Literal secrets in the objects: secret-named env values and Secret data (decoded too)."""
     found: set[str] = set()
@@ -198,14 +143,7 @@ def collect_secret_values(objects: Iterable[Any]) -> set[str]:
         if not isinstance(obj, Mapping):
             continue
         if obj.get("kind") == "Secret":
-            for bucket in ("data", "stringData"):
-                data = obj.get(bucket)
-                if isinstance(data, Mapping):
-                    for item in data.values():
-                        if isinstance(item, str):
-                            found.add(item)
-                            if bucket == "data":
-                                found.update(_b64decode(item))
+            found.update(_secret_data(obj))
             continue
         for container in _containers_of(obj):
             env = container.get("env")
@@ -220,6 +158,18 @@ def collect_secret_values(objects: Iterable[Any]) -> set[str]:
                 ):
                     found.add(var["value"])
     return found
+
+
+def _secret_data(secret: Mapping[str, Any]) -> Iterable[str]:
+    for bucket in ("data", "stringData"):
+        data = secret.get(bucket)
+        if not isinstance(data, Mapping):
+            continue
+        for item in data.values():
+            if isinstance(item, str):
+                yield item
+                if bucket == "data":
+                    yield from _b64decode(item)
 
 
 def _containers_of(obj: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
@@ -258,5 +208,5 @@ DEFAULT_REDACTOR = Redactor()
 
 
 def redact_text(value: str) -> str:
-    """Pattern-only redaction, for text that comes with no objects (user questions, answers)."""
+    """Rule-only redaction, for text that comes with no objects (user questions, answers)."""
     return DEFAULT_REDACTOR.text(value)

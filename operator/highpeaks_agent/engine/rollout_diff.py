@@ -1,7 +1,9 @@
 """What changed between two pod templates: often the real answer to "why now?".
 
 Compares images, env var names (never values), resources, probes, command/args, volume
-mounts, volumes and the container set. Output lines are short, deterministic and safe to show.
+mounts, volumes and the container set. Output lines are short, deterministic and safe to show:
+command and args are redacted as one command line, so neither ``--db-password X`` nor
+``mysql -pX`` shows its value.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import Any
+
+from highpeaks_agent.engine.redact import DEFAULT_REDACTOR, Redactor
 
 
 def _containers(template: Mapping[str, Any], key: str) -> dict[str, Mapping[str, Any]]:
@@ -39,8 +43,14 @@ def _short(value: Any) -> str:
     return _canon(value)
 
 
-def diff_pod_templates(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
-    """Human-readable changes from the ``old`` pod template to the ``new`` one."""
+def diff_pod_templates(
+    old: Mapping[str, Any], new: Mapping[str, Any], redactor: Redactor = DEFAULT_REDACTOR
+) -> list[str]:
+    """Human-readable changes from the ``old`` pod template to the ``new`` one.
+
+    ``redactor`` hides the secrets of the values shown; give it the snapshot's, so literal
+    secrets of the objects are known too.
+    """
     changes: list[str] = []
     for key, label in (("initContainers", "init container"), ("containers", "container")):
         before, after = _containers(old, key), _containers(new, key)
@@ -49,7 +59,9 @@ def diff_pod_templates(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[s
         for name in sorted(after.keys() - before.keys()):
             changes.append(f"{label} {name} added (image {_short(after[name].get('image'))})")
         for name in sorted(before.keys() & after.keys()):
-            changes.extend(_container_changes(f"{label} {name}", before[name], after[name]))
+            changes.extend(
+                _container_changes(f"{label} {name}", before[name], after[name], redactor)
+            )
     old_spec = old.get("spec") if isinstance(old, Mapping) else None
     new_spec = new.get("spec") if isinstance(new, Mapping) else None
     old_volumes = _named((old_spec or {}).get("volumes") if isinstance(old_spec, Mapping) else None)
@@ -65,7 +77,7 @@ def diff_pod_templates(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[s
         a = old_spec.get(field) if isinstance(old_spec, Mapping) else None
         b = new_spec.get(field) if isinstance(new_spec, Mapping) else None
         if _canon(a) != _canon(b):
-            changes.append(f"pod {field}: {_short(a)} -> {_short(b)}")
+            changes.append(f"pod {field}: {redactor.text(_short(a))} -> {redactor.text(_short(b))}")
     return changes
 
 
@@ -77,7 +89,7 @@ def _named(items: Any) -> dict[str, Any]:
 
 
 def _container_changes(
-    label: str, before: Mapping[str, Any], after: Mapping[str, Any]
+    label: str, before: Mapping[str, Any], after: Mapping[str, Any], redactor: Redactor
 ) -> list[str]:
     changes: list[str] = []
     if before.get("image") != after.get("image"):
@@ -94,11 +106,7 @@ def _container_changes(
             changes.append(f"{label} env {name} value changed")
     if _canon(before.get("envFrom")) != _canon(after.get("envFrom")):
         changes.append(f"{label} envFrom changed")
-    for field in ("command", "args"):
-        if _canon(before.get(field)) != _canon(after.get(field)):
-            changes.append(
-                f"{label} {field}: {_short(before.get(field))} -> {_short(after.get(field))}"
-            )
+    changes.extend(_command_changes(label, before, after, redactor))
     resources_before = before.get("resources") or {}
     resources_after = after.get("resources") or {}
     for bucket in ("requests", "limits"):
@@ -119,3 +127,48 @@ def _container_changes(
     if _canon(_named(before.get("volumeMounts"))) != _canon(_named(after.get("volumeMounts"))):
         changes.append(f"{label} volumeMounts changed")
     return changes
+
+
+def _command_changes(
+    label: str, before: Mapping[str, Any], after: Mapping[str, Any], redactor: Redactor
+) -> list[str]:
+    """Changed ``command`` / ``args``, compared as written and shown redacted."""
+    shown_before, shown_after = _shown_command(before, redactor), _shown_command(after, redactor)
+    changes = []
+    for field in ("command", "args"):
+        if _canon(before.get(field)) == _canon(after.get(field)):
+            continue
+        if shown_before[field] == shown_after[field]:  # only a redacted value changed
+            changes.append(f"{label} {field} changed (values redacted)")
+        else:
+            changes.append(f"{label} {field}: {shown_before[field]} -> {shown_after[field]}")
+    return changes
+
+
+def _shown_command(container: Mapping[str, Any], redactor: Redactor) -> dict[str, str]:
+    """``command`` and ``args`` as shown: redacted together, as the one command line they are."""
+    command, args = container.get("command"), container.get("args")
+    if not (_is_argv(command) and _is_argv(args)):  # not lists of strings: show them as text
+        return {"command": redactor.text(_short(command)), "args": redactor.text(_short(args))}
+    items = [*(command or []), *(args or [])]
+    redacted = redactor.argv(items, program=_program(container.get("image")))
+    split = len(command or [])
+    return {
+        "command": _short(redacted[:split] if command is not None else None),
+        "args": _short(redacted[split:] if args is not None else None),
+    }
+
+
+def _is_argv(value: Any) -> bool:
+    return value is None or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+
+
+def _program(image: Any) -> str:
+    """The image's repository name (``mysql`` for ``docker.io/library/mysql:8.4@sha256:…``).
+
+    When the pod overrides only ``args``, the image's entrypoint is the program they go to.
+    """
+    if not isinstance(image, str):
+        return ""
+    name = image.split("@", 1)[0].rsplit("/", 1)[-1]
+    return name.split(":", 1)[0]

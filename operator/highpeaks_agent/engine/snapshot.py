@@ -13,8 +13,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
+from highpeaks_agent.engine.redact import Redactor, redactor_for
 from highpeaks_agent.engine.timeutil import parse_time
 
 KubeObject = dict[str, Any]
@@ -134,6 +136,7 @@ class Snapshot:
 
     def reindex(self) -> None:
         """(Re)build the lookup indexes; call after adding objects."""
+        self.__dict__.pop("redactor", None)  # the objects' secrets may have changed too
         self._by_uid.clear()
         self._by_key.clear()
         self._children.clear()
@@ -179,6 +182,11 @@ class Snapshot:
         if isinstance(kind, str) and isinstance(name, str):
             return self._by_key.get(obj_key(kind, meta(obj).get("namespace"), name))
         return None
+
+    @cached_property
+    def redactor(self) -> Redactor:
+        """Redacts text, knowing the literal secrets of these objects; built on first use."""
+        return redactor_for(self.all_objects())
 
     # --- lookups -------------------------------------------------------------------------
 

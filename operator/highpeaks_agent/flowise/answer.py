@@ -36,12 +36,12 @@ class FlowAnswer(BaseModel):
     @field_validator("summary", "root_cause", "answer")
     @classmethod
     def _cap(cls, value: str) -> str:
-        return redact_text(value.strip()[:MAX_FIELD])
+        return redact_text(value.strip())[:MAX_FIELD]
 
     @field_validator("recommendations")
     @classmethod
     def _cap_list(cls, value: list[str]) -> list[str]:
-        return [redact_text(item.strip()[:MAX_FIELD]) for item in value[:10] if item.strip()]
+        return [redact_text(item.strip())[:MAX_FIELD] for item in value[:10] if item.strip()]
 
 
 def parse_answer(body: Any) -> FlowAnswer:

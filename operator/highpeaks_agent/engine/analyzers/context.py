@@ -88,7 +88,9 @@ class PodContext:
 
     def log_lines(self, container: str) -> list[str]:
         entry = self.snapshot.log(self.namespace or "", self.name, container)
-        return key_lines(entry.text) if entry is not None else []
+        if entry is None:
+            return []
+        return key_lines(entry.text, redact=self.snapshot.redactor.text)
 
     def finding(
         self,
