@@ -29,10 +29,10 @@ from highpeaks_agent.controller.tasks import TaskRunner
 from highpeaks_agent.flowise.bridge import build_explainer
 from highpeaks_agent.http.app import create_app
 from highpeaks_agent.http.auth import KubernetesAuth
+from highpeaks_agent.kubeapi import make_api_client
 from highpeaks_agent.readiness import Readiness
 from highpeaks_agent.service import DiagnosisService
 from highpeaks_agent.settings import Settings
-from highpeaks_agent.sources.kubeclient import make_api_client
 from highpeaks_agent.sources.live import LiveSource
 
 log = logging.getLogger(__name__)
