@@ -65,3 +65,8 @@ READY = Gauge(
     "highpeaks_agent_ready",
     "1 while the operator runs its watches (Kopf started, not shutting down), else 0.",
 )
+OLDEST_OPEN_INCIDENT = Gauge(
+    "highpeaks_agent_oldest_open_incident_timestamp_seconds",
+    "Creation time (Unix seconds) of the oldest incident AgentTask not yet resolved; 0 when"
+    " none is open. `time() - this` is how long the oldest incident has been open.",
+)

@@ -140,22 +140,30 @@ async def test_diagnosis_time_is_observed_by_trigger() -> None:
     assert after == {"task": 1, "incident": 0, "assist": 2}
 
 
-def incident_task(name: str, *, resolved: bool = False, auto: bool = True) -> dict[str, Any]:
+def incident_task(
+    name: str, *, resolved: bool = False, auto: bool = True, age: float = 60
+) -> dict[str, Any]:
     labels = {"devops.highpeaks.io/trigger": "auto"} if auto else {}
     conditions = [{"type": "Resolved", "status": "True" if resolved else "False"}]
-    return {"metadata": {"name": name, "labels": labels}, "status": {"conditions": conditions}}
+    metadata = {"name": name, "labels": labels, "creationTimestamp": ts(age)}
+    return {"metadata": metadata, "status": {"conditions": conditions}}
 
 
 def test_open_incidents_follow_the_watch() -> None:
     counter = OpenIncidentCounter()
+    oldest = "highpeaks_agent_oldest_open_incident_timestamp_seconds"
     counter.observe("shop", "incident-a-r2", incident_task("incident-a-r2"), deleted=False)
-    counter.observe("shop", "incident-b-r1", incident_task("incident-b-r1"), deleted=False)
-    counter.observe("shop", "why-a", incident_task("why-a", auto=False), deleted=False)
+    counter.observe(
+        "shop", "incident-b-r1", incident_task("incident-b-r1", age=7200), deleted=False
+    )
+    counter.observe("shop", "why-a", incident_task("why-a", auto=False, age=9000), deleted=False)
     counter.observe("shop", "incident-a-r2", incident_task("incident-a-r2"), deleted=False)
     assert counter.count == 2 == sample("highpeaks_agent_open_incidents")
+    assert sample(oldest) == (NOW - timedelta(seconds=7200)).timestamp()
 
     resolved = incident_task("incident-a-r2", resolved=True)
     counter.observe("shop", "incident-a-r2", resolved, deleted=False)
     counter.observe("shop", "incident-b-r1", incident_task("incident-b-r1"), deleted=True)
     assert counter.count == 0 == sample("highpeaks_agent_open_incidents")
+    assert sample(oldest) == 0
     assert not is_open_incident(resolved)
