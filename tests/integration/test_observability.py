@@ -12,6 +12,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.apiserver.serve import RunningApiServer
 from tests.support.controllers import SimulatedControllers
 from tests.support.operator_process import OperatorProcess
 from tests.support.otlp import OtlpReceiver, ReceivedSpan
@@ -21,6 +22,7 @@ from .test_agenttasks import create_task, finished_task
 from .test_incidents import broken_rollout, one_incident
 
 pytestmark = pytest.mark.integration
+NAMESPACE = "it-observed"
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +37,10 @@ def receiver() -> Iterator[OtlpReceiver]:
 def operator(
     kubeconfig: Path, tmp_path_factory: pytest.TempPathFactory, receiver: OtlpReceiver
 ) -> Iterator[OperatorProcess]:
-    """This module's own operator: JSON logs, traces on, /assist without authentication."""
+    """This module's own operator, on its own namespace (other modules leave incidents in
+    theirs): JSON logs, traces on, /assist without authentication."""
     env = {
+        "WATCH_NAMESPACES": NAMESPACE,
         "LOG_FORMAT": "json",
         "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
         "OTEL_BSP_SCHEDULE_DELAY": "200",
@@ -47,6 +51,13 @@ def operator(
     process.start()
     yield process
     process.stop()
+
+
+@pytest.fixture
+def cluster(
+    api: Any, apiserver: RunningApiServer, operator: OperatorProcess
+) -> SimulatedControllers:
+    return SimulatedControllers(api, apiserver, NAMESPACE)
 
 
 def samples(operator: OperatorProcess) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
