@@ -74,21 +74,29 @@ def configure_tracing(environ: Mapping[str, str] = os.environ) -> TracerProvider
         return None
     attributes = {} if environ.get("OTEL_SERVICE_NAME") else {"service.name": SERVICE_NAME}
     provider = TracerProvider(resource=Resource.create(attributes))
-    provider.add_span_processor(BatchSpanProcessor(_exporter(environ)))
+    for exporter in _exporters(environ):
+        provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
     use_provider(provider)
     return provider
 
 
-def _exporter(environ: Mapping[str, str]) -> Any:
-    names = [n.strip() for n in environ.get("OTEL_TRACES_EXPORTER", "otlp").lower().split(",")]
-    if "console" in names:
-        from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+def _exporters(environ: Mapping[str, str]) -> list[Any]:
+    """One exporter per name in ``OTEL_TRACES_EXPORTER`` (``otlp`` when unset)."""
+    names = environ.get("OTEL_TRACES_EXPORTER", "") or "otlp"
+    exporters: list[Any] = []
+    for name in {n.strip().lower() for n in names.split(",") if n.strip()}:
+        if name == "console":
+            from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 
-        return ConsoleSpanExporter()
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+            exporters.append(ConsoleSpanExporter())
+        elif name == "otlp":
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-    return OTLPSpanExporter()  # endpoint, headers and timeout from the OTEL_* variables
+            exporters.append(OTLPSpanExporter())  # endpoint, headers, timeout from OTEL_*
+        else:
+            log.warning("OTEL_TRACES_EXPORTER=%s: unknown exporter, ignored", name)
+    return exporters
 
 
 def use_provider(provider: TracerProvider | None) -> None:

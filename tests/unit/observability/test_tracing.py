@@ -65,6 +65,21 @@ def test_configured_provider_names_the_service(monkeypatch: pytest.MonkeyPatch) 
             provider.shutdown()
 
 
+def test_each_named_exporter_is_used_and_unknown_ones_are_said(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
+    exporters = tracing._exporters({"OTEL_TRACES_EXPORTER": "console, otlp, zipkin"})
+    assert sorted(type(e).__name__ for e in exporters) == sorted(
+        [ConsoleSpanExporter.__name__, OTLPSpanExporter.__name__]
+    )
+    assert "zipkin: unknown exporter" in caplog.text
+    (default,) = tracing._exporters({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"})
+    assert isinstance(default, OTLPSpanExporter)
+
+
 def test_without_the_extra_tracing_stays_off_with_a_warning(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
