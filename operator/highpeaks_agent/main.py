@@ -2,8 +2,9 @@
 
 Everything is built once here from one :class:`Settings`: logging (text or JSON), tracing
 (when ``OTEL_*`` asks for it), the API client, the live source, the Flowise explainer, the
-diagnosis service (shared by AgentTasks, incidents and /assist), the writers and the HTTP app. Kopf owns the process signals; when it stops, the HTTP server
-stops after it, so a SIGTERM from the kubelet ends both cleanly.
+diagnosis service (shared by AgentTasks, incidents and /assist), the writers and the HTTP
+app. Kopf owns the process signals; when it stops, the HTTP server stops after it, so a
+SIGTERM from the kubelet ends both cleanly.
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ async def serve(settings: Settings) -> None:
         await http_task
         api_client.close()  # type: ignore[no-untyped-call]
         if tracer_provider is not None:
-            tracer_provider.shutdown()  # exports the spans still batched
+            await asyncio.to_thread(tracer_provider.shutdown)  # exports what is still batched
 
 
 def run(port: int | None, namespaces: Sequence[str]) -> int:
