@@ -8,7 +8,7 @@ IMAGE  ?= highpeaks-devops-agent:dev
 # The YAML that builds and ships the project (the linter's own config included).
 YAML   := .yamllint k8s crds examples .github
 
-.PHONY: demo test lint typecheck unit install clean bench e2e sbom
+.PHONY: demo test lint typecheck unit install clean bench e2e sbom lock
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -49,6 +49,13 @@ e2e: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/diagnose_bench.py
 	$(PY) benchmarks/operator_bench.py
+
+## The image's runtime dependencies (and the `otel` extra), pinned with hashes, for the image's
+## Python and platform. Run after changing pyproject.toml's dependencies; commit the result.
+lock: $(STAMP)
+	$(VENV)/bin/uv pip compile pyproject.toml --extra otel --generate-hashes --no-emit-index-url \
+		--python-version 3.12 --python-platform x86_64-unknown-linux-gnu \
+		--custom-compile-command "make lock" --output-file requirements.lock
 
 ## CycloneDX SBOM of the Python packages inside the built image (needs Docker): build/sbom.cdx.json
 sbom: $(STAMP)

@@ -1,9 +1,10 @@
 """``highpeaks-agent run``: the Kopf operator and the HTTP server in one event loop.
 
-Everything is built once here from one :class:`Settings`: the API client, the live source,
-the Flowise explainer, the diagnosis service (shared by AgentTasks, incidents and /assist),
-the writers and the HTTP app. Kopf owns the process signals; when it stops, the HTTP server
-stops after it, so a SIGTERM from the kubelet ends both cleanly.
+Everything is built once here from one :class:`Settings`: logging (text or JSON), tracing
+(when ``OTEL_*`` asks for it), the API client, the live source, the Flowise explainer, the
+diagnosis service (shared by AgentTasks, incidents and /assist), the writers and the HTTP
+app. Kopf owns the process signals; when it stops, the HTTP server stops after it, so a
+SIGTERM from the kubelet ends both cleanly.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import uvicorn
 from kubernetes import client
 from pydantic import ValidationError
 
+from highpeaks_agent import metrics
 from highpeaks_agent.controller.handlers import register
 from highpeaks_agent.controller.incidents import IncidentMonitor
 from highpeaks_agent.controller.kube import KubeWriter
@@ -30,10 +32,12 @@ from highpeaks_agent.flowise.bridge import build_explainer
 from highpeaks_agent.http.app import create_app
 from highpeaks_agent.http.auth import KubernetesAuth
 from highpeaks_agent.kubeapi import make_api_client
+from highpeaks_agent.logging_setup import configure_logging
 from highpeaks_agent.readiness import Readiness
 from highpeaks_agent.service import DiagnosisService
 from highpeaks_agent.settings import Settings
 from highpeaks_agent.sources.live import LiveSource
+from highpeaks_agent.tracing import configure_tracing, instrument_app
 
 log = logging.getLogger(__name__)
 
@@ -44,16 +48,6 @@ class _QuietSignalsServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
-
-
-def configure_logging(debug: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    if not debug:  # the kubernetes client logs every request body at DEBUG
-        logging.getLogger("kubernetes").setLevel(logging.WARNING)
-        logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
 
 
 def build_services(settings: Settings, api_client: client.ApiClient) -> tuple[Services, Any]:
@@ -93,13 +87,16 @@ def build_services(settings: Settings, api_client: client.ApiClient) -> tuple[Se
         else None
     )
     app = create_app(settings, service, readiness, auth)
+    metrics.READY.set_function(lambda: 1.0 if readiness.ready else 0.0)
     return services, app
 
 
 async def serve(settings: Settings) -> None:
     """Run until Kopf stops (SIGTERM/SIGINT), then stop the HTTP server."""
+    tracer_provider = configure_tracing()
     api_client = make_api_client()
     services, app = build_services(settings, api_client)
+    instrument_app(app, tracer_provider)
     registry = kopf.OperatorRegistry()
     register(registry, settings)
     server = _QuietSignalsServer(
@@ -128,6 +125,8 @@ async def serve(settings: Settings) -> None:
         server.should_exit = True
         await http_task
         api_client.close()  # type: ignore[no-untyped-call]
+        if tracer_provider is not None:
+            await asyncio.to_thread(tracer_provider.shutdown)  # exports what is still batched
 
 
 def run(port: int | None, namespaces: Sequence[str]) -> int:
@@ -145,7 +144,7 @@ def run(port: int | None, namespaces: Sequence[str]) -> int:
         )
         print(f"highpeaks-agent run: invalid settings: {problems}", file=sys.stderr)
         return 2
-    configure_logging(settings.debug)
+    configure_logging(settings.log_format, debug=settings.debug)
     if settings.auth_mode == "none":
         log.warning(
             "AUTH_MODE=none: /assist answers anyone who can reach port %d", settings.http_port

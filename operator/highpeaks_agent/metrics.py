@@ -42,3 +42,31 @@ AGENT_TASKS = Gauge(
     "AgentTasks known to the operator, by phase.",
     ["phase"],
 )
+DIAGNOSIS_SECONDS = Histogram(
+    "highpeaks_agent_diagnosis_seconds",
+    "Time of one diagnosis (reading the cluster and running the rules; the explanation is"
+    " timed by highpeaks_agent_flowise_request_seconds), by what asked for it.",
+    ["trigger"],  # task|incident|assist
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+INCIDENT_DETECTION = Histogram(
+    "highpeaks_agent_incident_detection_seconds",
+    "Time from a Deployment's failure to its IncidentNote. The failure's start is the earliest"
+    " sign of it the diagnosis saw (first Warning Event, failing condition's transition or"
+    " container termination of the affected objects, never before they were created): an"
+    " approximation that errs long, since the thresholds are crossed after the first sign.",
+    buckets=(1, 2.5, 5, 10, 15, 30, 60, 120, 300, 600, 1200, 3600),
+)
+OPEN_INCIDENTS = Gauge(
+    "highpeaks_agent_open_incidents",
+    "Incident AgentTasks not yet resolved (the rollout has not recovered), cluster-wide.",
+)
+READY = Gauge(
+    "highpeaks_agent_ready",
+    "1 while the operator runs its watches (Kopf started, not shutting down), else 0.",
+)
+OLDEST_OPEN_INCIDENT = Gauge(
+    "highpeaks_agent_oldest_open_incident_timestamp_seconds",
+    "Creation time (Unix seconds) of the oldest incident AgentTask not yet resolved; 0 when"
+    " none is open. `time() - this` is how long the oldest incident has been open.",
+)

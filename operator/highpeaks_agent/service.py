@@ -23,13 +23,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
-from highpeaks_agent import metrics
+from highpeaks_agent import metrics, tracing
 from highpeaks_agent.engine import diagnose, diagnose_target
 from highpeaks_agent.engine.model import Diagnosis, ObjectRef
 from highpeaks_agent.engine.snapshot import Snapshot, meta
 from highpeaks_agent.engine.thresholds import Thresholds
 from highpeaks_agent.errors import TargetNotFound
 from highpeaks_agent.explain import DISABLED, Explainer, ExplainOutcome, ExplainRequest
+from highpeaks_agent.logging_setup import log_context
 from highpeaks_agent.render import answer as answers
 
 Trigger = Literal["task", "incident", "assist"]
@@ -115,13 +116,19 @@ class DiagnosisService:
         self, namespace: str, kind: str, name: str, *, trigger: Trigger
     ) -> Diagnosed:
         """The rules' verdict on one workload; raises ``TargetNotFound`` / ``UnsupportedTarget``."""
+        where = {"k8s.namespace.name": namespace, "highpeaks.target.kind": kind}
         async with self._limit:
-            with _counting_errors(trigger):
-                snapshot = await self._live.target_snapshot(namespace, kind, name)
+            with (
+                _instrumented(trigger, where),
+                log_context(kind=kind, namespace=namespace, name=name),
+            ):
+                with tracing.span("highpeaks.read"):
+                    snapshot = await self._live.target_snapshot(namespace, kind, name)
                 ref = ObjectRef(kind=kind, namespace=namespace, name=name)
-                diagnosis = diagnose_target(
-                    snapshot, ref, now=self._clock(), thresholds=self._thresholds
-                )
+                with tracing.span("highpeaks.engine"):
+                    diagnosis = diagnose_target(
+                        snapshot, ref, now=self._clock(), thresholds=self._thresholds
+                    )
         if diagnosis is None:  # the target vanished between reading and diagnosing
             raise TargetNotFound(kind, namespace, name)
         target = snapshot.get(kind, namespace, name) or {}
@@ -138,11 +145,16 @@ class DiagnosisService:
     async def diagnose_namespace(self, namespace: str, *, trigger: Trigger) -> Diagnosed:
         """The rules' verdict on every workload of a namespace, worst first."""
         async with self._limit:
-            with _counting_errors(trigger):
-                snapshot = await self._live.namespace_snapshot(namespace)
-                diagnoses = diagnose(
-                    snapshot, now=self._clock(), thresholds=self._thresholds, namespace=namespace
-                )
+            with _instrumented(trigger, {"k8s.namespace.name": namespace}):
+                with tracing.span("highpeaks.read"):
+                    snapshot = await self._live.namespace_snapshot(namespace)
+                with tracing.span("highpeaks.engine"):
+                    diagnoses = diagnose(
+                        snapshot,
+                        now=self._clock(),
+                        thresholds=self._thresholds,
+                        namespace=namespace,
+                    )
         return Diagnosed(
             scope=f"namespace {namespace}",
             subject=f"namespace/{namespace}",
@@ -169,7 +181,8 @@ class DiagnosisService:
                 subject=diagnosed.subject,
             )
             async with self._limit:
-                outcome = await self._explainer.explain(request)
+                with tracing.span("highpeaks.explain", {"highpeaks.trigger": diagnosed.trigger}):
+                    outcome = await self._explainer.explain(request)
         report = _report(diagnosed, outcome)
         metrics.DIAGNOSES.labels(
             diagnosed.trigger, report.source, "failing" if report.failing else "healthy"
@@ -186,13 +199,17 @@ class DiagnosisService:
 
 
 @contextlib.contextmanager
-def _counting_errors(trigger: Trigger) -> Iterator[None]:
-    """Count a diagnosis that failed (API errors, missing targets); the error passes on."""
-    try:
-        yield
-    except Exception:
-        metrics.DIAGNOSES.labels(trigger, "rules", "error").inc()
-        raise
+def _instrumented(trigger: Trigger, attributes: dict[str, str]) -> Iterator[None]:
+    """Time and trace one diagnosis; count one that failed (the error passes on)."""
+    with (
+        tracing.span("highpeaks.diagnosis", {"highpeaks.trigger": trigger, **attributes}),
+        metrics.DIAGNOSIS_SECONDS.labels(trigger).time(),
+    ):
+        try:
+            yield
+        except Exception:
+            metrics.DIAGNOSES.labels(trigger, "rules", "error").inc()
+            raise
 
 
 def _report(diagnosed: Diagnosed, outcome: ExplainOutcome) -> Report:

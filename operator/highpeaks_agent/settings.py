@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     assist_max_body_bytes: int = Field(default=16384, ge=256)
     assist_max_query_chars: int = Field(default=2000, ge=1)
 
+    # --- observability ---------------------------------------------------------------------
+    log_format: Literal["text", "json"] = "text"
+    """``json``: one JSON object per line from every logger (``logging_setup.py``)."""
+
     debug: bool = False
 
     @field_validator("watch_namespaces", mode="before")

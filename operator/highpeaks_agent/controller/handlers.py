@@ -173,14 +173,16 @@ async def deployment_event(
 async def task_phase(
     *,
     type: str | None,
+    body: kopf.Body,
     status: kopf.Status,
     name: str,
     namespace: str | None,
     memo: Services,
     **_: Any,
 ) -> None:
-    """Keep the AgentTasks-by-phase gauge equal to the cluster."""
+    """Keep the AgentTasks-by-phase and open-incidents gauges equal to the cluster."""
     memo.phases.observe(namespace or "", name, status.get("phase"), deleted=type == "DELETED")
+    memo.open_incidents.observe(namespace or "", name, body, deleted=type == "DELETED")
 
 
 def needs_answer(*, labels: kopf.Labels, body: kopf.Body, **_: Any) -> bool:

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from highpeaks_agent import metrics
+from highpeaks_agent import metrics, tracing
+from highpeaks_agent.controller.detection import failing_since
 from highpeaks_agent.controller.kube import GROUP, VERSION, KubeWriter
 from highpeaks_agent.controller.naming import failure_signature, incident_task_name
 from highpeaks_agent.controller.status import completed_status, condition
@@ -27,6 +28,7 @@ from highpeaks_agent.engine.model import Diagnosis, Severity
 from highpeaks_agent.engine.snapshot import meta
 from highpeaks_agent.engine.workloads import revision as deployment_revision
 from highpeaks_agent.errors import TargetNotFound
+from highpeaks_agent.logging_setup import log_context
 from highpeaks_agent.service import Diagnosed, DiagnosisService, Report, utcnow
 
 log = logging.getLogger(__name__)
@@ -130,6 +132,13 @@ def note_message(report: Report, action: Action) -> str:
     return f"{text} (details: kubectl describe agenttask {action.task_name})"
 
 
+def _observe_detection(diagnosed: Diagnosed, now: datetime) -> None:
+    """Observe the time from the failure's first sign to its note (see ``detection.py``)."""
+    since = failing_since(diagnosed.diagnoses[0], diagnosed.snapshot)
+    if since is not None:
+        metrics.INCIDENT_DETECTION.observe(max(0.0, (now - since).total_seconds()))
+
+
 class IncidentMonitor:
     """Debounced, deduplicated incident handling for Deployments."""
 
@@ -190,7 +199,17 @@ class IncidentMonitor:
             self._again.discard(key)
 
     async def evaluate(self, namespace: str, name: str) -> list[Action]:
-        """Look at one Deployment now and act on what the rules find."""
+        """Look at one Deployment now and act on what the rules find (one traced decision)."""
+        where = {"k8s.namespace.name": namespace, "k8s.deployment.name": name}
+        with (
+            tracing.span("highpeaks.incident", where) as span,
+            log_context(kind="Deployment", namespace=namespace, name=name),
+        ):
+            actions = await self._evaluate(namespace, name)
+            span.set_attribute("highpeaks.actions", ",".join(a.kind for a in actions) or "none")
+        return actions
+
+    async def _evaluate(self, namespace: str, name: str) -> list[Action]:
         try:
             diagnosed = await self._service.diagnose_target(
                 namespace, "Deployment", name, trigger="incident"
@@ -208,7 +227,8 @@ class IncidentMonitor:
         ]
         actions = decide(deployment, diagnosed.diagnoses[0], tasks)
         for action in actions:
-            await self._act(action, deployment, diagnosed)
+            with log_context(agenttask=f"{namespace}/{action.task_name}"):
+                await self._act(action, deployment, diagnosed)
         return actions
 
     async def _act(self, action: Action, deployment: dict[str, Any], diagnosed: Diagnosed) -> None:
@@ -252,6 +272,8 @@ class IncidentMonitor:
             now=self._clock(),
         )
         metrics.INCIDENT_NOTES.labels("posted" if posted else "failed").inc()
+        if posted and action.kind == "open":
+            _observe_detection(diagnosed, self._clock())
         if posted:
             # Recorded only once the note is out: a crash in between means the next look
             # posts it (at worst as one more count on the same Event) rather than never.

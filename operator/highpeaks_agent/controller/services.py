@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from highpeaks_agent.controller.incidents import IncidentMonitor
+from highpeaks_agent.controller.open_incidents import OpenIncidentCounter
 from highpeaks_agent.controller.phases import PhaseCounter
 from highpeaks_agent.controller.scope import NamespaceScope
 from highpeaks_agent.controller.tasks import TaskRunner
@@ -31,6 +32,7 @@ class Services:
     readiness: Readiness
     scope: NamespaceScope
     phases: PhaseCounter = field(default_factory=PhaseCounter)
+    open_incidents: OpenIncidentCounter = field(default_factory=OpenIncidentCounter)
     explainer: AsyncClosable | None = None
     """The Flowise explainer, whose HTTP connections are closed when the operator stops."""
 

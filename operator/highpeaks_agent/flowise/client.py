@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from highpeaks_agent import metrics
+from highpeaks_agent import metrics, tracing
 
 
 class FlowiseError(Exception):
@@ -107,8 +107,9 @@ class FlowiseClient:
         body = {"question": question, "overrideConfig": {"sessionId": session_id}}
         started = time.monotonic()
         try:
-            async with self._limit, asyncio.timeout(self._timeout):
-                result = await self._with_retries(body)
+            with tracing.span("flowise.predict"):
+                async with self._limit, asyncio.timeout(self._timeout):
+                    result = await self._with_retries(body)
         except TimeoutError:
             error = FlowiseError("timeout", f"timeout after {self._timeout:g}s")
         except FlowiseError as exc:
