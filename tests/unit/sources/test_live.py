@@ -150,7 +150,9 @@ async def test_a_missing_target_is_not_found(
         await cluster[1].target_snapshot("shop", "StatefulSet", "nope")
 
 
-@pytest.mark.parametrize("kind", ["CronJob", "Event", "CronTab"])
+@pytest.mark.parametrize(
+    "kind", ["Event", "CronTab", "ControllerRevision", "PersistentVolumeClaim"]
+)
 async def test_kinds_that_are_not_targets_are_refused_before_any_read(
     cluster: tuple[RecordingApiServer, LiveSource], kind: str
 ) -> None:
