@@ -66,6 +66,7 @@ def test_a_failed_job_carries_the_exit_codes_and_log_tail_of_its_last_attempt() 
     assert finding.evidence[1] == "2 failed, 0 succeeded of 1 completions (backoffLimit 1)"
     assert "nightly-report-b/app: exit code 2 (Error)" in finding.evidence
     assert 'ERROR: relation "orders_2026" does not exist' in finding.evidence
+    assert finding.evidence[-1] == "earlier attempts: nightly-report-a/app exit code 1 (Error)"
     assert "kubectl logs nightly-report-b -n shop" in finding.suggestion
     assert result[0].summary.startswith("Job shop/nightly-report is failing: Job nightly-report")
     assert "2 of 2 pods affected" in result[0].summary

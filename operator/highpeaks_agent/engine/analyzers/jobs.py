@@ -145,25 +145,33 @@ def _failed_exits(pod: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]
 
 
 def _exit_evidence(failed: list[KubeObject], snapshot: Snapshot) -> list[str]:
-    """The newest failed pods' exit codes, then the newest one's termination message and log."""
+    """The last attempt's exit, termination message and log's key lines; then, in one line,
+    how the attempts before it ended."""
+    if not failed:
+        return []
+    *earlier, newest = failed
     lines = []
-    for pod in failed[-3:]:
-        for container, ended in _failed_exits(pod):
-            why = f" ({ended['reason']})" if ended.get("reason") else ""
-            lines.append(
-                f"{meta(pod).get('name')}/{container}: exit code {ended.get('exitCode')}{why}"
-            )
-    if failed:
-        newest = failed[-1]
-        for container, ended in _failed_exits(newest)[:1]:
-            if ended.get("message"):
-                lines.append(str(ended["message"]).strip())
-            log = snapshot.log(
-                str(meta(newest).get("namespace") or ""), meta(newest)["name"], container
-            )
-            if log is not None:
-                lines.extend(key_lines(log.text))
+    for container, ended in _failed_exits(newest)[:1]:
+        lines.append(f"{meta(newest).get('name')}/{container}: {_ending(ended)}")
+        if ended.get("message"):
+            lines.append(str(ended["message"]).strip())
+        namespace = str(meta(newest).get("namespace") or "")
+        log = snapshot.log(namespace, str(meta(newest)["name"]), container)
+        if log is not None:
+            lines.extend(key_lines(log.text))
+    before = [
+        f"{meta(pod).get('name')}/{container} {_ending(ended)}"
+        for pod in earlier[-3:]
+        for container, ended in _failed_exits(pod)[:1]
+    ]
+    if before:
+        lines.append("earlier attempts: " + "; ".join(before))
     return lines
+
+
+def _ending(ended: Mapping[str, Any]) -> str:
+    why = f" ({ended['reason']})" if ended.get("reason") else ""
+    return f"exit code {ended.get('exitCode')}{why}"
 
 
 def _counts(job: Mapping[str, Any]) -> str:
