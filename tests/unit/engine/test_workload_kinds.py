@@ -340,6 +340,7 @@ def test_an_unbound_claim_is_named_with_its_storage_class_and_its_own_event() ->
         "PersistentVolumeClaim data-db-0: Pending, StorageClass fast-ssd",
         'data-db-0 ProvisioningFailed: storageclass.storage.k8s.io "fast-ssd" not found',
     ]
+    assert finding.suggestion.startswith("The claim is not bound: check that StorageClass fast-ssd")
 
 
 def test_a_pending_pod_without_a_scheduler_verdict_is_blamed_on_its_unbound_claim() -> None:

@@ -144,4 +144,8 @@ def _with_claims(pod: Mapping[str, Any], finding: Finding, snapshot: Snapshot) -
     new = [line for line in lines if line not in finding.evidence]
     if not new:
         return finding
-    return finding.model_copy(update={"evidence": [*finding.evidence, *new][:MAX_EVIDENCE]})
+    update: dict[str, Any] = {"evidence": [*finding.evidence, *new][:MAX_EVIDENCE]}
+    unbound = [c for c in claims if phase(c) != "Bound"]
+    if unbound:  # the claim's own trouble is what to fix first
+        update["suggestion"] = claim_hint(unbound[0], meta(pod).get("namespace"))
+    return finding.model_copy(update=update)
