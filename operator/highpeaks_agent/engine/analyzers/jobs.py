@@ -46,7 +46,7 @@ def failed_condition(job: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """The Job's ``Failed`` (else ``FailureTarget``) condition when it is True."""
     status = as_mapping(job.get("status"))
     found: dict[str, Mapping[str, Any]] = {}
-    for condition in map(as_mapping, status.get("conditions") or []):
+    for condition in map(as_mapping, _items(status.get("conditions"))):
         if condition.get("status") == "True":
             found.setdefault(str(condition.get("type")), condition)
     return found.get("Failed") or found.get("FailureTarget")
@@ -136,7 +136,8 @@ def _failed_pods(job: Mapping[str, Any], snapshot: Snapshot) -> list[KubeObject]
 def _failed_exits(pod: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
     """(container, termination) of each container that last exited non-zero."""
     exits = []
-    for status in map(as_mapping, as_mapping(pod.get("status")).get("containerStatuses") or []):
+    statuses = _items(as_mapping(pod.get("status")).get("containerStatuses"))
+    for status in map(as_mapping, statuses):
         state, last = as_mapping(status.get("state")), as_mapping(status.get("lastState"))
         ended = as_mapping(state.get("terminated")) or as_mapping(last.get("terminated"))
         if ended and as_int(ended.get("exitCode")) != 0:
@@ -214,6 +215,11 @@ def _hint(code: str, job: Mapping[str, Any], failed: list[KubeObject]) -> str:
             f"The condition's message names the container and exit code that matched: read {read}."
         )
     return f"Read why the last attempt failed: {read}; fix it, then re-create the Job."
+
+
+def _items(value: Any) -> list[Any]:
+    """``value`` when it is a list (API objects may be partial or mangled), else empty."""
+    return value if isinstance(value, list) else []
 
 
 def _pod_ref(pod: Mapping[str, Any]) -> ObjectRef:

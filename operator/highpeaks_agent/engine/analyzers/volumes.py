@@ -24,7 +24,8 @@ _QUIET_REASONS = frozenset({"ProvisioningSucceeded", "Provisioning", "WaitForFir
 def claim_names(pod: Mapping[str, Any]) -> list[str]:
     """The claims a pod mounts: named ones, and the ``<pod>-<volume>`` of ephemeral volumes."""
     names = []
-    for volume in map(as_mapping, as_mapping(pod.get("spec")).get("volumes") or []):
+    volumes = as_mapping(pod.get("spec")).get("volumes")
+    for volume in map(as_mapping, volumes if isinstance(volumes, list) else []):
         claim = as_mapping(volume.get("persistentVolumeClaim")).get("claimName")
         if isinstance(claim, str):
             names.append(claim)
