@@ -144,7 +144,8 @@ def _diagnose_cronjob(
     if latest is not None:
         summary += f" Its most recent Job is {meta(latest).get('name')}"
         failing = {o.name for f in findings for o in f.objects if o.kind == "Pod"}
-        summary += f" ({len(failing)} of {len(pods)} pods failed)." if pods else "."
+        plural = "s" if len(pods) != 1 else ""
+        summary += f" ({len(failing)} of {len(pods)} pod{plural} failed)." if pods else "."
     return Diagnosis(
         target=ref,
         severity=max((f.severity for f in findings), key=lambda s: s.rank),

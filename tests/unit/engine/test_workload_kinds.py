@@ -186,7 +186,7 @@ def test_a_cronjob_fails_when_its_most_recent_job_failed() -> None:
         kind="Job", namespace="shop", name="nightly-29002"
     )
     assert {o.name for o in diagnosis.findings[0].objects} == {"nightly-29002", "nightly-29002-a"}
-    assert "most recent Job is nightly-29002 (1 of 1 pods failed)" in diagnosis.summary
+    assert "most recent Job is nightly-29002 (1 of 1 pod failed)" in diagnosis.summary
 
 
 @pytest.mark.parametrize(
