@@ -100,6 +100,27 @@ def test_an_active_job_pod_that_cannot_pull_its_image_fails_the_job_at_once() ->
     assert codes(run(active, stuck)[0])[0].startswith("ImagePullError")
 
 
+def test_a_failed_on_failure_job_folds_its_crash_loop_into_its_own_finding() -> None:
+    failed = job(backoff_limit=3, restart_policy="OnFailure", conditions=[BACKOFF])
+    crashing = waiting(restarts=3, last=terminated(3, finished_ago=60))
+    p = pod("nightly-report-a", owner=failed, restart_policy="OnFailure", statuses=[crashing])
+    [diagnosis] = run(failed, p)
+    assert codes(diagnosis) == ["JobFailed.BackoffLimitExceeded"]
+    assert "nightly-report-a/app: exit code 3 (Error)" in diagnosis.findings[0].evidence
+
+
+def test_a_job_the_quota_keeps_from_creating_pods() -> None:
+    active = job()
+    refused = event(
+        active,
+        "FailedCreate",
+        'Error creating: pods "nightly-report-8d2kq" is forbidden: exceeded quota: batch-quota, '
+        "requested: limits.cpu=2, used: limits.cpu=8, limited: limits.cpu=8",
+        count=9,
+    )
+    assert codes(run(active, refused)[0]) == ["ReplicaCreateFailed.QuotaExceeded"]
+
+
 def _retrying() -> list[dict[str, Any]]:
     active = job(failed=2, backoff_limit=6)
     return [
