@@ -77,7 +77,7 @@ def claim_evidence(claim: Mapping[str, Any], snapshot: Snapshot) -> list[str]:
 
 def unbound_claim(pod: PodContext) -> list[Finding]:
     """Pending past the threshold, unscheduled, and a claim it mounts is not Bound."""
-    if not pod.pending_too_long or pod.spec.get("nodeName"):
+    if pod.spec.get("nodeName") or not pod.pending_too_long:  # most pods are scheduled
         return []
     waiting = [
         c
