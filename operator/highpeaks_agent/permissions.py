@@ -65,7 +65,25 @@ PERMISSIONS: tuple[Permission, ...] = (
         ("get", "list"),
         "targets of tasks and /assist, owners in a namespace diagnosis (sources/live.py)",
     ),
-    Permission("batch", ("jobs",), ("get", "list"), "targets and owners (sources/live.py)"),
+    Permission(
+        "apps",
+        ("controllerrevisions",),
+        ("list",),
+        "the pod templates of StatefulSet and DaemonSet revisions: their rollout diff "
+        "(sources/live.py)",
+    ),
+    Permission(
+        "batch",
+        ("jobs", "cronjobs"),
+        ("get", "list"),
+        "targets and owners; a CronJob's Jobs (sources/live.py)",
+    ),
+    Permission(
+        "",
+        ("persistentvolumeclaims",),
+        ("list",),
+        "the claims pending pods wait on, as evidence (sources/live.py)",
+    ),
     Permission(
         "devops.highpeaks.io",
         ("agenttasks",),

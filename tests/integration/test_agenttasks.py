@@ -91,6 +91,48 @@ def test_task_on_a_crashing_deployment_succeeds_with_the_root_cause(
     assert events[0]["involvedObject"]["kind"] == "AgentTask"
 
 
+REPORT_LOG = (
+    "2026-11-25T02:00:00Z INFO exporting orders for 2026-11-24\n"
+    'psycopg.errors.UndefinedTable: relation "orders_2026_11" does not exist\n'
+)
+
+
+def failed_job(cluster: SimulatedControllers, name: str, cronjob: Any = None) -> list[str]:
+    job = cluster.job(name, "registry.example.com/shop/report:3.1.0", cronjob=cronjob)
+    pods = [cluster.job_pod_failed(job, REPORT_LOG, exit_code=2) for _ in range(3)]
+    cluster.job_failed(
+        name,
+        failed=3,
+        reason="BackoffLimitExceeded",
+        message="Job has reached the specified backoff limit",
+    )
+    return pods
+
+
+def test_task_on_a_failed_job_names_the_backoff_limit_with_the_last_attempts_log(
+    cluster: SimulatedControllers,
+) -> None:
+    pods = failed_job(cluster, "nightly-report")
+    create_task(cluster, "why-report", {"target": {"kind": "Job", "name": "nightly-report"}})
+    status = finished_task(cluster, "why-report")["status"]
+    assert (status["phase"], status["severity"]) == ("Succeeded", "critical")
+    assert status["rootCause"] == "JobFailed.BackoffLimitExceeded"
+    finding = status["findings"][0]
+    assert f"{pods[-1]}/app: exit code 2 (Error)" in finding["evidence"]
+    assert any("orders_2026_11" in line for line in finding["evidence"])
+    assert {o["name"] for o in finding["objects"]} == {"nightly-report", *pods}
+
+
+def test_task_on_a_cronjob_diagnoses_its_most_recent_job(cluster: SimulatedControllers) -> None:
+    nightly = cluster.cronjob("nightly", "registry.example.com/shop/report:3.1.0")
+    pods = failed_job(cluster, "nightly-29001", cronjob=nightly)
+    create_task(cluster, "why-nightly", {"target": {"kind": "CronJob", "name": "nightly"}})
+    status = finished_task(cluster, "why-nightly")["status"]
+    assert (status["phase"], status["rootCause"]) == ("Succeeded", "JobFailed.BackoffLimitExceeded")
+    assert "most recent Job is nightly-29001" in status["summary"]
+    assert set(pods) <= {o["name"] for o in status["findings"][0]["objects"]}
+
+
 def test_task_on_a_healthy_pod_says_so(cluster: SimulatedControllers) -> None:
     cluster.deployment("web", "nginx:1.27")
     rs = cluster.rollout("web", 1, "nginx:1.27")

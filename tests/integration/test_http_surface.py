@@ -18,7 +18,7 @@ from tests.support.controllers import SimulatedControllers
 from tests.support.operator_process import OperatorProcess
 
 from .conftest import eventually
-from .test_agenttasks import CRASH_LOG
+from .test_agenttasks import CRASH_LOG, failed_job
 
 pytestmark = pytest.mark.integration
 
@@ -70,6 +70,23 @@ def test_assist_about_a_target(operator: OperatorProcess, shop: SimulatedControl
     assert body["source"] == "rules"
     assert body["diagnoses"][0]["findings"][0]["code"] == "CrashLoopBackOff"
     assert "checkout" in body["answer"]
+
+
+def test_assist_about_a_cronjob(operator: OperatorProcess, shop: SimulatedControllers) -> None:
+    nightly = shop.cronjob("nightly", "registry.example.com/shop/report:3.1.0")
+    failed_job(shop, "nightly-29001", cronjob=nightly)
+    response = ask(
+        operator,
+        {
+            "query": "why did last night's export fail?",
+            "namespace": shop.ns,
+            "target": {"kind": "CronJob", "name": "nightly"},
+        },
+    )
+    assert response.status_code == 200, response.text
+    diagnosis = response.json()["diagnoses"][0]
+    assert diagnosis["target"] == {"kind": "CronJob", "namespace": shop.ns, "name": "nightly"}
+    assert diagnosis["findings"][0]["code"] == "JobFailed.BackoffLimitExceeded"
 
 
 def test_assist_about_a_namespace(operator: OperatorProcess, shop: SimulatedControllers) -> None:

@@ -1,4 +1,4 @@
-"""What the Deployment controller and the kubelet would write, written by the tests instead.
+"""What the Deployment and Job controllers and the kubelet would write, written by the tests.
 
 The emulated API server runs no controllers: these helpers create the ReplicaSet of each
 revision and its pods (owned through ownerReferences, labelled with ``pod-template-hash``),
@@ -22,9 +22,9 @@ def _ts(seconds_ago: float = 0) -> str:
     return (datetime.now(UTC) - timedelta(seconds=seconds_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _owner(obj: Any, kind: str) -> dict[str, Any]:
+def _owner(obj: Any, kind: str, api_version: str = "apps/v1") -> dict[str, Any]:
     return {
-        "apiVersion": "apps/v1",
+        "apiVersion": api_version,
         "kind": kind,
         "name": obj["metadata"]["name"],
         "uid": obj["metadata"]["uid"],
@@ -39,6 +39,7 @@ class SimulatedControllers:
     def __init__(self, api: client.ApiClient, server: RunningApiServer, namespace: str) -> None:
         self.core = client.CoreV1Api(api)
         self.apps = client.AppsV1Api(api)
+        self.batch = client.BatchV1Api(api)
         self.server = server
         self.ns = namespace
         self._pods = 0
@@ -149,6 +150,118 @@ class SimulatedControllers:
                 }
             },
         )
+
+    # --- CronJobs and Jobs ---------------------------------------------------------------
+
+    def cronjob(self, name: str, image: str) -> Any:
+        body = {
+            "metadata": {"name": name},
+            "spec": {
+                "schedule": "0 2 * * *",
+                "jobTemplate": {"spec": {"template": self._job_template(name, image, {})}},
+            },
+        }
+        return self._json(
+            self.batch.create_namespaced_cron_job(self.ns, body, _preload_content=False)
+        )
+
+    def job(self, name: str, image: str, *, cronjob: Any = None, backoff_limit: int = 2) -> Any:
+        """A Job selecting its pods by its own uid, as the job controller defaults it."""
+        metadata: dict[str, Any] = {"name": name}
+        if cronjob is not None:
+            metadata["ownerReferences"] = [_owner(cronjob, "CronJob", "batch/v1")]
+        body = {
+            "metadata": metadata,
+            "spec": {
+                "backoffLimit": backoff_limit,
+                "template": self._job_template(name, image, {}),
+            },
+        }
+        job = self._json(self.batch.create_namespaced_job(self.ns, body, _preload_content=False))
+        selector = {"batch.kubernetes.io/controller-uid": job["metadata"]["uid"]}
+        return self._json(
+            self.batch.patch_namespaced_job(
+                name,
+                self.ns,
+                {
+                    "spec": {
+                        "selector": {"matchLabels": selector},
+                        "template": self._job_template(name, image, selector),
+                    }
+                },
+                _preload_content=False,
+            )
+        )
+
+    def _job_template(self, name: str, image: str, labels: dict[str, str]) -> dict[str, Any]:
+        return {
+            "metadata": {"labels": {"batch.kubernetes.io/job-name": name, **labels}},
+            "spec": {"restartPolicy": "Never", "containers": [{"name": "app", "image": image}]},
+        }
+
+    def job_pod_failed(self, job: Any, log: str, *, exit_code: int = 1) -> str:
+        """One attempt of the Job: a pod whose container exited non-zero for good."""
+        self._pods += 1
+        name = f"{job['metadata']['name']}-{self._pods:05d}"
+        template = job["spec"]["template"]
+        self.core.create_namespaced_pod(
+            self.ns,
+            {
+                "metadata": {
+                    "name": name,
+                    "labels": template["metadata"]["labels"],
+                    "ownerReferences": [_owner(job, "Job", "batch/v1")],
+                },
+                "spec": {**template["spec"], "nodeName": "worker-1"},
+            },
+        )
+        self.server.emulator.pod_logs[(self.ns, name, "app", False)] = log
+        ended = {
+            "exitCode": exit_code,
+            "reason": "Error",
+            "startedAt": _ts(120),
+            "finishedAt": _ts(60),
+        }
+        status = {
+            "name": "app",
+            "image": template["spec"]["containers"][0]["image"],
+            "imageID": "",
+            "ready": False,
+            "started": False,
+            "restartCount": 0,
+            "state": {"terminated": ended},
+            "lastState": {},
+        }
+        self.core.patch_namespaced_pod_status(
+            name,
+            self.ns,
+            {"status": {"phase": "Failed", "startTime": _ts(130), "containerStatuses": [status]}},
+        )
+        return name
+
+    def job_failed(self, name: str, *, failed: int, reason: str, message: str) -> None:
+        """The job controller gives up: ``Failed`` condition (after ``FailureTarget``)."""
+        conditions = [
+            {
+                "type": kind,
+                "status": "True",
+                "reason": reason,
+                "message": message,
+                "lastProbeTime": _ts(),
+                "lastTransitionTime": _ts(),
+            }
+            for kind in ("FailureTarget", "Failed")
+        ]
+        self.batch.patch_namespaced_job_status(
+            name,
+            self.ns,
+            {"status": {"failed": failed, "startTime": _ts(300), "conditions": conditions}},
+        )
+
+    def _json(self, response: Any) -> Any:
+        import json
+
+        return json.loads(response.data)
 
     # --- pods ----------------------------------------------------------------------------
 

@@ -17,13 +17,22 @@ from highpeaks_agent.http.models import TargetRef
 
 def test_the_literal_names_exactly_the_target_kinds_of_the_table() -> None:
     assert get_args(kinds.TargetKind) == TARGET_KINDS
-    assert TARGET_KINDS == ("Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet", "Pod")
+    assert TARGET_KINDS == (
+        "Deployment",
+        "StatefulSet",
+        "DaemonSet",
+        "Job",
+        "ReplicaSet",
+        "Pod",
+        "CronJob",
+    )
 
 
 def test_pods_group_under_the_controllers_that_own_them() -> None:
     workloads = ["DaemonSet", "Deployment", "Job", "ReplicaSet", "StatefulSet"]
     assert sorted(WORKLOAD_KINDS) == workloads
-    assert not BY_KIND["CronJob"].target, "no rule diagnoses a CronJob itself yet"
+    cronjob = BY_KIND["CronJob"]
+    assert cronjob.target and not cronjob.workload, "a CronJob controls Jobs, not pods"
 
 
 def test_every_spelling_names_one_kind_only() -> None:
@@ -48,6 +57,9 @@ def test_every_spelling_names_one_kind_only() -> None:
         ("pod", "Pod"),
         ("cronjob", "CronJob"),
         ("cj", "CronJob"),
+        ("cronjobs.batch", "CronJob"),
+        ("pvc", "PersistentVolumeClaim"),
+        ("controllerrevisions.apps", "ControllerRevision"),
     ],
 )
 def test_kubectl_names_find_their_kind(name: str, kind: str) -> None:
@@ -76,6 +88,7 @@ def test_assist_checks_get_on_the_tables_resource_for_every_target_kind() -> Non
         "ReplicaSet": ("replicasets", "apps"),
         "Job": ("jobs", "batch"),
         "Pod": ("pods", ""),
+        "CronJob": ("cronjobs", "batch"),
     }
 
 
@@ -83,7 +96,11 @@ def test_assist_checks_get_on_the_tables_resource_for_every_target_kind() -> Non
 def test_task_and_assist_targets_accept_the_same_kinds_and_names(model: type) -> None:
     for kind in TARGET_KINDS:
         assert model.model_validate({"kind": kind, "name": "web-1.blue"}).kind == kind
-    for bad in ({"kind": "CronJob", "name": "x"}, {"kind": "Pod", "name": "Web"}):
+    for bad in (
+        {"kind": "ControllerRevision", "name": "x"},
+        {"kind": "Service", "name": "x"},
+        {"kind": "Pod", "name": "Web"},
+    ):
         with pytest.raises(ValidationError):
             model.model_validate(bad)
     with pytest.raises(ValidationError):

@@ -150,6 +150,20 @@ CONTAINER_EXITS_IMMEDIATELY: Final = _row(
     Family.CRASHES,
     "the main container exits 0 and is restarted (restartPolicy Always)",
 )
+# A Job's own verdict: a specific pod-level cause (an OOM kill, a bad image) explains it, and it
+# explains the bare non-zero exits of its pods, whose exit codes and logs it carries.
+JOB_FAILED_BACKOFF_LIMIT: Final = _row(
+    "JobFailed.BackoffLimitExceeded",
+    Family.CONTROLLERS,
+    "the Job gave up after its retries, no more specific pod-level cause",
+)
+JOB_FAILED_DEADLINE: Final = _row(
+    "JobFailed.DeadlineExceeded", Family.CONTROLLERS, "the Job ran past activeDeadlineSeconds"
+)
+JOB_FAILED_POD_FAILURE_POLICY: Final = _row(
+    "JobFailed.PodFailurePolicy", Family.CONTROLLERS, "a podFailurePolicy rule failed the Job"
+)
+JOB_FAILED: Final = _row("JobFailed", Family.CONTROLLERS, "any other Job failure")
 CRASH_LOOP_BACK_OFF: Final = _row(
     "CrashLoopBackOff",
     Family.CRASHES,

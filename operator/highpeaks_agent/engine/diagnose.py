@@ -6,15 +6,28 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from highpeaks_agent.engine.analyzers import jobs, volumes
 from highpeaks_agent.engine.analyzers.context import WorkloadContext
 from highpeaks_agent.engine.analyzers.registry import analyze_pod, analyze_workload
 from highpeaks_agent.engine.findings import merge
 from highpeaks_agent.engine.model import Diagnosis, Finding, ObjectRef, Rollout, Severity
 from highpeaks_agent.engine.redact import Redactor
+from highpeaks_agent.engine.revisions import revision_rollout
 from highpeaks_agent.engine.rollout_diff import diff_pod_templates
 from highpeaks_agent.engine.snapshot import KubeObject, Snapshot, controller_ref, meta
 from highpeaks_agent.engine.thresholds import DEFAULT_THRESHOLDS, Thresholds
-from highpeaks_agent.engine.workloads import Workload, group, replicasets_of, revision
+from highpeaks_agent.engine.workloads import (
+    Workload,
+    group,
+    replicasets_of,
+    revision,
+    workload_of,
+)
+
+#: Kinds whose rollouts are recorded as ControllerRevisions.
+_REVISIONED = frozenset({"StatefulSet", "DaemonSet"})
+#: Kinds whose status counts ready replicas.
+_REPLICATED = frozenset({"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"})
 
 
 def diagnose(
@@ -46,7 +59,8 @@ def diagnose_target(
     now: datetime,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> Diagnosis | None:
-    """The diagnosis of one workload (Deployment, StatefulSet, DaemonSet, Job, ReplicaSet, Pod).
+    """The diagnosis of one workload (Deployment, StatefulSet, DaemonSet, Job, CronJob,
+    ReplicaSet, Pod).
 
     Returns a diagnosis with no findings (severity info, a summary saying it is healthy) when
     the target is healthy, and None when the snapshot does not hold the target at all.
@@ -56,7 +70,7 @@ def diagnose_target(
         return None
     workloads = {w.key: w for w in group(snapshot, target.namespace)}
     key = (target.kind, target.namespace or "", target.name)
-    workload = workloads.get(key) or Workload(target, obj, [obj] if target.kind == "Pod" else [])
+    workload = workloads.get(key) or workload_of(obj, snapshot)
     diagnosis = _diagnose_workload(workload, snapshot, now, thresholds)
     if diagnosis is None:
         diagnosis = Diagnosis(
@@ -68,19 +82,28 @@ def diagnose_target(
 def _diagnose_workload(
     workload: Workload, snapshot: Snapshot, now: datetime, thresholds: Thresholds
 ) -> Diagnosis | None:
+    kind, obj = workload.ref.kind, workload.obj
+    if kind == "CronJob":
+        return _diagnose_cronjob(workload, snapshot, now, thresholds)
+    job = obj if kind == "Job" else None
+    pods = jobs.pods_that_count(job, workload.pods) if job is not None else workload.pods
     findings: list[Finding] = []
-    for pod in workload.pods:
-        findings.extend(analyze_pod(pod, snapshot, now, thresholds))
-    obj = workload.obj
+    for pod in pods:
+        found = analyze_pod(pod, snapshot, now, thresholds)
+        findings.extend(volumes.with_claim_evidence(pod, found, snapshot) if found else found)
     owned: list[KubeObject] = []
-    if obj is not None and workload.ref.kind == "Deployment":
+    if obj is not None and kind == "Deployment":
         owned = replicasets_of(obj, snapshot)
     if obj is not None:
-        findings.extend(analyze_workload(WorkloadContext(obj, workload.ref.kind, owned, snapshot)))
+        findings.extend(analyze_workload(WorkloadContext(obj, kind, owned, snapshot)))
+    if job is not None:
+        findings = jobs.settle(job, findings)
     if not findings:
         return None
     findings = merge(findings)
     rollout = _rollout(owned, findings, snapshot) if owned else None
+    if obj is not None and kind in _REVISIONED:
+        rollout = revision_rollout(obj, findings, snapshot)
     severity = max((f.severity for f in findings), key=lambda s: s.rank)
     if severity is Severity.CRITICAL and _still_serving(obj) and not _workload_level(findings):
         severity = Severity.WARNING  # older replicas still serve: degraded, not down
@@ -93,6 +116,47 @@ def _diagnose_workload(
     )
 
 
+def _diagnose_cronjob(
+    workload: Workload, snapshot: Snapshot, now: datetime, thresholds: Thresholds
+) -> Diagnosis | None:
+    """A CronJob fails when its most recent Job fails (or it cannot create Jobs at all)."""
+    cronjob = workload.obj
+    if cronjob is not None and jobs.suspended(cronjob):
+        return None
+    latest = jobs.most_recent(workload.jobs)
+    findings: list[Finding] = []
+    pods: list[KubeObject] = []
+    if latest is not None:
+        job = Workload(_ref_of(latest), latest, snapshot.children(latest, "Pod"))
+        pods = job.pods
+        verdict = _diagnose_workload(job, snapshot, now, thresholds)
+        findings = verdict.findings if verdict is not None else []
+    if cronjob is not None:
+        findings = merge(
+            [*findings, *analyze_workload(WorkloadContext(cronjob, "CronJob", [], snapshot))]
+        )
+    if not findings:
+        return None
+    ref, root = workload.ref, findings[0]
+    summary = f"CronJob {ref.namespace}/{ref.name} is failing: {root.title}."
+    if latest is not None:
+        summary += f" Its most recent Job is {meta(latest).get('name')}"
+        failing = {o.name for f in findings for o in f.objects if o.kind == "Pod"}
+        plural = "s" if len(pods) != 1 else ""
+        summary += f" ({len(failing)} of {len(pods)} pod{plural} failed)." if pods else "."
+    return Diagnosis(
+        target=ref,
+        severity=max((f.severity for f in findings), key=lambda s: s.rank),
+        summary=summary,
+        findings=findings,
+    )
+
+
+def _ref_of(obj: Mapping[str, Any]) -> ObjectRef:
+    md = meta(obj)
+    return ObjectRef(kind=str(obj.get("kind")), namespace=md.get("namespace"), name=str(md["name"]))
+
+
 def _workload_level(findings: list[Finding]) -> bool:
     return any(f.objects and f.objects[0].kind != "Pod" for f in findings[:1])
 
@@ -101,7 +165,9 @@ def _still_serving(obj: Mapping[str, Any] | None) -> bool:
     status = obj.get("status") if obj is not None else None
     if not isinstance(status, Mapping):
         return False
-    available = status.get("availableReplicas", status.get("readyReplicas", 0))
+    available = status.get(
+        "availableReplicas", status.get("readyReplicas", status.get("numberAvailable", 0))
+    )
     return isinstance(available, int) and available > 0
 
 
@@ -151,7 +217,7 @@ def _summary(workload: Workload, findings: list[Finding], rollout: Rollout | Non
 def _healthy_summary(workload: Workload) -> str:
     ref = workload.ref
     status = workload.obj.get("status") if workload.obj is not None else None
-    if ref.kind != "Pod" and isinstance(status, Mapping):
+    if ref.kind in _REPLICATED and isinstance(status, Mapping):
         ready = status.get("readyReplicas", status.get("numberReady", 0)) or 0
         desired = status.get("replicas", status.get("desiredNumberScheduled", 0)) or 0
         return (

@@ -16,7 +16,9 @@ DNS_1123_SUBDOMAIN_MAX = 253
 
 #: The kinds a task or /assist may name. pydantic needs a ``Literal`` spelled out for mypy, so
 #: it is written here beside the table, and a test keeps the two equal.
-TargetKind = Literal["Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet", "Pod"]
+TargetKind = Literal[
+    "Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet", "Pod", "CronJob"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,8 @@ class KindInfo:
     target: bool
     #: pods are grouped under it when it controls them (by ownerReferences)
     workload: bool
+    #: read beside the workloads as evidence about them (a namespace diagnosis reads it too)
+    evidence: bool = False
     namespaced: bool = True
 
     @property
@@ -52,16 +56,40 @@ KINDS: tuple[KindInfo, ...] = (
     KindInfo("Job", "batch", "v1", "jobs", (), target=True, workload=True),
     KindInfo("ReplicaSet", "apps", "v1", "replicasets", ("rs",), target=True, workload=True),
     KindInfo("Pod", "", "v1", "pods", ("po",), target=True, workload=False),
-    # Pods group under the Jobs a CronJob creates; no rule diagnoses a CronJob itself yet.
-    KindInfo("CronJob", "batch", "v1", "cronjobs", ("cj",), target=False, workload=False),
+    # A CronJob controls Jobs, not pods: its Jobs and their pods are grouped under it.
+    KindInfo("CronJob", "batch", "v1", "cronjobs", ("cj",), target=True, workload=False),
     # Evidence about every object above, read with them.
-    KindInfo("Event", "", "v1", "events", ("ev",), target=False, workload=False),
+    KindInfo("Event", "", "v1", "events", ("ev",), target=False, workload=False, evidence=True),
+    # A StatefulSet's or DaemonSet's pod templates, one per revision: the rollout diff.
+    KindInfo(
+        "ControllerRevision",
+        "apps",
+        "v1",
+        "controllerrevisions",
+        (),
+        target=False,
+        workload=False,
+        evidence=True,
+    ),
+    # The claims pods wait on: their phase, StorageClass and provisioning events.
+    KindInfo(
+        "PersistentVolumeClaim",
+        "",
+        "v1",
+        "persistentvolumeclaims",
+        ("pvc",),
+        target=False,
+        workload=False,
+        evidence=True,
+    ),
 )
 
 BY_KIND: dict[str, KindInfo] = {info.kind: info for info in KINDS}
 TARGET_KINDS: tuple[str, ...] = tuple(info.kind for info in KINDS if info.target)
 WORKLOAD_KINDS: frozenset[str] = frozenset(info.kind for info in KINDS if info.workload)
 EVENT = BY_KIND["Event"]
+CONTROLLER_REVISION = BY_KIND["ControllerRevision"]
+PERSISTENT_VOLUME_CLAIM = BY_KIND["PersistentVolumeClaim"]
 
 _BY_NAME: dict[str, KindInfo] = {name: info for info in KINDS for name in info.names}
 

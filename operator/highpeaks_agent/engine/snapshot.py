@@ -34,6 +34,8 @@ KIND_BUCKETS: dict[str, str] = {
     "ReplicationController": "replicationcontrollers",
     "Node": "nodes",
     "Service": "services",
+    "ControllerRevision": "controllerrevisions",
+    "PersistentVolumeClaim": "persistentvolumeclaims",
 }
 
 
@@ -88,6 +90,8 @@ class Snapshot:
     replicationcontrollers: list[KubeObject] = field(default_factory=list)
     nodes: list[KubeObject] = field(default_factory=list)
     services: list[KubeObject] = field(default_factory=list)
+    controllerrevisions: list[KubeObject] = field(default_factory=list)
+    persistentvolumeclaims: list[KubeObject] = field(default_factory=list)
     #: (namespace, pod, container) → that container's log
     logs: dict[tuple[str, str, str], ContainerLog] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)

@@ -1,9 +1,11 @@
 """The live source: the part of the cluster one diagnosis needs, read from the API server.
 
-A snapshot for one target holds the workload, its ReplicaSets (found through ownerReferences,
-never by name), their pods, the Events about all of those, and the log tails of containers
-that crashed (``previous=true``) or are stuck. Every kind is read the same way, from its row
-in :mod:`highpeaks_agent.engine.kinds` (no reader per kind), through
+A snapshot for one target holds the workload, what it owns on the way to its pods (a
+Deployment's ReplicaSets, a CronJob's Jobs; found through ownerReferences, never by name), its
+pods, a StatefulSet's or DaemonSet's ControllerRevisions, the PersistentVolumeClaims its pods
+mount, the Events about all of those, and the log tails of containers that crashed
+(``previous=true``) or are stuck. Every kind is read the same way, from its row in
+:mod:`highpeaks_agent.engine.kinds` (no reader per kind), through
 :mod:`highpeaks_agent.kubeapi`, and every log read is capped in lines and bytes.
 """
 
@@ -17,19 +19,31 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from highpeaks_agent.engine.kinds import BY_KIND, EVENT, KINDS, TARGET_KINDS, KindInfo
+from highpeaks_agent.engine.analyzers.volumes import claim_names
+from highpeaks_agent.engine.kinds import (
+    BY_KIND,
+    CONTROLLER_REVISION,
+    EVENT,
+    KINDS,
+    PERSISTENT_VOLUME_CLAIM,
+    TARGET_KINDS,
+    KindInfo,
+)
 from highpeaks_agent.engine.snapshot import ContainerLog, Snapshot, controller_ref, meta
 from highpeaks_agent.errors import TargetNotFound, UnsupportedTarget
 from highpeaks_agent.kubeapi import Query, get_bytes, get_json, resource_path
 
 log = logging.getLogger(__name__)
 
-#: What a namespace diagnosis reads: every target and workload kind, and the Events.
-NAMESPACE_KINDS: tuple[KindInfo, ...] = (
-    *(info for info in KINDS if info.target or info.workload),
-    EVENT,
+#: What a namespace diagnosis reads: every target and workload kind, and their evidence.
+NAMESPACE_KINDS: tuple[KindInfo, ...] = tuple(
+    info for info in KINDS if info.target or info.workload or info.evidence
 )
-_POD, _REPLICASET = BY_KIND["Pod"], BY_KIND["ReplicaSet"]
+_POD, _REPLICASET, _JOB = BY_KIND["Pod"], BY_KIND["ReplicaSet"], BY_KIND["Job"]
+#: Kinds that own what stands between them and their pods, read with them as a target.
+_INTERMEDIATE: dict[str, KindInfo] = {"Deployment": _REPLICASET, "CronJob": _JOB}
+#: Kinds whose pod templates are kept as ControllerRevisions.
+_REVISIONED = frozenset({"StatefulSet", "DaemonSet"})
 
 #: Containers whose logs are worth reading: at most this many pods per target.
 MAX_PODS_WITH_LOGS = 3
@@ -65,16 +79,13 @@ class LiveSource:
         if info is _POD:
             pods = [target]
         else:
-            selector = _selector_string(target)
-            replicasets: list[dict[str, Any]] = []
-            if kind == "Deployment":
-                all_rs = await self._list(namespace, _REPLICASET, selector)
-                replicasets = [rs for rs in all_rs if _owned_by(rs, target)]
-                objects.extend(replicasets)
-            candidates = await self._list(namespace, _POD, selector)
-            owners = {meta(o).get("uid") for o in [target, *replicasets]}
-            pods = [p for p in candidates if (controller_ref(p) or {}).get("uid") in owners]
-        objects.extend(o for o in pods if o is not target)
+            owners = [target, *await self._intermediates(namespace, target)]
+            objects.extend(owners[1:])
+            pods = await self._pods_of(namespace, owners)
+            objects.extend(pods)
+        if kind in _REVISIONED:
+            objects.extend(await self._owned(namespace, CONTROLLER_REVISION, target))
+        objects.extend(await self._claims_of(namespace, pods))
         events = await self._list(namespace, EVENT, None)
         wanted = {meta(o).get("uid") for o in objects}
         objects.extend(e for e in events if (e.get("involvedObject") or {}).get("uid") in wanted)
@@ -102,6 +113,42 @@ class LiveSource:
                 raise TargetNotFound(info.kind, namespace, name) from exc
             raise
         return _with_kind(obj, info.kind)
+
+    async def _intermediates(self, namespace: str, target: dict[str, Any]) -> list[dict[str, Any]]:
+        """What the target owns between itself and its pods: ReplicaSets, or Jobs."""
+        info = _INTERMEDIATE.get(str(target.get("kind")))
+        return await self._owned(namespace, info, target) if info is not None else []
+
+    async def _owned(
+        self, namespace: str, info: KindInfo, owner: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        """Objects of one kind whose controller is ``owner`` (narrowed by its selector)."""
+        candidates = await self._list(namespace, info, _selector_string(owner))
+        return [obj for obj in candidates if _owned_by(obj, owner)]
+
+    async def _pods_of(self, namespace: str, owners: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The pods the owners (the target first) control. The target's selector covers its
+        ReplicaSets' pods too; a CronJob has none, so each of its Jobs' own is used."""
+        target, *owned = owners
+        selecting = owned if target.get("kind") == "CronJob" else [target]
+        selectors = sorted({_selector_string(o) or "" for o in selecting})
+        listed = await asyncio.gather(
+            *(self._list(namespace, _POD, selector or None) for selector in selectors)
+        )
+        uids = {meta(o).get("uid") for o in owners}
+        found: dict[Any, dict[str, Any]] = {}
+        for pod in (p for items in listed for p in items):
+            if (controller_ref(pod) or {}).get("uid") in uids:
+                found.setdefault(meta(pod).get("uid") or meta(pod).get("name"), pod)
+        return list(found.values())
+
+    async def _claims_of(self, namespace: str, pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The PersistentVolumeClaims the pods mount (read only when some pod mounts one)."""
+        wanted = {claim for pod in pods for claim in claim_names(pod)}
+        if not wanted:
+            return []
+        claims = await self._list(namespace, PERSISTENT_VOLUME_CLAIM, None)
+        return [c for c in claims if meta(c).get("name") in wanted]
 
     async def _list(
         self, namespace: str, info: KindInfo, label_selector: str | None

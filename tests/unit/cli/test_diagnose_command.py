@@ -77,6 +77,49 @@ def test_example_dumps_json(
     assert PLANTED not in out + err
 
 
+LISTS = ROOT / "examples" / "lists"
+
+
+@pytest.mark.parametrize(
+    ("example", "target", "code"),
+    [
+        ("failed-cronjob.json", ("CronJob", "nightly-export"), "JobFailed.BackoffLimitExceeded"),
+        ("statefulset-rollout.json", ("StatefulSet", "ledger"), "CrashLoopBackOff"),
+        ("pending-claim.json", ("StatefulSet", "reports-db"), "Unschedulable.VolumeBinding"),
+    ],
+)
+def test_example_lists_of_the_other_workload_kinds(
+    example: str, target: tuple[str, str], code: str
+) -> None:
+    exit_code, out, err = run(["diagnose", str(LISTS / example), "-o", "json"])
+    assert exit_code == 1, err
+    [diagnosis] = json.loads(out)["diagnoses"]
+    assert (diagnosis["target"]["kind"], diagnosis["target"]["name"]) == target
+    assert diagnosis["findings"][0]["code"] == code
+
+
+def test_the_statefulset_example_shows_its_revisions_diff() -> None:
+    _, out, _ = run(["diagnose", str(LISTS / "statefulset-rollout.json"), "-o", "json"])
+    rollout = json.loads(out)["diagnoses"][0]["rollout"]
+    assert rollout == {
+        "revision": 2,
+        "previousRevision": 1,
+        "changes": [
+            "container app image: ghcr.io/example/ledger:7.3.1 -> ghcr.io/example/ledger:7.4.0",
+            "container app env LEDGER_WAL_MODE added",
+        ],
+    }
+
+
+def test_the_claim_example_names_the_missing_storage_class() -> None:
+    _, out, _ = run(["diagnose", str(LISTS / "pending-claim.json")])
+    assert (
+        'data-reports-db-0 ProvisioningFailed: storageclass.storage.k8s.io "fast-ssd" not found'
+        in out
+    )
+    assert "check that StorageClass fast-ssd exists" in out
+
+
 def test_crashloop_dump_names_the_fatal_log_line_and_the_rollout() -> None:
     code, out, _ = run(["diagnose", str(DUMPS / "crashloop-bad-config"), "-o", "json"])
     assert code == 1

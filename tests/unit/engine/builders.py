@@ -21,7 +21,7 @@ def uid() -> str:
 
 def owner_ref(obj: dict[str, Any]) -> dict[str, Any]:
     return {
-        "apiVersion": "apps/v1",
+        "apiVersion": obj.get("apiVersion", "apps/v1"),
         "kind": obj["kind"],
         "name": obj["metadata"]["name"],
         "uid": obj["metadata"]["uid"],
@@ -227,3 +227,204 @@ def failing_deployment(
     rs = replicaset(dep, "7c9f8d6b5", revision=1)
     p = pod("checkout-7c9f8d6b5-x2k4q", owner=rs, statuses=statuses, **pod_kwargs)
     return dep, rs, p
+
+
+def job(
+    name: str = "nightly-report",
+    ns: str = "shop",
+    *,
+    owner: dict[str, Any] | None = None,
+    failed: int = 0,
+    succeeded: int = 0,
+    backoff_limit: int = 6,
+    conditions: list[dict[str, Any]] | None = None,
+    suspend: bool = False,
+    created_ago: float = 1800,
+    restart_policy: str = "Never",
+    **spec_extra: Any,
+) -> dict[str, Any]:
+    """A Job the way the job controller reports it (selector on its own uid)."""
+    job_uid = uid()
+    md: dict[str, Any] = {
+        "name": name,
+        "namespace": ns,
+        "uid": job_uid,
+        "creationTimestamp": ts(created_ago),
+        "labels": {"batch.kubernetes.io/job-name": name},
+    }
+    if owner is not None:
+        md["ownerReferences"] = [owner_ref(owner)]
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": md,
+        "spec": {
+            "backoffLimit": backoff_limit,
+            "completions": 1,
+            "suspend": suspend,
+            "selector": {"matchLabels": {"batch.kubernetes.io/controller-uid": job_uid}},
+            "template": {
+                "metadata": {"labels": {"batch.kubernetes.io/controller-uid": job_uid}},
+                "spec": {"containers": [container()], "restartPolicy": restart_policy},
+            },
+            **spec_extra,
+        },
+        "status": {
+            "failed": failed,
+            "succeeded": succeeded,
+            "startTime": ts(created_ago),
+            "conditions": conditions or [],
+        },
+    }
+
+
+def job_condition(type_: str, reason: str, message: str, *, ago: float = 60) -> dict[str, Any]:
+    return {
+        "type": type_,
+        "status": "True",
+        "reason": reason,
+        "message": message,
+        "lastProbeTime": ts(ago),
+        "lastTransitionTime": ts(ago),
+    }
+
+
+def cronjob(name: str = "nightly", ns: str = "shop", *, suspend: bool = False) -> dict[str, Any]:
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": name, "namespace": ns, "uid": uid(), "creationTimestamp": ts(86400)},
+        "spec": {
+            "schedule": "0 2 * * *",
+            "suspend": suspend,
+            "jobTemplate": {"spec": {"template": {"spec": {"containers": [container()]}}}},
+        },
+        "status": {"lastScheduleTime": ts(600)},
+    }
+
+
+def failed_job_pod(
+    name: str,
+    owner: dict[str, Any],
+    *,
+    exit_code: int = 1,
+    reason: str = "Error",
+    started_ago: float = 900,
+    message: str = "",
+) -> dict[str, Any]:
+    """A pod of a restartPolicy Never Job whose container exited for good."""
+    ended = terminated(exit_code, reason, finished_ago=started_ago - 60, message=message)
+    status = {
+        "name": "app",
+        "ready": False,
+        "started": False,
+        "restartCount": 0,
+        "state": {"terminated": ended},
+        "lastState": {},
+    }
+    return pod(
+        name,
+        owner["metadata"]["namespace"],
+        owner=owner,
+        phase="Failed",
+        statuses=[status],
+        started_ago=started_ago,
+        restart_policy="Never",
+    )
+
+
+def revisioned_set(
+    kind: str,
+    name: str = "db",
+    ns: str = "shop",
+    *,
+    replicas: int = 3,
+    ready: int = 0,
+    update_revision: str | None = None,
+    partition: int | None = None,
+) -> dict[str, Any]:
+    """A StatefulSet or DaemonSet (status fields of its own kind)."""
+    spec: dict[str, Any] = {
+        "selector": {"matchLabels": {"app": name}},
+        "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [container()]}},
+    }
+    if kind == "StatefulSet":
+        spec["replicas"] = replicas
+        if partition is not None:
+            spec["updateStrategy"] = {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"partition": partition},
+            }
+        status: dict[str, Any] = {"replicas": replicas, "readyReplicas": ready}
+        if update_revision is not None:
+            status["updateRevision"] = update_revision
+    else:
+        status = {
+            "desiredNumberScheduled": replicas,
+            "numberReady": ready,
+            "numberAvailable": ready,
+        }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": kind,
+        "metadata": {"name": name, "namespace": ns, "uid": uid()},
+        "spec": spec,
+        "status": status,
+    }
+
+
+def controller_revision(
+    owner: dict[str, Any], hash_: str, revision: int, image: str, **container_extra: Any
+) -> dict[str, Any]:
+    """A ControllerRevision as the StatefulSet/DaemonSet controllers write it."""
+    name = owner["metadata"]["name"]
+    template = {
+        "metadata": {"labels": {"app": name}},
+        "spec": {"containers": [container(image=image, **container_extra)]},
+        "$patch": "replace",
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "ControllerRevision",
+        "metadata": {
+            "name": f"{name}-{hash_}",
+            "namespace": owner["metadata"]["namespace"],
+            "uid": uid(),
+            "labels": {"app": name, "controller-revision-hash": hash_},
+            "ownerReferences": [owner_ref(owner)],
+        },
+        "revision": revision,
+        "data": {"spec": {"template": template}},
+    }
+
+
+def with_revision_label(p: dict[str, Any], value: str) -> dict[str, Any]:
+    p["metadata"]["labels"] = {**p["metadata"].get("labels", {}), "controller-revision-hash": value}
+    return p
+
+
+def pvc(
+    name: str,
+    ns: str = "shop",
+    *,
+    phase: str = "Pending",
+    storage_class: str | None = "fast-ssd",
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": "10Gi"}},
+    }
+    if storage_class is not None:
+        spec["storageClassName"] = storage_class
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": name, "namespace": ns, "uid": uid(), "creationTimestamp": ts(3600)},
+        "spec": spec,
+        "status": {"phase": phase},
+    }
+
+
+def with_claim(p: dict[str, Any], claim: str, volume: str = "data") -> dict[str, Any]:
+    p["spec"]["volumes"] = [{"name": volume, "persistentVolumeClaim": {"claimName": claim}}]
+    return p

@@ -16,14 +16,22 @@ from tests.support.strategies import json_values
 from .builders import (
     NOW,
     container,
+    controller_revision,
+    cronjob,
     deployment,
     event,
+    failed_job_pod,
     failing_deployment,
+    job,
+    job_condition,
     pod,
+    pvc,
     replicaset,
+    revisioned_set,
     running,
     terminated,
     waiting,
+    with_claim,
 )
 
 
@@ -342,16 +350,36 @@ kinds = st.sampled_from(
 def mangled_objects(draw: st.DrawFn) -> dict[str, Any]:
     """Realistic objects with random parts replaced by arbitrary JSON values."""
     dep, rs, p = failing_deployment([waiting(restarts=5, last=terminated(1))])
+    failed = job(conditions=[job_condition("Failed", "BackoffLimitExceeded", "backoff limit")])
+    sts = revisioned_set("StatefulSet")
+    claim = pvc("data-db-0")
     base = draw(
-        st.sampled_from([dep, rs, p, event(p, "BackOff", "Back-off restarting failed container")])
-    )
-    obj: dict[str, Any] = {**base}
-    for key in draw(
-        st.lists(
-            st.sampled_from(["metadata", "spec", "status", "involvedObject", "kind"]), max_size=3
+        st.sampled_from(
+            [
+                dep,
+                rs,
+                p,
+                event(p, "BackOff", "Back-off restarting failed container"),
+                failed,
+                failed_job_pod("nightly-report-a", failed),
+                cronjob(),
+                sts,
+                controller_revision(sts, "5d8c7b9f6", 1, "registry.example.com/db:1"),
+                with_claim(pod("db-0", owner=sts), "data-db-0"),
+                claim,
+                event(claim, "ProvisioningFailed", "storageclass not found"),
+            ]
         )
-    ):
-        obj[key] = draw(json_values)
+    )
+    obj: dict[str, Any] = {k: dict(v) if isinstance(v, dict) else v for k, v in base.items()}
+    keys = ["metadata", "spec", "status", "involvedObject", "kind", "data", "revision"]
+    # inside a workload's status and a revision's data; inside a pod, the claims it mounts
+    nested = ["spec.volumes"] if base.get("kind") == "Pod" else ["status.conditions", "data.spec"]
+    for key in draw(st.lists(st.sampled_from(keys + nested), max_size=3)):
+        parent, _, child = key.rpartition(".")
+        target = obj.get(parent) if parent else obj
+        if isinstance(target, dict):
+            target[child] = draw(json_values)
     obj.setdefault("kind", draw(kinds))
     return obj
 

@@ -17,7 +17,10 @@ from .builders import (
     container,
     deployment,
     event,
+    failed_job_pod,
     failing_deployment,
+    job,
+    job_condition,
     pod,
     replicaset,
     running,
@@ -346,6 +349,46 @@ def test_rollout_stalled_alone() -> None:
     ]
     dep = deployment(conditions=stalled)
     assert root(dep) == "RolloutStalled"
+
+
+#: The job controller's Failed condition, by reason (messages as it writes them).
+JOB_FAILURES = {
+    "JobFailed.BackoffLimitExceeded": (
+        "BackoffLimitExceeded",
+        "Job has reached the specified backoff limit",
+    ),
+    "JobFailed.DeadlineExceeded": (
+        "DeadlineExceeded",
+        "Job was active longer than specified deadline",
+    ),
+    "JobFailed.PodFailurePolicy": (
+        "PodFailurePolicy",
+        "Container app for pod shop/nightly-report-x7k2p failed with exit code 42 matching "
+        "FailJob rule at index 0",
+    ),
+    "JobFailed": (
+        "MaxFailedIndexesExceeded",
+        "Job has exceeded the specified maximal number of failed indexes",
+    ),
+}
+
+
+@pytest.mark.parametrize("code", sorted(JOB_FAILURES))
+@pytest.mark.parametrize("with_pods", [True, False], ids=["with-pods", "job-alone"])
+def test_a_failed_job_is_named_by_its_condition(code: str, with_pods: bool) -> None:
+    reason, message = JOB_FAILURES[code]
+    failed = job(failed=3, backoff_limit=2, conditions=[job_condition("Failed", reason, message)])
+    pods = [failed_job_pod(f"nightly-report-{i}", failed, exit_code=42) for i in "abc"]
+    result = run(failed, *(pods if with_pods else []))
+    assert [d.target.kind for d in result] == ["Job"]
+    finding = result[0].findings[0]
+    assert (finding.code, result[0].severity.value) == (code, "critical")
+    assert finding.detail == message
+    assert any(reason in line for line in finding.evidence)
+    if with_pods:
+        assert "nightly-report-c/app: exit code 42 (Error)" in finding.evidence
+        assert {o.name for o in finding.objects} >= {"nightly-report-a", "nightly-report-c"}
+        assert [f.code for f in result[0].findings] == [code], "the bare exits are its evidence"
 
 
 def test_every_contract_code_is_covered_by_a_test_here() -> None:

@@ -20,7 +20,17 @@ from highpeaks_agent.sources.live import NAMESPACE_KINDS, LiveSource
 from tests.support.loopback import serve
 from tests.unit.shipping.shipped import grants
 
-from ..engine.builders import event, pod, terminated, uid, waiting
+from ..engine.builders import (
+    controller_revision,
+    event,
+    owner_ref,
+    pod,
+    pvc,
+    terminated,
+    uid,
+    waiting,
+    with_claim,
+)
 from ..service.test_diagnosis_service import failing_objects
 
 PATH = re.compile(
@@ -119,7 +129,9 @@ async def test_a_deployment_is_read_with_the_paths_and_parameters_kubectl_uses(
     assert (log.text, log.previous) == (LOG_TEXT, True)
 
 
-@pytest.mark.parametrize("kind", [k for k in TARGET_KINDS if k not in ("Deployment", "Pod")])
+@pytest.mark.parametrize(
+    "kind", [k for k in TARGET_KINDS if k not in ("Deployment", "Pod", "CronJob")]
+)
 async def test_every_controller_kind_is_read_with_its_own_pods(
     cluster: tuple[RecordingApiServer, LiveSource], kind: str
 ) -> None:
@@ -133,6 +145,82 @@ async def test_every_controller_kind_is_read_with_its_own_pods(
     assert snapshot.get(kind, "shop", "db") is not None
     assert [p["metadata"]["name"] for p in snapshot.pods] == ["db-0"]
     assert list(snapshot.logs) == [("shop", "db-0", "app")]
+
+
+def owned_job(cronjob: dict[str, Any], name: str) -> dict[str, Any]:
+    job = workload("Job", name)
+    job["metadata"]["ownerReferences"] = [owner_ref(cronjob)]
+    job["spec"]["selector"] = {"matchLabels": {"controller-uid": job["metadata"]["uid"]}}
+    return job
+
+
+def job_pod(job: dict[str, Any], name: str) -> dict[str, Any]:
+    p = crashing_pod(job, name)
+    p["metadata"]["labels"] = {"controller-uid": job["metadata"]["uid"]}
+    return p
+
+
+async def test_a_cronjob_is_read_with_its_jobs_and_their_pods(
+    cluster: tuple[RecordingApiServer, LiveSource],
+) -> None:
+    server, live = cluster
+    nightly, hourly = workload("CronJob", "nightly"), workload("CronJob", "hourly")
+    for cj in (nightly, hourly):
+        del cj["spec"]["selector"]  # a CronJob has none
+    first, second, other = (
+        owned_job(nightly, "nightly-1"),
+        owned_job(nightly, "nightly-2"),
+        owned_job(hourly, "hourly-1"),
+    )
+    pods = [job_pod(first, "nightly-1-a"), job_pod(second, "nightly-2-a"), job_pod(other, "x")]
+    server.objects = [nightly, hourly, first, second, other, *pods]
+    snapshot = await live.target_snapshot("shop", "CronJob", "nightly")
+    reads = [r for r in server.requests if "/log" not in r]
+    assert reads[:2] == [
+        "/apis/batch/v1/namespaces/shop/cronjobs/nightly",
+        "/apis/batch/v1/namespaces/shop/jobs",
+    ]
+    assert sorted(reads[2:4]) == sorted(
+        f"/api/v1/namespaces/shop/pods?labelSelector=controller-uid%3D{j['metadata']['uid']}"
+        for j in (first, second)
+    )
+    assert [j["metadata"]["name"] for j in snapshot.jobs] == ["nightly-1", "nightly-2"]
+    assert sorted(p["metadata"]["name"] for p in snapshot.pods) == ["nightly-1-a", "nightly-2-a"]
+
+
+@pytest.mark.parametrize("kind", ["StatefulSet", "DaemonSet"])
+async def test_a_revisioned_set_is_read_with_its_own_controller_revisions(
+    cluster: tuple[RecordingApiServer, LiveSource], kind: str
+) -> None:
+    server, live = cluster
+    target, other = workload(kind, "db"), workload(kind, "cache")
+    other["spec"]["selector"] = target["spec"]["selector"]  # overlapping selectors happen
+    mine = controller_revision(target, "5d8c7b9f6", 1, "registry.example.com/db:1")
+    theirs = controller_revision(other, "6e9d8c0a7", 1, "registry.example.com/cache:1")
+    server.objects = [target, other, mine, theirs, crashing_pod(target, "db-0")]
+    snapshot = await live.target_snapshot("shop", kind, "db")
+    assert "/apis/apps/v1/namespaces/shop/controllerrevisions?labelSelector=app%3Ddb" in (
+        server.requests
+    )
+    assert [r["metadata"]["name"] for r in snapshot.controllerrevisions] == ["db-5d8c7b9f6"]
+
+
+async def test_claims_are_read_only_when_a_pod_mounts_one(
+    cluster: tuple[RecordingApiServer, LiveSource],
+) -> None:
+    server, live = cluster
+    target = workload("StatefulSet", "db")
+    waiting_pod = with_claim(crashing_pod(target, "db-0"), "data-db-0")
+    claim, unrelated = pvc("data-db-0"), pvc("data-cache-0")
+    failed = event(claim, "ProvisioningFailed", 'storageclass.storage.k8s.io "fast" not found')
+    server.objects = [target, waiting_pod, claim, unrelated, failed]
+    snapshot = await live.target_snapshot("shop", "StatefulSet", "db")
+    assert [c["metadata"]["name"] for c in snapshot.persistentvolumeclaims] == ["data-db-0"]
+    assert [e["reason"] for e in snapshot.events_for(claim)] == ["ProvisioningFailed"]
+    server.requests.clear()
+    server.objects = [target, crashing_pod(target, "db-0")]
+    await live.target_snapshot("shop", "StatefulSet", "db")
+    assert not any("persistentvolumeclaims" in r for r in server.requests)
 
 
 async def test_a_pod_is_its_own_target(cluster: tuple[RecordingApiServer, LiveSource]) -> None:
@@ -150,7 +238,9 @@ async def test_a_missing_target_is_not_found(
         await cluster[1].target_snapshot("shop", "StatefulSet", "nope")
 
 
-@pytest.mark.parametrize("kind", ["CronJob", "Event", "CronTab"])
+@pytest.mark.parametrize(
+    "kind", ["Event", "CronTab", "ControllerRevision", "PersistentVolumeClaim"]
+)
 async def test_kinds_that_are_not_targets_are_refused_before_any_read(
     cluster: tuple[RecordingApiServer, LiveSource], kind: str
 ) -> None:
@@ -181,7 +271,10 @@ async def test_the_cluster_role_grants_every_read_the_live_reader_makes(
     for kind in TARGET_KINDS:
         name = f"t-{kind.lower()}"
         target = workload(kind, name) if kind != "Pod" else crashing_pod(None, name)
-        server.objects.extend([target, crashing_pod(target, f"{name}-0")])
+        mounting = with_claim(crashing_pod(target, f"{name}-0"), f"data-{name}-0")
+        server.objects.extend([target, mounting])
+        if kind == "CronJob":
+            server.objects.append(owned_job(target, f"{name}-1"))
         await live.target_snapshot("shop", kind, name)
     await live.namespace_snapshot("shop")
     used = server.grants_used()
@@ -191,6 +284,11 @@ async def test_the_cluster_role_grants_every_read_the_live_reader_makes(
         info = BY_KIND[kind]
         assert {(info.group, info.plural, "get"), (info.group, info.plural, "list")} <= used
     assert ("", "pods/log", "get") in used
+    assert {
+        ("apps", "controllerrevisions", "list"),
+        ("batch", "jobs", "list"),
+        ("", "persistentvolumeclaims", "list"),
+    } <= used
 
 
 def test_the_cluster_role_grants_reading_every_kind_of_the_table_the_reader_reads() -> None:

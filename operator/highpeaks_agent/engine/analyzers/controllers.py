@@ -100,4 +100,4 @@ def _ref(obj: Mapping[str, Any]) -> ObjectRef:
 def _conditions(obj: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     status = obj.get("status")
     items = status.get("conditions") if isinstance(status, Mapping) else None
-    return [c for c in items or [] if isinstance(c, Mapping)]
+    return [c for c in items if isinstance(c, Mapping)] if isinstance(items, list) else []

@@ -19,9 +19,11 @@ from highpeaks_agent.engine.analyzers import (
     controllers,
     crashes,
     images,
+    jobs,
     probes,
     scheduling,
     startup,
+    volumes,
 )
 from highpeaks_agent.engine.analyzers.context import (
     ContainerContext,
@@ -78,6 +80,7 @@ POD_RULES: Final[tuple[PodRule, ...]] = (
     scheduling.unschedulable,
     each_container,
     # still Pending past the threshold, with no container to blame
+    volumes.unbound_claim,
     startup.volume_mount_failure,
     images.still_pulling,
     startup.stuck_starting,
@@ -86,6 +89,7 @@ POD_RULES: Final[tuple[PodRule, ...]] = (
 WORKLOAD_RULES: Final[tuple[WorkloadRule, ...]] = (
     controllers.rollout_stalled,
     controllers.replica_failures,
+    jobs.job_failed,
 )
 
 
