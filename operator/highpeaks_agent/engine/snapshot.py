@@ -89,6 +89,8 @@ class Snapshot:
     #: (namespace, pod, container) → that container's log
     logs: dict[tuple[str, str, str], ContainerLog] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: well-formed objects of kinds the engine does not read (a PVC, a ConfigMap): valid input
+    unread_objects: int = 0
 
     _by_uid: dict[str, KubeObject] = field(default_factory=dict, repr=False)
     _by_key: dict[tuple[str, str, str], KubeObject] = field(default_factory=dict, repr=False)
@@ -121,10 +123,12 @@ class Snapshot:
             self.warnings.append("skipped an object without a kind")
             return False
         bucket = KIND_BUCKETS.get(kind)
-        if bucket is None:
-            return False  # kinds the engine does not read are not an error
         md = obj.get("metadata")
-        if not isinstance(md, dict) or not isinstance(md.get("name"), str):
+        well_formed = isinstance(md, dict) and isinstance(md.get("name"), str)
+        if bucket is None:
+            self.unread_objects += well_formed  # kinds the engine does not read are no error
+            return False
+        if not well_formed:
             self.warnings.append(f"skipped a {kind} without metadata.name")
             return False
         if "kind" not in obj:
@@ -237,36 +241,62 @@ class Snapshot:
         for bucket in KIND_BUCKETS.values():
             yield from getattr(self, bucket)
 
+    def node(self, name: Any) -> KubeObject | None:
+        """The Node of that name (a pod's ``spec.nodeName``), when the source had nodes."""
+        return self._by_key.get(obj_key("Node", None, name)) if isinstance(name, str) else None
+
     def newest_timestamp(self) -> datetime | None:
-        """The latest event time or condition transition in the snapshot.
+        """The latest time any object in the snapshot records (CONTRACT §2).
 
-        This is "now" for an offline dump (CONTRACT §2), so a post-mortem reads the same
-        whenever it is run.
+        This is "now" for an offline dump, so a post-mortem reads the same whenever it is run
+        and no age is measured against today's clock: every time a rule measures an age from
+        is among these, so with none at all no age is measured.
         """
-        newest: datetime | None = None
+        times = (parse_time(value) for obj in self.all_objects() for value in _timestamps(obj))
+        return max((when for when in times if when is not None), default=None)
 
-        def consider(value: Any) -> None:
-            nonlocal newest
-            when = parse_time(value)
-            if when is not None and (newest is None or when > newest):
-                newest = when
 
-        for ev in self.events:
-            consider(ev.get("lastTimestamp"))
-            consider(ev.get("eventTime"))
-            series = ev.get("series")
-            if isinstance(series, Mapping):
-                consider(series.get("lastObservedTime"))
-        for obj in self.all_objects():
-            status = obj.get("status")
-            if not isinstance(status, Mapping):
-                continue
-            conditions = status.get("conditions")
-            if isinstance(conditions, list):
-                for cond in conditions:
-                    if isinstance(cond, Mapping):
-                        consider(cond.get("lastTransitionTime"))
-        return newest
+_EVENT_TIMES = ("lastTimestamp", "eventTime", "firstTimestamp")
+_STATUS_TIMES = ("startTime", "completionTime", "lastScheduleTime", "lastSuccessfulTime")
+_CONDITION_TIMES = ("lastTransitionTime", "lastProbeTime", "lastHeartbeatTime", "lastUpdateTime")
+
+
+def _timestamps(obj: Mapping[str, Any]) -> Iterator[Any]:
+    """Every timestamp field of one object (values unparsed; absent fields skipped)."""
+    yield meta(obj).get("creationTimestamp")
+    for name in _EVENT_TIMES:
+        if name in obj:
+            yield obj[name]
+    series = obj.get("series")
+    if isinstance(series, Mapping):
+        yield series.get("lastObservedTime")
+    status = obj.get("status")
+    if not isinstance(status, Mapping):
+        return
+    for name in _STATUS_TIMES:
+        if name in status:
+            yield status[name]
+    for condition in _mappings(status.get("conditions")):
+        for name in _CONDITION_TIMES:
+            if name in condition:
+                yield condition[name]
+    for key in ("initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses"):
+        for container in _mappings(status.get(key)):
+            yield from _container_times(container)
+
+
+def _container_times(container: Mapping[str, Any]) -> Iterator[Any]:
+    for state_key in ("state", "lastState"):
+        state = container.get(state_key)
+        if not isinstance(state, Mapping):
+            continue
+        for phase in _mappings(list(state.values())):
+            yield phase.get("startedAt")
+            yield phase.get("finishedAt")
+
+
+def _mappings(value: Any) -> list[Mapping[str, Any]]:
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
 
 
 def event_time_key(event: Mapping[str, Any]) -> float:
