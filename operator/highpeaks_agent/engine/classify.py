@@ -154,7 +154,8 @@ _PULL_UNAUTHORIZED = re.compile(
 )
 _PULL_NETWORK = re.compile(
     r"dial tcp|i/o timeout|no such host|TLS handshake|connection refused|"
-    r"network is unreachable|context deadline exceeded|connection reset",
+    r"network is unreachable|context deadline exceeded|connection reset|x509: |"
+    r"Client\.Timeout exceeded|request canceled while waiting for connection",
     re.I,
 )
 _NEVER_PULL = re.compile(r"with pull policy of Never|ErrImageNeverPull", re.I)
