@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from highpeaks_agent.engine.timeutil import parse_time
+from highpeaks_agent.engine.timeutil import parse_time, parse_time_uncached
 
 KubeObject = dict[str, Any]
 
@@ -252,51 +252,70 @@ class Snapshot:
         and no age is measured against today's clock: every time a rule measures an age from
         is among these, so with none at all no age is measured.
         """
-        times = (parse_time(value) for obj in self.all_objects() for value in _timestamps(obj))
-        return max((when for when in times if when is not None), default=None)
+        values: set[str] = set()
+        for obj in self.all_objects():
+            _collect_timestamps(obj, values)
+        return _latest(values)
 
 
+def _latest(values: set[str]) -> datetime | None:
+    """The latest of many timestamps, parsing few: strings of one layout (same length, same
+    zone suffix, as the API server writes them) sort like the times they denote."""
+    by_layout: dict[tuple[int, str], list[str]] = defaultdict(list)
+    for value in values:
+        by_layout[(len(value), value[-1:])].append(value)
+    latest: datetime | None = None
+    for (_, suffix), group in by_layout.items():
+        candidates = [max(group)] if suffix == "Z" else group
+        parsed = [t for t in map(parse_time_uncached, candidates) if t is not None]
+        if not parsed and suffix == "Z":  # the largest string was not a time: parse them all
+            parsed = [t for t in map(parse_time_uncached, group) if t is not None]
+        if parsed and (latest is None or max(parsed) > latest):
+            latest = max(parsed)
+    return latest
+
+
+_META_TIMES = ("creationTimestamp",)
 _EVENT_TIMES = ("lastTimestamp", "eventTime", "firstTimestamp")
+_SERIES_TIMES = ("lastObservedTime",)
+_RUN_TIMES = ("startedAt", "finishedAt")
 _STATUS_TIMES = ("startTime", "completionTime", "lastScheduleTime", "lastSuccessfulTime")
 _CONDITION_TIMES = ("lastTransitionTime", "lastProbeTime", "lastHeartbeatTime", "lastUpdateTime")
+_CONTAINER_KEYS = ("initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses")
 
 
-def _timestamps(obj: Mapping[str, Any]) -> Iterator[Any]:
-    """Every timestamp field of one object (values unparsed; absent fields skipped)."""
-    yield meta(obj).get("creationTimestamp")
-    for name in _EVENT_TIMES:
-        if name in obj:
-            yield obj[name]
-    series = obj.get("series")
-    if isinstance(series, Mapping):
-        yield series.get("lastObservedTime")
+def _collect_timestamps(obj: Mapping[str, Any], into: set[str]) -> None:
+    """Add every timestamp string of one object to ``into`` (runs for each of 10,000 pods)."""
+    _add(into, obj.get("metadata"), _META_TIMES)
+    _add(into, obj, _EVENT_TIMES)
+    _add(into, obj.get("series"), _SERIES_TIMES)
     status = obj.get("status")
-    if not isinstance(status, Mapping):
+    if type(status) is not dict:
         return
-    for name in _STATUS_TIMES:
-        if name in status:
-            yield status[name]
-    for condition in _mappings(status.get("conditions")):
-        for name in _CONDITION_TIMES:
-            if name in condition:
-                yield condition[name]
-    for key in ("initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses"):
-        for container in _mappings(status.get(key)):
-            yield from _container_times(container)
-
-
-def _container_times(container: Mapping[str, Any]) -> Iterator[Any]:
-    for state_key in ("state", "lastState"):
-        state = container.get(state_key)
-        if not isinstance(state, Mapping):
+    _add(into, status, _STATUS_TIMES)
+    conditions = status.get("conditions")
+    if type(conditions) is list:
+        for condition in conditions:
+            _add(into, condition, _CONDITION_TIMES)
+    for key in _CONTAINER_KEYS:
+        containers = status.get(key)
+        if type(containers) is not list:
             continue
-        for phase in _mappings(list(state.values())):
-            yield phase.get("startedAt")
-            yield phase.get("finishedAt")
+        for container in containers:
+            if type(container) is dict:
+                for state_key in ("state", "lastState"):
+                    state = container.get(state_key)
+                    if type(state) is dict:
+                        for phase in state.values():
+                            _add(into, phase, _RUN_TIMES)
 
 
-def _mappings(value: Any) -> list[Mapping[str, Any]]:
-    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
+def _add(into: set[str], source: Any, names: tuple[str, ...]) -> None:
+    if type(source) is dict:
+        for name in names:
+            value = source.get(name)
+            if type(value) is str:
+                into.add(value)
 
 
 def event_time_key(event: Mapping[str, Any]) -> float:

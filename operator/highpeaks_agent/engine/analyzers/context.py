@@ -59,7 +59,7 @@ class PodContext:
     def ref(self) -> ObjectRef:
         return ObjectRef(kind="Pod", namespace=self.namespace, name=self.name)
 
-    @cached_property
+    @property
     def node(self) -> Mapping[str, Any] | None:
         """The Node the pod is bound to, when the source had nodes."""
         return self.snapshot.node(self.spec.get("nodeName"))

@@ -42,9 +42,11 @@ def _node_evidence(pod: PodContext) -> list[str]:
     """Lines showing the node is lost: its Ready condition and taints, else the pod's event."""
     node = pod.node
     if node is None:
+        # the node lifecycle controller marks the pods Ready=False; only then read the events
         ready = pod.condition("Ready")
-        lost = pod.event_messages("NodeNotReady")
-        return lost[-1:] if lost and (ready is None or ready.get("status") != "True") else []
+        if ready is None or ready.get("status") != "False":
+            return []
+        return pod.event_messages("NodeNotReady")[-1:]
     name = pod.spec.get("nodeName")
     status = as_mapping(node.get("status"))
     lines = [
