@@ -162,3 +162,19 @@ def test_a_dump_with_no_timestamp_at_all_measures_no_age() -> None:
     result = diagnose(Snapshot.from_objects([dep, rs, p]), now=datetime.now(UTC))
     assert codes(result) == ["ImagePullError.NeverPull"]
     assert "minutes" not in result[0].summary
+
+
+def test_newest_timestamp_across_layouts_and_malformed_values() -> None:
+    first = pod("web-1")
+    first["metadata"]["creationTimestamp"] = "2026-11-20T11:59:59Z"
+    first["status"]["startTime"] = "9999-99-99T99:99:99Z"  # the largest string, not a time
+    second = pod("web-2")
+    second["metadata"]["creationTimestamp"] = {"not": "a time"}
+    second["status"]["startTime"] = "2026-11-20T11:59:59.500000Z"
+    third = pod("web-3")
+    third["status"]["startTime"] = "2026-11-20T13:00:00+01:00"  # 12:00 UTC, the newest
+    third["status"]["conditions"] = ["not a condition", {"lastTransitionTime": 7}]
+    newest = Snapshot.from_objects([first, second, third]).newest_timestamp()
+    assert newest == datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    fractional = Snapshot.from_objects([first, second]).newest_timestamp()
+    assert fractional == datetime(2026, 11, 20, 11, 59, 59, 500000, tzinfo=UTC)
