@@ -381,6 +381,13 @@ def test_failed_post_start_hook_event_names_the_hook_before_the_crash_loop() -> 
     assert root(dep, rs, p, ev) == "ContainerStartError.Hook"
 
 
+def test_an_old_hook_failure_on_a_container_running_again_is_quiet() -> None:
+    """The kubelet runs a container only once its postStart hook succeeded."""
+    dep, rs, p = failing_deployment([running(ready=False, restarts=1, since=60)])
+    ev = event(p, "FailedPostStartHook", "PostStartHook failed", ago=120)
+    assert run(dep, rs, p, ev) == []
+
+
 def test_failed_pre_stop_hook_after_a_liveness_kill_is_not_the_cause() -> None:
     dep, rs, p = failing_deployment([waiting(restarts=3, last=terminated(137, "Error"))])
     events = [

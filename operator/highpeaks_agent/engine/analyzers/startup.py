@@ -56,8 +56,8 @@ def hook_failing(container: ContainerContext) -> Finding | None:
     """A lifecycle hook failed: at once, since the kubelet kills the container for it."""
     if container.reason in _HOOK_REASONS:
         messages = [container.message or str(container.reason)]
-    elif container.is_running and container.status.get("ready") is not False:
-        return None  # a hook that failed once, long ago, on a container now serving
+    elif container.is_running:
+        return None  # the kubelet runs a container only once its postStart hook succeeded
     elif container.terminated.get("reason") in _HOOK_TERMINATIONS:
         messages = [container.exit_message or str(container.terminated.get("reason"))]
     elif not (messages := _hook_events(container)):
@@ -89,8 +89,8 @@ def _hook_events(container: ContainerContext) -> list[str]:
 def exec_format_error(container: ContainerContext) -> Finding | None:
     """ "exec format error" in the termination message, the log or a start event: at once,
     since no restart changes the image's architecture."""
-    if container.is_running and container.status.get("ready") is not False:
-        return None
+    if container.is_running:
+        return None  # an entrypoint the kernel refuses never runs
     if not (container.restarts or container.current or container.reason):
         return None
     starts = container.pod.event_messages("Failed", "exec format error")
