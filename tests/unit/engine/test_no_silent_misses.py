@@ -96,6 +96,26 @@ def test_exec_format_error_is_not_a_crash_loop_or_missing_command() -> None:
     assert codes(run(dep, rs, p)) == ["ContainerStartError.ExecFormat"]
 
 
+def test_exec_format_error_in_a_start_event() -> None:
+    dep, rs, p = failing_deployment([waiting(restarts=1, last=terminated(128, "StartError"))])
+    ev = event(
+        p,
+        "Failed",
+        'Error: failed to start container "app": Error response from daemon: OCI runtime create '
+        'failed: container_linux.go:367: starting container process caused: exec: "/app/run": '
+        "exec format error: unknown",
+    )
+    assert codes(run(dep, rs, p, ev)) == ["ContainerStartError.ExecFormat"]
+
+
+def test_a_pod_stuck_starting_names_what_its_containers_wait_on() -> None:
+    sandbox = waiting(reason="CreatePodSandboxError", message="cni plugin not initialized")
+    dep, rs, p = failing_deployment([sandbox], phase="Pending", started_ago=15 * 60)
+    finding = run(dep, rs, p)[0].findings[0]
+    assert finding.code == "ContainerStartError"
+    assert "app: waiting (CreatePodSandboxError): cni plugin not initialized" in finding.evidence
+
+
 def test_scheduler_message_named_by_the_predicate_ruling_out_most_nodes() -> None:
     for message, code in (
         (

@@ -13,6 +13,7 @@ _START_TERMINATIONS = classify.terminated_reasons(*_START_CODES)
 _HOOK_REASONS = classify.waiting_reasons(catalogue.START_HOOK)
 _HOOK_TERMINATIONS = classify.terminated_reasons(catalogue.START_HOOK)
 _INIT_REASONS = classify.waiting_reasons(catalogue.INIT_CONTAINER_FAILING)
+_STARTING = classify.waiting_reasons(catalogue.START_ERROR, when=classify.When.PENDING)
 
 _START_HINTS = {
     catalogue.START_COMMAND_NOT_FOUND: "The command or entrypoint does not exist in the image: "
@@ -91,8 +92,10 @@ def exec_format_error(container: ContainerContext) -> Finding | None:
     since no restart changes the image's architecture."""
     if container.is_running:
         return None  # an entrypoint the kernel refuses never runs
-    if not (container.restarts or container.current or container.reason):
-        return None
+    if not (container.restarts or container.current) and (
+        not container.reason or container.reason in _STARTING
+    ):
+        return None  # never started yet: nothing has been executed
     starts = container.pod.event_messages("Failed", "exec format error")
     texts = [container.message, container.exit_message, *container.logs, *starts]
     message = next((t for t in texts if classify.is_exec_format_error(t)), None)
