@@ -8,7 +8,7 @@ from typing import Any
 from highpeaks_agent.engine import Snapshot, diagnose
 from highpeaks_agent.engine.model import Diagnosis
 
-from .builders import NOW, event, failing_deployment, pod, terminated, ts, waiting
+from .builders import NOW, event, failing_deployment, node, pod, terminated, ts, waiting
 
 
 def run(*objects: dict[str, Any]) -> list[Diagnosis]:
@@ -198,3 +198,12 @@ def test_newest_timestamp_across_layouts_and_malformed_values() -> None:
     assert newest == datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
     fractional = Snapshot.from_objects([first, second]).newest_timestamp()
     assert fractional == datetime(2026, 11, 20, 11, 59, 59, 500000, tzinfo=UTC)
+
+
+def test_malformed_lists_are_read_as_absent_not_a_crash() -> None:
+    p = pod("web-1", phase="Pending", started_ago=3600)
+    p["status"].update(conditions=7, containerStatuses=3, initContainerStatuses="x")
+    p["spec"].update(containers="abc", imagePullSecrets=4)
+    lost = node()
+    lost["status"]["conditions"], lost["spec"]["taints"] = 5, 9
+    assert codes(run(p, lost)) == ["ContainerStartError"]

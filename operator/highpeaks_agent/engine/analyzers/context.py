@@ -27,6 +27,11 @@ def as_mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+def as_list(value: Any) -> list[Any]:
+    """``value`` when it is a list, else an empty one: a malformed field is read as absent."""
+    return value if isinstance(value, list) else []
+
+
 def as_int(value: Any, default: int = 0) -> int:
     """``value`` when it is an int (not a bool), else ``default``."""
     return value if isinstance(value, int) and not isinstance(value, bool) else default
@@ -66,7 +71,7 @@ class PodContext:
 
     def condition(self, kind: str) -> Mapping[str, Any] | None:
         """The pod condition of that type (``PodScheduled``, ``Ready``), if it has one."""
-        for condition in self.status.get("conditions") or []:
+        for condition in as_list(self.status.get("conditions")):
             if isinstance(condition, Mapping) and condition.get("type") == kind:
                 return condition
         return None
@@ -75,7 +80,7 @@ class PodContext:
         """One line per (init) container waiting with a reason: what a Pending pod is stuck on."""
         lines = []
         for key in ("initContainerStatuses", "containerStatuses"):
-            for status in map(as_mapping, self.status.get(key) or []):
+            for status in map(as_mapping, as_list(self.status.get(key))):
                 waiting = as_mapping(as_mapping(status.get("state")).get("waiting"))
                 if waiting.get("reason"):
                     message = f": {waiting['message']}" if waiting.get("message") else ""
@@ -104,7 +109,7 @@ class PodContext:
 
     def container_spec(self, name: str) -> Mapping[str, Any]:
         for key in ("containers", "initContainers"):
-            for container in self.spec.get(key) or []:
+            for container in as_list(self.spec.get(key)):
                 if isinstance(container, Mapping) and container.get("name") == name:
                     return container
         return {}

@@ -6,6 +6,7 @@ from highpeaks_agent.engine import catalogue, classify
 from highpeaks_agent.engine.analyzers.context import (
     ContainerContext,
     PodContext,
+    as_list,
     as_mapping,
 )
 from highpeaks_agent.engine.model import Finding
@@ -84,7 +85,9 @@ def _pull_hint(code: str, container: ContainerContext) -> str:
             "(a typo in the tag?)."
         )
     if code == catalogue.IMAGE_PULL_UNAUTHORIZED:
-        secrets = [str(as_mapping(s).get("name")) for s in pod.spec.get("imagePullSecrets") or []]
+        secrets = [
+            str(as_mapping(s).get("name")) for s in as_list(pod.spec.get("imagePullSecrets"))
+        ]
         where = f"imagePullSecrets {', '.join(secrets)}" if secrets else "no imagePullSecrets set"
         return (
             f"The registry refused the pull ({where}): create or fix the pull secret "

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from highpeaks_agent.engine import catalogue
-from highpeaks_agent.engine.analyzers.context import PodContext, as_mapping
+from highpeaks_agent.engine.analyzers.context import PodContext, as_list, as_mapping
 from highpeaks_agent.engine.model import Finding
 
 # the node lifecycle controller's taints for a node that is not Ready or no longer reports
@@ -52,7 +52,7 @@ def _node_evidence(pod: PodContext) -> list[str]:
     lines = [
         f"node {name}: Ready={c.get('status')} ({c.get('reason')}: {c.get('message')}) "
         f"since {c.get('lastTransitionTime')}"
-        for c in map(as_mapping, status.get("conditions") or [])
+        for c in map(as_mapping, as_list(status.get("conditions")))
         if c.get("type") == "Ready" and c.get("status") in ("False", "Unknown")
     ]
     lines += [
@@ -64,4 +64,4 @@ def _node_evidence(pod: PodContext) -> list[str]:
 
 
 def _taints(node: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [as_mapping(t) for t in as_mapping(node.get("spec")).get("taints") or []]
+    return [as_mapping(t) for t in as_list(as_mapping(node.get("spec")).get("taints"))]

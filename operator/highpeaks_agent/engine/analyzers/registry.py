@@ -33,6 +33,7 @@ from highpeaks_agent.engine.analyzers.context import (
     PodRule,
     WorkloadContext,
     WorkloadRule,
+    as_list,
 )
 from highpeaks_agent.engine.model import Finding
 from highpeaks_agent.engine.snapshot import Snapshot, meta
@@ -63,7 +64,7 @@ def each_container(pod: PodContext) -> list[Finding]:
     """The first container rule's finding for each init container, then each container."""
     findings = []
     for key, is_init in (("initContainerStatuses", True), ("containerStatuses", False)):
-        for status in pod.status.get(key) or []:
+        for status in as_list(pod.status.get(key)):
             if isinstance(status, Mapping) and isinstance(status.get("name"), str):
                 finding = _first_container_finding(ContainerContext(pod, status, is_init=is_init))
                 if finding is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from highpeaks_agent.engine import catalogue, classify
-from highpeaks_agent.engine.analyzers.context import PodContext, as_mapping
+from highpeaks_agent.engine.analyzers.context import PodContext, as_list, as_mapping
 from highpeaks_agent.engine.model import Finding
 
 
@@ -133,7 +133,7 @@ def _scheduling_hint(code: str, pod: PodContext, message: str = "") -> str:
 def _requests_sentence(pod: PodContext) -> str:
     """ " The pod requests app: cpu=8, memory=16Gi." or nothing when it requests nothing."""
     requests = []
-    for container in map(as_mapping, pod.spec.get("containers") or []):
+    for container in map(as_mapping, as_list(pod.spec.get("containers"))):
         asked = as_mapping(container.get("resources")).get("requests")
         if isinstance(asked, Mapping) and asked:
             pairs = ", ".join(f"{k}={v}" for k, v in sorted(asked.items()))
