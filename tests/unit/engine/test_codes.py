@@ -415,6 +415,18 @@ def test_exec_format_error_in_the_log_names_the_node_architecture() -> None:
     assert "arm64" in finding.suggestion
 
 
+def test_exec_format_error_reads_the_architecture_the_kubelet_reports() -> None:
+    dep, rs, p = failing_deployment([waiting(restarts=2, last=terminated(1, "Error"))])
+    worker = node(arch="arm64")
+    worker["metadata"]["labels"] = {}
+    worker["status"]["nodeInfo"] = {"architecture": "arm64", "operatingSystem": "linux"}
+    log = "exec /app/server: exec format error\n"
+    finding = run(dep, rs, p, worker, logs={("shop", p["metadata"]["name"], "app"): log})[
+        0
+    ].findings[0]
+    assert "node worker-1: kubernetes.io/arch=arm64" in finding.evidence
+
+
 def test_exec_format_error_as_a_start_error() -> None:
     message = 'failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "/app/server": exec format error: unknown'
     dep, rs, p = failing_deployment([waiting(reason="RunContainerError", message=message)])

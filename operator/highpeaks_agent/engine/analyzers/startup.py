@@ -103,9 +103,7 @@ def exec_format_error(container: ContainerContext) -> Finding | None:
 
 
 def _exec_format_finding(container: ContainerContext, message: str) -> Finding:
-    node = container.pod.node
-    labels = as_mapping(meta(node).get("labels")) if node is not None else {}
-    arch = labels.get("kubernetes.io/arch") or labels.get("beta.kubernetes.io/arch")
+    arch = _node_architecture(container.pod)
     node_name = container.pod.spec.get("nodeName") or "its node"
     arch_line = f"node {node_name}: kubernetes.io/arch={arch}" if arch else ""
     return container.finding(
@@ -119,6 +117,21 @@ def _exec_format_finding(container: ContainerContext, message: str) -> Finding:
         "(`docker buildx build --platform linux/amd64,linux/arm64`) or pin the pod to matching "
         "nodes with a nodeSelector on kubernetes.io/arch.",
     )
+
+
+def _node_architecture(pod: PodContext) -> str | None:
+    """The CPU architecture of the pod's node: its label, else what its kubelet reports."""
+    node = pod.node
+    if node is None:
+        return None
+    labels = as_mapping(meta(node).get("labels"))
+    node_info = as_mapping(as_mapping(node.get("status")).get("nodeInfo"))
+    arch = (
+        labels.get("kubernetes.io/arch")
+        or labels.get("beta.kubernetes.io/arch")
+        or node_info.get("architecture")
+    )
+    return str(arch) if arch else None
 
 
 def init_container_failing(container: ContainerContext) -> Finding | None:
