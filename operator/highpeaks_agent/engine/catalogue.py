@@ -32,6 +32,7 @@ class Family(StrEnum):
     CONFIGURATION = "configuration"
     SCHEDULING = "scheduling"
     CONTROLLERS = "controllers"
+    NODES = "nodes"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,13 @@ def _row(code: str, family: Family, meaning: str, *, severity: Severity = Severi
     return code
 
 
+# A lost node explains everything its pods show: stale container states, NotReady, a
+# replacement that cannot start while the old pod still holds its volume.
+NODE_NOT_READY: Final = _row(
+    "NodeNotReady",
+    Family.NODES,
+    "the pods' node stopped reporting (kubelet down, node lost, network cut)",
+)
 CONFIG_SECRET_NOT_FOUND: Final = _row(
     "ConfigError.SecretNotFound", Family.CONFIGURATION, "a referenced Secret does not exist"
 )
@@ -82,7 +90,22 @@ IMAGE_PULL_UNAUTHORIZED: Final = _row(
 IMAGE_PULL_NETWORK: Final = _row(
     "ImagePullError.Network", Family.IMAGES, "the registry could not be reached"
 )
+IMAGE_PULL_NEVER_PULL: Final = _row(
+    "ImagePullError.NeverPull",
+    Family.IMAGES,
+    "imagePullPolicy Never and the image is not on the node",
+)
 IMAGE_PULL_ERROR: Final = _row("ImagePullError", Family.IMAGES, "any other pull failure")
+START_HOOK: Final = _row(
+    "ContainerStartError.Hook",
+    Family.START_UP,
+    "a lifecycle hook failed (postStart, or the runtime's pre-start/pre-create hook)",
+)
+START_EXEC_FORMAT: Final = _row(
+    "ContainerStartError.ExecFormat",
+    Family.START_UP,
+    "the entrypoint binary is for another CPU architecture (or a script without interpreter line)",
+)
 START_COMMAND_NOT_FOUND: Final = _row(
     "ContainerStartError.CommandNotFound",
     Family.START_UP,
@@ -126,6 +149,11 @@ UNSCHEDULABLE_TAINTS: Final = _row(
 )
 UNSCHEDULABLE_VOLUME_BINDING: Final = _row(
     "Unschedulable.VolumeBinding", Family.SCHEDULING, "PVCs are unbound or volumes conflict"
+)
+UNSCHEDULABLE_SCHEDULER_MISSING: Final = _row(
+    "Unschedulable.SchedulerMissing",
+    Family.SCHEDULING,
+    "no scheduler ever picked the pod up: spec.schedulerName names a scheduler that is not running",
 )
 UNSCHEDULABLE: Final = _row("Unschedulable", Family.SCHEDULING, "any other scheduling failure")
 VOLUME_MOUNT_FAILURE: Final = _row(

@@ -17,7 +17,7 @@ from functools import cached_property
 from typing import Any
 
 from highpeaks_agent.engine.redact import Redactor, redactor_for
-from highpeaks_agent.engine.timeutil import parse_time
+from highpeaks_agent.engine.timeutil import parse_time, parse_time_uncached
 
 KubeObject = dict[str, Any]
 
@@ -95,6 +95,8 @@ class Snapshot:
     #: (namespace, pod, container) → that container's log
     logs: dict[tuple[str, str, str], ContainerLog] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: well-formed objects of kinds the engine does not read (a PVC, a ConfigMap): valid input
+    unread_objects: int = 0
 
     _by_uid: dict[str, KubeObject] = field(default_factory=dict, repr=False)
     _by_key: dict[tuple[str, str, str], KubeObject] = field(default_factory=dict, repr=False)
@@ -127,10 +129,12 @@ class Snapshot:
             self.warnings.append("skipped an object without a kind")
             return False
         bucket = KIND_BUCKETS.get(kind)
-        if bucket is None:
-            return False  # kinds the engine does not read are not an error
         md = obj.get("metadata")
-        if not isinstance(md, dict) or not isinstance(md.get("name"), str):
+        well_formed = isinstance(md, dict) and isinstance(md.get("name"), str)
+        if bucket is None:
+            self.unread_objects += well_formed  # kinds the engine does not read are no error
+            return False
+        if not well_formed:
             self.warnings.append(f"skipped a {kind} without metadata.name")
             return False
         if "kind" not in obj:
@@ -249,36 +253,81 @@ class Snapshot:
         for bucket in KIND_BUCKETS.values():
             yield from getattr(self, bucket)
 
+    def node(self, name: Any) -> KubeObject | None:
+        """The Node of that name (a pod's ``spec.nodeName``), when the source had nodes."""
+        return self._by_key.get(obj_key("Node", None, name)) if isinstance(name, str) else None
+
     def newest_timestamp(self) -> datetime | None:
-        """The latest event time or condition transition in the snapshot.
+        """The latest time any object in the snapshot records (CONTRACT §2).
 
-        This is "now" for an offline dump (CONTRACT §2), so a post-mortem reads the same
-        whenever it is run.
+        This is "now" for an offline dump, so a post-mortem reads the same whenever it is run
+        and no age is measured against today's clock: every time a rule measures an age from
+        is among these, so with none at all no age is measured.
         """
-        newest: datetime | None = None
-
-        def consider(value: Any) -> None:
-            nonlocal newest
-            when = parse_time(value)
-            if when is not None and (newest is None or when > newest):
-                newest = when
-
-        for ev in self.events:
-            consider(ev.get("lastTimestamp"))
-            consider(ev.get("eventTime"))
-            series = ev.get("series")
-            if isinstance(series, Mapping):
-                consider(series.get("lastObservedTime"))
+        values: set[str] = set()
         for obj in self.all_objects():
-            status = obj.get("status")
-            if not isinstance(status, Mapping):
-                continue
-            conditions = status.get("conditions")
-            if isinstance(conditions, list):
-                for cond in conditions:
-                    if isinstance(cond, Mapping):
-                        consider(cond.get("lastTransitionTime"))
-        return newest
+            _collect_timestamps(obj, values)
+        return _latest(values)
+
+
+def _latest(values: set[str]) -> datetime | None:
+    """The latest of many timestamps, parsing few: strings of one layout (same length, same
+    zone suffix, as the API server writes them) sort like the times they denote."""
+    by_layout: dict[tuple[int, str], list[str]] = defaultdict(list)
+    for value in values:
+        by_layout[(len(value), value[-1:])].append(value)
+    latest: datetime | None = None
+    for (_, suffix), group in by_layout.items():
+        candidates = [max(group)] if suffix == "Z" else group
+        parsed = [t for t in map(parse_time_uncached, candidates) if t is not None]
+        if not parsed and suffix == "Z":  # the largest string was not a time: parse them all
+            parsed = [t for t in map(parse_time_uncached, group) if t is not None]
+        if parsed and (latest is None or max(parsed) > latest):
+            latest = max(parsed)
+    return latest
+
+
+_META_TIMES = ("creationTimestamp",)
+_EVENT_TIMES = ("lastTimestamp", "eventTime", "firstTimestamp")
+_SERIES_TIMES = ("lastObservedTime",)
+_RUN_TIMES = ("startedAt", "finishedAt")
+_STATUS_TIMES = ("startTime", "completionTime", "lastScheduleTime", "lastSuccessfulTime")
+_CONDITION_TIMES = ("lastTransitionTime", "lastProbeTime", "lastHeartbeatTime", "lastUpdateTime")
+_CONTAINER_KEYS = ("initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses")
+
+
+def _collect_timestamps(obj: Mapping[str, Any], into: set[str]) -> None:
+    """Add every timestamp string of one object to ``into`` (runs for each of 10,000 pods)."""
+    _add(into, obj.get("metadata"), _META_TIMES)
+    _add(into, obj, _EVENT_TIMES)
+    _add(into, obj.get("series"), _SERIES_TIMES)
+    status = obj.get("status")
+    if type(status) is not dict:
+        return
+    _add(into, status, _STATUS_TIMES)
+    conditions = status.get("conditions")
+    if type(conditions) is list:
+        for condition in conditions:
+            _add(into, condition, _CONDITION_TIMES)
+    for key in _CONTAINER_KEYS:
+        containers = status.get(key)
+        if type(containers) is not list:
+            continue
+        for container in containers:
+            if type(container) is dict:
+                for state_key in ("state", "lastState"):
+                    state = container.get(state_key)
+                    if type(state) is dict:
+                        for phase in state.values():
+                            _add(into, phase, _RUN_TIMES)
+
+
+def _add(into: set[str], source: Any, names: tuple[str, ...]) -> None:
+    if type(source) is dict:
+        for name in names:
+            value = source.get(name)
+            if type(value) is str:
+                into.add(value)
 
 
 def event_time_key(event: Mapping[str, Any]) -> float:

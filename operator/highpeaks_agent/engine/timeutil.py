@@ -9,6 +9,10 @@ from typing import Any
 
 @lru_cache(maxsize=4096)
 def _parse(value: str) -> datetime | None:
+    return _parse_text(value)
+
+
+def _parse_text(value: str) -> datetime | None:
     text = value.strip()
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
@@ -24,6 +28,13 @@ def parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
     return _parse(value)
+
+
+def parse_time_uncached(value: Any) -> datetime | None:
+    """:func:`parse_time` for a one-off pass over many distinct times (no cache churn)."""
+    if not isinstance(value, str) or not value:
+        return None
+    return _parse_text(value)
 
 
 def age_seconds(value: Any, now: datetime) -> float | None:

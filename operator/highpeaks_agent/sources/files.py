@@ -39,7 +39,7 @@ def load_path(path: str, stdin: TextIO) -> Snapshot:
         if not target.exists():
             raise InputError(path, "no such file or directory")
         snapshot = _load_directory(target) if target.is_dir() else _load_file(target)
-    if not any(True for _ in snapshot.all_objects()):
+    if not snapshot.unread_objects and not any(True for _ in snapshot.all_objects()):
         raise InputError(path if path != "-" else "<stdin>", "no Kubernetes objects found")
     snapshot.reindex()
     return snapshot

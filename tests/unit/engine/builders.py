@@ -428,3 +428,41 @@ def pvc(
 def with_claim(p: dict[str, Any], claim: str, volume: str = "data") -> dict[str, Any]:
     p["spec"]["volumes"] = [{"name": volume, "persistentVolumeClaim": {"claimName": claim}}]
     return p
+
+
+def node(
+    name: str = "worker-1",
+    *,
+    ready: str = "True",
+    arch: str = "amd64",
+    taints: list[dict[str, Any]] | None = None,
+    heartbeat_ago: float = 20,
+) -> dict[str, Any]:
+    """A Node as the kubelet and the node lifecycle controller write it."""
+    reason, message = {
+        "True": ("KubeletReady", "kubelet is posting ready status"),
+        "False": ("KubeletNotReady", "PLEG is not healthy: pleg was last seen active 3m0s ago"),
+        "Unknown": ("NodeStatusUnknown", "Kubelet stopped posting node status."),
+    }[ready]
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "uid": uid(),
+            "labels": {"kubernetes.io/arch": arch, "kubernetes.io/hostname": name},
+        },
+        "spec": {"taints": taints or []},
+        "status": {
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": ready,
+                    "reason": reason,
+                    "message": message,
+                    "lastHeartbeatTime": ts(heartbeat_ago),
+                    "lastTransitionTime": ts(heartbeat_ago + 60),
+                }
+            ]
+        },
+    }

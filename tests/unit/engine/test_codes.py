@@ -21,6 +21,7 @@ from .builders import (
     failing_deployment,
     job,
     job_condition,
+    node,
     pod,
     replicaset,
     running,
@@ -389,6 +390,148 @@ def test_a_failed_job_is_named_by_its_condition(code: str, with_pods: bool) -> N
         assert "nightly-report-c/app: exit code 42 (Error)" in finding.evidence
         assert {o.name for o in finding.objects} >= {"nightly-report-a", "nightly-report-c"}
         assert [f.code for f in result[0].findings] == [code], "the bare exits are its evidence"
+
+
+def test_never_pull_at_once() -> None:
+    message = 'Container image "registry.example.com/shop/app:1.0.0" is not present with pull policy of Never'
+    dep, rs, p = failing_deployment([waiting(reason="ErrImageNeverPull", message=message)])
+    finding = run(dep, rs, p)[0].findings[0]
+    assert finding.code == "ImagePullError.NeverPull"
+    assert "worker-1" in finding.title
+    assert "IfNotPresent" in finding.suggestion
+
+
+@pytest.mark.parametrize(
+    "reason", ["PostStartHookError", "PreStartHookError", "PreCreateHookError"]
+)
+def test_hook_reasons_fail_at_once(reason: str) -> None:
+    message = 'Exec lifecycle hook ([/bin/sh -c /hooks/warm-cache.sh]) for Container "app" in Pod "checkout-7c9f8d6b5-x2k4q_shop(1)" failed - error: command \'/bin/sh -c /hooks/warm-cache.sh\' exited with 126: , message: "/bin/sh: /hooks/warm-cache.sh: Permission denied\\n"'
+    dep, rs, p = failing_deployment(
+        [waiting(reason=reason, message=message)], phase="Pending", started_ago=20
+    )
+    finding = run(dep, rs, p)[0].findings[0]
+    assert finding.code == "ContainerStartError.Hook"
+    assert message in finding.evidence
+
+
+def test_failed_post_start_hook_event_names_the_hook_before_the_crash_loop() -> None:
+    dep, rs, p = failing_deployment([waiting(restarts=1, last=terminated(137, "Error"))])
+    ev = event(
+        p,
+        "FailedPostStartHook",
+        'HTTP lifecycle hook (/warmup) for Container "app" in Pod "checkout-7c9f8d6b5-x2k4q_shop(1)" failed - error: Get "http://10.244.2.9:8080/warmup": dial tcp 10.244.2.9:8080: connect: connection refused, message: ""',
+    )
+    assert root(dep, rs, p, ev) == "ContainerStartError.Hook"
+
+
+def test_an_old_hook_failure_on_a_container_running_again_is_quiet() -> None:
+    """The kubelet runs a container only once its postStart hook succeeded."""
+    dep, rs, p = failing_deployment([running(ready=False, restarts=1, since=60)])
+    ev = event(p, "FailedPostStartHook", "PostStartHook failed", ago=120)
+    assert run(dep, rs, p, ev) == []
+
+
+def test_failed_pre_stop_hook_after_a_liveness_kill_is_not_the_cause() -> None:
+    dep, rs, p = failing_deployment([waiting(restarts=3, last=terminated(137, "Error"))])
+    events = [
+        event(p, "Unhealthy", "Liveness probe failed: HTTP probe failed with statuscode: 500"),
+        event(p, "Killing", "Container app failed liveness probe, will be restarted"),
+        event(
+            p,
+            "FailedPreStopHook",
+            'Exec lifecycle hook ([/bin/sh -c sleep 5 && /drain]) for Container "app" in Pod "checkout-7c9f8d6b5-x2k4q_shop(1)" failed - error: command \'/bin/sh -c sleep 5 && /drain\' exited with 127: , message: ""',
+        ),
+    ]
+    assert root(dep, rs, p, *events) == "LivenessProbeFailing"
+
+
+def test_exec_format_error_in_the_log_names_the_node_architecture() -> None:
+    dep, rs, p = failing_deployment([waiting(restarts=1, last=terminated(1, "Error"))])
+    p["spec"]["nodeName"] = "graviton-1"
+    log = "exec /usr/local/bin/orders-api: exec format error\n"
+    snapshot_objects = (dep, rs, p, node("graviton-1", arch="arm64"))
+    finding = run(*snapshot_objects, logs={("shop", p["metadata"]["name"], "app"): log})[
+        0
+    ].findings[0]
+    assert finding.code == "ContainerStartError.ExecFormat"
+    assert "node graviton-1: kubernetes.io/arch=arm64" in finding.evidence
+    assert "arm64" in finding.suggestion
+
+
+def test_exec_format_error_reads_the_architecture_the_kubelet_reports() -> None:
+    dep, rs, p = failing_deployment([waiting(restarts=2, last=terminated(1, "Error"))])
+    worker = node(arch="arm64")
+    worker["metadata"]["labels"] = {}
+    worker["status"]["nodeInfo"] = {"architecture": "arm64", "operatingSystem": "linux"}
+    log = "exec /app/server: exec format error\n"
+    finding = run(dep, rs, p, worker, logs={("shop", p["metadata"]["name"], "app"): log})[
+        0
+    ].findings[0]
+    assert "node worker-1: kubernetes.io/arch=arm64" in finding.evidence
+
+
+def test_exec_format_error_as_a_start_error() -> None:
+    message = 'failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "/app/server": exec format error: unknown'
+    dep, rs, p = failing_deployment([waiting(reason="RunContainerError", message=message)])
+    assert root(dep, rs, p) == "ContainerStartError.ExecFormat"
+
+
+@pytest.mark.parametrize("scheduler", ["volcano", "default-scheduler"])
+def test_scheduler_missing(scheduler: str) -> None:
+    dep, rs, p = failing_deployment([], phase="Pending", started_ago=31 * 60)
+    del p["spec"]["nodeName"]
+    p["spec"]["schedulerName"] = scheduler
+    finding = run(dep, rs, p)[0].findings[0]
+    assert finding.code == "Unschedulable.SchedulerMissing"
+    assert scheduler in finding.title
+    assert "starting" not in finding.title
+
+
+def test_scheduler_missing_only_after_the_pending_threshold() -> None:
+    dep, rs, p = failing_deployment([], phase="Pending", started_ago=60)
+    del p["spec"]["nodeName"]
+    p["spec"]["schedulerName"] = "volcano"
+    assert run(dep, rs, p) == []
+
+
+@pytest.mark.parametrize(
+    ("ready", "taint"),
+    [
+        ("Unknown", "node.kubernetes.io/unreachable"),
+        ("False", "node.kubernetes.io/not-ready"),
+        ("True", "node.kubernetes.io/unreachable"),
+    ],
+)
+def test_node_not_ready(ready: str, taint: str) -> None:
+    dep, rs, p = failing_deployment([running(ready=False)])
+    lost = node(ready=ready, taints=[{"key": taint, "effect": "NoExecute"}])
+    finding = run(dep, rs, p, lost)[0].findings[0]
+    assert finding.code == "NodeNotReady"
+    assert f"node worker-1: taint {taint}:NoExecute" in finding.evidence
+
+
+def test_node_lost_pod_reason_without_the_node() -> None:
+    p = pod(
+        "legacy-worker",
+        phase="Unknown",
+        reason="NodeLost",
+        message="Node worker-1 which was running pod legacy-worker is unresponsive",
+    )
+    finding = run(p)[0].findings[0]
+    assert finding.code == "NodeNotReady"
+    assert "is unresponsive" in finding.detail
+
+
+def test_pod_stuck_terminating_on_a_lost_node_is_not_a_rollout_replacement() -> None:
+    dep, rs, p = failing_deployment([running()])
+    p["metadata"]["deletionTimestamp"] = "2026-11-20T09:50:00Z"
+    assert run(dep, rs, p, node(ready="True")) == []
+    assert root(dep, rs, p, node(ready="Unknown")) == "NodeNotReady"
+
+
+def test_healthy_node_is_quiet() -> None:
+    dep, rs, p = failing_deployment([running()])
+    assert run(dep, rs, p, node()) == []
 
 
 def test_every_contract_code_is_covered_by_a_test_here() -> None:

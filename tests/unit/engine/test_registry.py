@@ -11,13 +11,14 @@ from highpeaks_agent.engine.analyzers import (
     controllers,
     crashes,
     images,
+    nodes,
     probes,
     registry,
     scheduling,
     startup,
 )
 
-FAMILIES = (config, controllers, crashes, images, probes, scheduling, startup)
+FAMILIES = (config, controllers, crashes, images, nodes, probes, scheduling, startup)
 
 
 def public_functions(module: ModuleType) -> set[object]:

@@ -27,6 +27,11 @@ def as_mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+def as_list(value: Any) -> list[Any]:
+    """``value`` when it is a list, else an empty one: a malformed field is read as absent."""
+    return value if isinstance(value, list) else []
+
+
 def as_int(value: Any, default: int = 0) -> int:
     """``value`` when it is an int (not a bool), else ``default``."""
     return value if isinstance(value, int) and not isinstance(value, bool) else default
@@ -60,6 +65,29 @@ class PodContext:
         return ObjectRef(kind="Pod", namespace=self.namespace, name=self.name)
 
     @property
+    def node(self) -> Mapping[str, Any] | None:
+        """The Node the pod is bound to, when the source had nodes."""
+        return self.snapshot.node(self.spec.get("nodeName"))
+
+    def condition(self, kind: str) -> Mapping[str, Any] | None:
+        """The pod condition of that type (``PodScheduled``, ``Ready``), if it has one."""
+        for condition in as_list(self.status.get("conditions")):
+            if isinstance(condition, Mapping) and condition.get("type") == kind:
+                return condition
+        return None
+
+    def waiting_lines(self) -> list[str]:
+        """One line per (init) container waiting with a reason: what a Pending pod is stuck on."""
+        lines = []
+        for key in ("initContainerStatuses", "containerStatuses"):
+            for status in map(as_mapping, as_list(self.status.get(key))):
+                waiting = as_mapping(as_mapping(status.get("state")).get("waiting"))
+                if waiting.get("reason"):
+                    message = f": {waiting['message']}" if waiting.get("message") else ""
+                    lines.append(f"{status.get('name')}: waiting ({waiting['reason']}){message}")
+        return lines
+
+    @property
     def age_minutes(self) -> int:
         return int((self.age or 0) // 60)
 
@@ -81,7 +109,7 @@ class PodContext:
 
     def container_spec(self, name: str) -> Mapping[str, Any]:
         for key in ("containers", "initContainers"):
-            for container in self.spec.get(key) or []:
+            for container in as_list(self.spec.get(key)):
                 if isinstance(container, Mapping) and container.get("name") == name:
                     return container
         return {}
@@ -157,15 +185,26 @@ class ContainerContext:
         thresholds = self.pod.thresholds
         if self.reason == "CrashLoopBackOff" and self.restarts >= thresholds.crashloop_restarts:
             return True
+        if self.reason == "CrashLoopBackOff" and self.pod.pending_too_long:
+            return True  # still not started past PENDING_SECONDS, below the restart count
         restart_policy = self.pod.spec.get("restartPolicy", "Always")
         if self.current and as_int(self.current.get("exitCode")) != 0 and restart_policy == "Never":
             return True  # a Job-style pod that failed for good
+        if self.restarts >= thresholds.crashloop_restarts and self._will_restart(restart_policy):
+            return True  # caught between two restarts, before the kubelet's back-off shows
         if self.is_running and self.last and self.restarts >= thresholds.crashloop_restarts:
             # restarted often but running now: failing while the last crash is recent; a
             # container whose last termination is older than RECOVERED_SECONDS has recovered
             since = age_seconds(self.last.get("finishedAt"), self.pod.now)
             return since is None or since <= thresholds.recovered_seconds
         return False
+
+    def _will_restart(self, restart_policy: Any) -> bool:
+        """Terminated now, and the kubelet will start it again (a success ends an init container)."""
+        if not self.current or restart_policy == "Never":
+            return False
+        failed = as_int(self.current.get("exitCode")) != 0
+        return failed or (restart_policy == "Always" and not self.is_init)
 
     def _not_ready_too_long(self) -> bool:
         """A running main container that has not become Ready past the threshold."""

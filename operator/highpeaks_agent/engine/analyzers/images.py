@@ -6,27 +6,42 @@ from highpeaks_agent.engine import catalogue, classify
 from highpeaks_agent.engine.analyzers.context import (
     ContainerContext,
     PodContext,
+    as_list,
     as_mapping,
 )
 from highpeaks_agent.engine.model import Finding
 
-_PULL_REASONS = frozenset({"ErrImagePull", "ImagePullBackOff"})
+_PULL_REASONS = classify.waiting_reasons(
+    catalogue.IMAGE_PULL_ERROR, catalogue.IMAGE_PULL_NEVER_PULL, catalogue.IMAGE_PULL_NETWORK
+)
 
 
 def pull_failing(container: ContainerContext) -> Finding | None:
-    """Waiting in ErrImagePull or ImagePullBackOff, refined by the runtime's message."""
+    """Waiting in a pull reason (ErrImagePull, ImagePullBackOff, ErrImageNeverPull,
+    ImageInspectError, RegistryUnavailable), refined by the runtime's message."""
     if container.reason not in _PULL_REASONS:
         return None
     pulls = container.pod.event_messages("Failed", "ailed to pull image")
     text = pulls[-1] if pulls else container.message
-    code = classify.image_pull_code(f"{container.message} {text}")
+    code = classify.image_pull_code(f"{container.message} {text}", container.reason)
     return container.finding(
         code,
-        f"{container.label} cannot pull image {container.image}",
+        _pull_title(code, container),
         detail=text,
-        evidence=[text] if text else [container.reason],
+        evidence=[text] if text else [str(container.reason)],
         suggestion=_pull_hint(code, container),
     )
+
+
+def _pull_title(code: str, container: ContainerContext) -> str:
+    if code == catalogue.IMAGE_PULL_NEVER_PULL:
+        node = container.pod.spec.get("nodeName") or "its node"
+        return (
+            f"{container.label}: image {container.image} is not on {node} (imagePullPolicy Never)"
+        )
+    if container.reason == "ImageInspectError":
+        return f"{container.label}: image {container.image} cannot be inspected on its node"
+    return f"{container.label} cannot pull image {container.image}"
 
 
 def invalid_image_name(container: ContainerContext) -> Finding | None:
@@ -70,12 +85,26 @@ def _pull_hint(code: str, container: ContainerContext) -> str:
             "(a typo in the tag?)."
         )
     if code == catalogue.IMAGE_PULL_UNAUTHORIZED:
-        secrets = [str(as_mapping(s).get("name")) for s in pod.spec.get("imagePullSecrets") or []]
+        secrets = [
+            str(as_mapping(s).get("name")) for s in as_list(pod.spec.get("imagePullSecrets"))
+        ]
         where = f"imagePullSecrets {', '.join(secrets)}" if secrets else "no imagePullSecrets set"
         return (
             f"The registry refused the pull ({where}): create or fix the pull secret "
             f"(`kubectl get secret -n {pod.namespace}`) and reference it in the pod spec or "
             "service account."
+        )
+    if code == catalogue.IMAGE_PULL_NEVER_PULL:
+        return (
+            "imagePullPolicy is Never, so the image must already be on the node: load it there "
+            "(`kind load docker-image`, `ctr -n k8s.io images import`) or set imagePullPolicy "
+            "to IfNotPresent."
+        )
+    if container.reason == "ImageInspectError":
+        return (
+            "The runtime cannot read the image on the node (a corrupt or half-pulled image, or "
+            "one in a format it does not support): remove it on the node (`crictl rmi`) so it is "
+            "pulled again, and check the image's manifest."
         )
     if code == catalogue.IMAGE_PULL_NETWORK:
         return (

@@ -6,6 +6,8 @@ evicted or unschedulable pod is not also reported for its containers, and a pod 
 container rules in turn, and the first finding is that container's: the waiting reasons that
 fail at once come first, then a crash loop's most specific explanation, then a container that
 runs but never becomes Ready. Every workload rule runs; their findings join the pods'.
+When each kubelet reason fails (at once, by restarts, after PENDING_SECONDS) is listed in
+``classify.py``; the rules take their reason sets from there.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from highpeaks_agent.engine.analyzers import (
     crashes,
     images,
     jobs,
+    nodes,
     probes,
     scheduling,
     startup,
@@ -32,6 +35,7 @@ from highpeaks_agent.engine.analyzers.context import (
     PodRule,
     WorkloadContext,
     WorkloadRule,
+    as_list,
 )
 from highpeaks_agent.engine.model import Finding
 from highpeaks_agent.engine.snapshot import Snapshot, meta
@@ -42,7 +46,9 @@ CONTAINER_RULES: Final[tuple[ContainerRule, ...]] = (
     images.pull_failing,
     images.invalid_image_name,
     config.config_error,
+    startup.hook_failing,
     startup.cannot_start,
+    startup.exec_format_error,
     # a crash loop: what explains it first, the bare crash loop last
     crashes.oom_killed,
     probes.liveness_probe_failing,
@@ -60,7 +66,7 @@ def each_container(pod: PodContext) -> list[Finding]:
     """The first container rule's finding for each init container, then each container."""
     findings = []
     for key, is_init in (("initContainerStatuses", True), ("containerStatuses", False)):
-        for status in pod.status.get(key) or []:
+        for status in as_list(pod.status.get(key)):
             if isinstance(status, Mapping) and isinstance(status.get("name"), str):
                 finding = _first_container_finding(ContainerContext(pod, status, is_init=is_init))
                 if finding is not None:
@@ -76,11 +82,16 @@ def _first_container_finding(container: ContainerContext) -> Finding | None:
 
 
 POD_RULES: Final[tuple[PodRule, ...]] = (
+    # a lost node explains whatever its pods' stale statuses show
+    nodes.node_not_ready,
     scheduling.evicted,
+    scheduling.refused_by_node,
     scheduling.unschedulable,
+    # never scheduled: a claim that cannot bind says more than the missing scheduler verdict
+    volumes.unbound_claim,
+    scheduling.scheduler_missing,
     each_container,
     # still Pending past the threshold, with no container to blame
-    volumes.unbound_claim,
     startup.volume_mount_failure,
     images.still_pulling,
     startup.stuck_starting,
@@ -98,12 +109,23 @@ def analyze_pod(
 ) -> list[Finding]:
     """Every failure this pod shows past the thresholds; empty when it is healthy or starting."""
     context = PodContext(pod, snapshot, now, thresholds)
-    if meta(pod).get("deletionTimestamp") or context.status.get("phase") == "Succeeded":
-        return []  # being replaced in a rollout, or done: neither is a failure
+    if context.status.get("phase") == "Succeeded" or _held_on_purpose(context):
+        return []
+    if meta(pod).get("deletionTimestamp"):
+        # being replaced in a rollout is no failure; stuck terminating on a lost node is
+        return nodes.node_not_ready(context)
     for rule in POD_RULES:
         if findings := rule(context):
             return findings
     return []
+
+
+def _held_on_purpose(pod: PodContext) -> bool:
+    """Not yet scheduled because schedulingGates hold it: whoever set the gates lifts them."""
+    if pod.spec.get("nodeName"):
+        return False
+    scheduled = pod.condition("PodScheduled") or {}
+    return bool(pod.spec.get("schedulingGates")) or scheduled.get("reason") == "SchedulingGated"
 
 
 def analyze_workload(workload: WorkloadContext) -> list[Finding]:
