@@ -62,7 +62,10 @@ def diagnose_target(
     diagnosis = _diagnose_workload(workload, snapshot, now, thresholds)
     if diagnosis is None:
         diagnosis = Diagnosis(
-            target=target, severity=Severity.INFO, summary=_healthy_summary(workload)
+            target=target,
+            severity=Severity.INFO,
+            summary=_healthy_summary(workload),
+            podsTotal=len(workload.pods),
         )
     return _redacted(diagnosis, redactor_for(snapshot.all_objects()))
 
@@ -93,7 +96,13 @@ def _diagnose_workload(
         summary=_summary(workload, findings, rollout),
         findings=findings,
         rollout=rollout,
+        podsAffected=len(_failing_pods(findings)),
+        podsTotal=len(workload.pods),
     )
+
+
+def _failing_pods(findings: list[Finding]) -> set[str]:
+    return {o.name for f in findings for o in f.objects if o.kind == "Pod"}
 
 
 def _workload_level(findings: list[Finding]) -> bool:
@@ -140,7 +149,7 @@ def _template(obj: Mapping[str, Any]) -> Mapping[str, Any]:
 def _summary(workload: Workload, findings: list[Finding], rollout: Rollout | None) -> str:
     ref = workload.ref
     root = findings[0]
-    failing = {o.name for f in findings for o in f.objects if o.kind == "Pod"}
+    failing = _failing_pods(findings)
     parts = [f"{ref.kind} {ref.namespace}/{ref.name} is failing: {root.title}."]
     if failing and workload.pods:
         total = len(workload.pods)
