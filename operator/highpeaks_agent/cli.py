@@ -34,7 +34,8 @@ class _VersionAction(argparse.Action):
             version = metadata.version("highpeaks-devops-agent")
         except metadata.PackageNotFoundError:  # run from a source tree, not installed
             version = __version__
-        parser.exit(message=f"{parser.prog} {version}\n")
+        sys.stdout.write(f"{parser.prog} {version}\n")
+        parser.exit()
 
 
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:

@@ -62,7 +62,10 @@ def run_in_process(args: list[str], env: dict[str, str] | None = None, stdin: st
 
     streams = (io.StringIO(stdin), io.StringIO(), io.StringIO())
     with _environment(env or {}), _standard_streams(*streams):
-        code = main(["diagnose", *args])
+        try:
+            code = main(["diagnose", *args])
+        except SystemExit as exc:  # argparse's way out, as the console script would exit
+            code = int(exc.code or 0)
     return Ran(code, streams[1].getvalue(), streams[2].getvalue())
 
 
