@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from highpeaks_agent.errors import InputError
+from highpeaks_agent.sources import yaml_documents
 from highpeaks_agent.sources.files import load_path
 from tests.support.diagnose_cli import ROOT, run_in_process
 
@@ -67,24 +71,63 @@ def test_a_namespace_folder_keeps_its_pods_logs() -> None:
     assert any(FATAL in line for line in root_cause(ran.out)["evidence"])
 
 
-def test_yaml_is_read_through_libyaml_when_it_is_installed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    loaders: list[Any] = []
-    real_load_all = yaml.load_all
-
-    def spy(stream: Any, Loader: Any) -> Any:
-        loaders.append(Loader)
-        return real_load_all(stream, Loader=Loader)
-
-    monkeypatch.setattr(yaml, "load_all", spy)
+def test_yaml_is_read_through_libyaml_when_it_is_installed(tmp_path: Path) -> None:
+    assert hasattr(yaml, "CSafeLoader"), "PyYAML here is built with libyaml"
+    assert yaml_documents._LOADER is yaml.CSafeLoader
     path = tmp_path / "objects.yaml"
     pods = json.loads((DUMP / "orders" / "pods.json").read_text())
     path.write_text(yaml.safe_dump(pods))
     snapshot = load_path(str(path), io.StringIO())
-    assert len(snapshot.pods) == len(pods["items"])
-    assert loaders == [getattr(yaml, "CSafeLoader", yaml.SafeLoader)]
-    assert hasattr(yaml, "CSafeLoader"), "PyYAML here is built with libyaml"
+    assert snapshot.pods == [{**item, "kind": "Pod"} for item in pods["items"]]
+
+
+JSON_LIKE = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(JSON_LIKE, min_size=1, max_size=3), st.booleans())
+def test_documents_built_from_events_equal_pyyamls(documents: list[Any], flow: bool) -> None:
+    text = yaml.safe_dump_all(documents, default_flow_style=flow)
+    assert list(yaml_documents.load_documents(text)) == list(yaml.safe_load_all(text))
+
+
+def test_anchors_merges_and_timestamps() -> None:
+    text = (
+        "base: &base {image: app:1, replicas: 2}\n"
+        "one: {<<: *base, replicas: 3}\n"
+        "two: {<<: [*base, {extra: x}], image: app:2}\n"
+        "when: 2026-11-20T09:31:07Z\n"
+        "flags: [yes, no, ~, 0x1F, 1.5e3, '007']\n"
+    )
+    (built,) = yaml_documents.load_documents(text)
+    (expected,) = yaml.safe_load_all(text)
+    assert built["when"] == "2026-11-20T09:31:07Z"  # a string, as Kubernetes objects hold it
+    del built["when"], expected["when"]
+    assert built == expected
+    assert built["one"] == {"image": "app:1", "replicas": 3}
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("a: *nowhere\n", "found undefined alias"),
+        ("? [a, b]\n: c\n", "unhashable mapping key"),
+        ("a: !python/object:os.system x\n", "unsupported tag"),
+        ("a: <<\n", "a merge (<<) is only a mapping key"),
+        ("<<: 3\n", "a merge (<<) needs a mapping"),
+    ],
+)
+def test_yaml_that_pyyaml_refuses_is_refused_with_its_place(text: str, problem: str) -> None:
+    with pytest.raises(
+        InputError, match=rf"malformed YAML at line \d+ column \d+: {re.escape(problem)}"
+    ):
+        load_path("-", io.StringIO(text))
 
 
 def test_malformed_yaml_still_names_line_and_column(tmp_path: Path) -> None:
