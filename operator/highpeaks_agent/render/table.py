@@ -12,7 +12,7 @@ from datetime import datetime
 
 from highpeaks_agent.engine.model import Diagnosis, ObjectRef
 from highpeaks_agent.render.durations import human_duration
-from highpeaks_agent.render.text import plural
+from highpeaks_agent.render.text import nothing_failing
 
 COLUMNS = ("NAMESPACE", "KIND", "NAME", "SEVERITY", "ROOT-CAUSE", "PODS", "AGE")
 _GAP = "   "
@@ -26,13 +26,10 @@ def render_table(
     pods: int,
     namespaces: int,
 ) -> str:
-    """The table, rows in the order given; a one-line note when nothing is failing."""
+    """The table, rows in the order given; as the text report says it when nothing fails."""
     failing = [d for d in diagnoses if d.findings]
     if not failing:
-        return (
-            f"No failing workloads found in {plural(pods, 'pod')} across "
-            f"{plural(namespaces, 'namespace')}.\n"
-        )
+        return nothing_failing(diagnoses, pods=pods, namespaces=namespaces)
     rows = [COLUMNS, *(_row(d, now, created.get(d.target)) for d in failing)]
     widths = [max(len(row[column]) for row in rows) for column in range(len(COLUMNS))]
     return "".join(

@@ -34,14 +34,15 @@ def render_text(diagnoses: list[Diagnosis], *, pods: int, namespaces: int, color
     paint = _Painter(color)
     failing = [d for d in diagnoses if d.findings]
     if not failing:
-        return _nothing_failing(diagnoses, pods, namespaces)
+        return nothing_failing(diagnoses, pods=pods, namespaces=namespaces)
     header = f"{plural(len(failing), 'failing workload')} ({plural(pods, 'pod')} checked)\n\n"
     if len(failing) > COUNTS_ABOVE:
         header += _counts(failing) + "\n"
     return header + "\n\n".join(_block(d, paint) for d in failing) + "\n"
 
 
-def _nothing_failing(diagnoses: list[Diagnosis], pods: int, namespaces: int) -> str:
+def nothing_failing(diagnoses: list[Diagnosis], *, pods: int, namespaces: int) -> str:
+    """The report when nothing fails: a healthy target's own summary, else what was checked."""
     if diagnoses:  # one target was asked about, and it is healthy: say so in its own words
         return "".join(f"{d.summary}\n" for d in diagnoses)
     return (

@@ -72,9 +72,9 @@ class Refusal:
 def parse_target(text: str) -> tuple[KindInfo, str]:
     """``deploy/checkout`` → (Deployment, ``checkout``), with kubectl's names for kinds."""
     kind_name, slash, name = text.partition("/")
-    info = lookup(kind_name) if slash and name and "/" not in name else None
-    if not slash or not name or "/" in name:
+    if not slash or not kind_name or not name or "/" in name:
         raise UsageError(f"{text!r}: expected KIND/NAME, e.g. deploy/checkout or pod/web-0")
+    info = lookup(kind_name)
     if info is None or not info.target:
         raise UsageError(
             f"{text!r}: cannot diagnose {kind_name!r}; expected one of "
@@ -97,26 +97,35 @@ def read_live(request: DiagnoseRequest, settings: Settings, console: Console) ->
         cluster.close()
     for refusal in cluster.refused:  # logs the user may not read: diagnosed without them
         console.warning(f"not allowed to {refusal}: diagnosed without it")
-    now = datetime.now(UTC)
     if target is not None:
-        info, name = target
-        ref = ObjectRef(kind=info.kind, namespace=namespace, name=name)
-        return Gathered(
-            snapshot, now, f"{info.kind} {namespace}/{name}", _uid(snapshot, ref), namespace, ref
-        )
+        assert namespace is not None  # -A with a target was refused above
+        return _target_gathered(snapshot, namespace, *target)
     if namespace is not None and namespace not in diagnosable_namespaces(snapshot):
         raise UsageError(
             f"nothing to diagnose in namespace {namespace!r} at {cluster.server}: "
             "no pods or workloads there (does the namespace exist?)"
         )
-    scope = f"namespace {namespace}" if namespace else "all namespaces"
-    return Gathered(snapshot, now, scope, f"namespace/{namespace or '*'}", namespace)
+    return Gathered(
+        snapshot=snapshot,
+        now=datetime.now(UTC),
+        scope=f"namespace {namespace}" if namespace else "all namespaces",
+        subject=f"namespace/{namespace or '*'}",
+        namespace=namespace,
+    )
 
 
-def _uid(snapshot: Snapshot, ref: ObjectRef) -> str:
+def _target_gathered(snapshot: Snapshot, namespace: str, info: KindInfo, name: str) -> Gathered:
+    ref = ObjectRef(kind=info.kind, namespace=namespace, name=name)
     obj = snapshot.get(ref.kind, ref.namespace, ref.name) or {}
     uid = (obj.get("metadata") or {}).get("uid")
-    return str(uid) if uid else str(ref)
+    return Gathered(
+        snapshot=snapshot,
+        now=datetime.now(UTC),
+        scope=f"{info.kind} {namespace}/{name}",
+        subject=str(uid) if uid else str(ref),  # the operator's subject for a target too
+        namespace=namespace,
+        target=ref,
+    )
 
 
 async def _read(
