@@ -141,7 +141,7 @@ def test_ctrl_c_exits_130_with_one_line() -> None:
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT / "operator")},
     )
-    time.sleep(3)  # started and waiting for standard input
+    time.sleep(5)  # started and waiting for standard input (a loaded machine starts slowly)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
