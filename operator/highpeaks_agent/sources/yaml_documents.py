@@ -126,7 +126,7 @@ class _Builder:
         elif tag == f"{_TAG}null":
             value = None
         elif tag in _CONVERT:
-            value = _CONVERT[tag](yaml.ScalarNode(tag, event.value))
+            value = _convert(tag, event)
         elif tag == _MERGE:
             value = _MERGE_KEY
         else:
@@ -140,6 +140,13 @@ class _Builder:
             return self._anchors[event.anchor]
         except KeyError:
             raise _error(f"found undefined alias {event.anchor!r}", event) from None
+
+
+def _convert(tag: str, event: Any) -> Any:
+    try:
+        return _CONVERT[tag](yaml.ScalarNode(tag, event.value))
+    except (ValueError, KeyError, TypeError, IndexError):  # an explicit tag that does not fit
+        raise _error(f"{event.value!r} is not a valid {tag.removeprefix(_TAG)}", event) from None
 
 
 class _MergeKey:

@@ -121,6 +121,9 @@ def test_anchors_merges_and_timestamps() -> None:
         ("a: !python/object:os.system x\n", "unsupported tag"),
         ("a: <<\n", "a merge (<<) is only a mapping key"),
         ("<<: 3\n", "a merge (<<) needs a mapping"),
+        ("replicas: !!int three\n", "'three' is not a valid int"),
+        ("ready: !!bool maybe\n", "'maybe' is not a valid bool"),
+        ("!!int\n", "'' is not a valid int"),
     ],
 )
 def test_yaml_that_pyyaml_refuses_is_refused_with_its_place(text: str, problem: str) -> None:
