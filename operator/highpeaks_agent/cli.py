@@ -1,44 +1,94 @@
-"""The ``highpeaks-agent`` command: ``diagnose`` a dump offline, or ``run`` the operator.
+"""The ``highpeaks-agent`` command (also installed as ``kubectl-highpeaks``, a kubectl plugin).
 
-Commands import their modules lazily, so ``diagnose`` starts without loading Kopf, the
-Kubernetes client or the HTTP stack that other commands need.
+``diagnose`` reads a dump offline or the cluster live; ``run`` runs the operator. Commands
+import their modules lazily, so ``diagnose PATH`` starts without loading Kopf, the Kubernetes
+client or the HTTP stack that other commands need (a test holds it to that).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from typing import Any
+
+from highpeaks_agent import __version__
+from highpeaks_agent.terminal.request import DiagnoseRequest
+
+PROG = "highpeaks-agent"
+PLUGIN_PROG = "kubectl highpeaks"
+EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 2, 130, 141
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser; CONTRACT §1 and §5 fix the flags."""
+class _VersionAction(argparse.Action):
+    """``--version``: the installed distribution's version, looked up only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from importlib import metadata
+
+        try:
+            version = metadata.version("highpeaks-devops-agent")
+        except metadata.PackageNotFoundError:  # run from a source tree, not installed
+            version = __version__
+        sys.stdout.write(f"{parser.prog} {version}\n")
+        parser.exit()
+
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    """The argument parser; CONTRACT §1, §1a and §5 fix the flags."""
     parser = argparse.ArgumentParser(
-        prog="highpeaks-agent",
-        description="Explains failing Pods and Deployment rollouts.",
+        prog=prog, description="Explains failing Pods and Deployment rollouts."
     )
+    parser.add_argument("--version", action=_VersionAction)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_diagnose(commands)
+    _add_run(commands)
+    return parser
 
+
+def _add_diagnose(commands: Any) -> None:
     diag = commands.add_parser(
         "diagnose",
-        help="diagnose a `kubectl cluster-info dump` directory or a List file, offline",
+        help="diagnose the cluster (--live) or a dump / List file offline",
         description=(
-            "Diagnose failing workloads offline. PATH is a directory written by "
-            "`kubectl cluster-info dump --output-directory DIR`, a JSON or YAML file holding a "
-            "Kubernetes List (e.g. `kubectl get pods,deploy,rs,events -o json`), or - for "
-            "standard input. Exit status: 0 nothing failing, 1 something failing, 2 unusable input."
+            "Diagnose failing workloads: live, in the cluster of your kubeconfig "
+            "(`diagnose --live [KIND/NAME]`), or offline from a directory written by "
+            "`kubectl cluster-info dump`, a JSON or YAML file holding a Kubernetes List "
+            "(e.g. `kubectl get pods,deploy,rs,events -o json`), or - for standard input. "
+            "Exit status: 0 nothing failing, 1 something failing, 2 could not diagnose, "
+            "130 interrupted."
         ),
     )
-    diag.add_argument("path", metavar="PATH")
-    diag.add_argument("-o", "--output", choices=("text", "json"), default="text")
-    diag.add_argument("--namespace", "-n", metavar="NS", help="only this namespace")
+    diag.add_argument(
+        "subject",
+        nargs="?",
+        metavar="PATH | KIND/NAME",
+        help="offline: the dump or file to read; --live: one workload (deploy/checkout)",
+    )
+    diag.add_argument("--live", action="store_true", help="read the cluster of your kubeconfig")
+    diag.add_argument("--context", metavar="CTX", help="kubeconfig context (--live)")
+    scope = diag.add_mutually_exclusive_group()
+    scope.add_argument("--namespace", "-n", metavar="NS", help="only this namespace")
+    scope.add_argument(
+        "--all-namespaces", "-A", action="store_true", help="every namespace (--live)"
+    )
+    diag.add_argument(
+        "--explain", action="store_true", help="ask the Flowise flow (FLOWISE_*) to explain"
+    )
+    diag.add_argument("-o", "--output", choices=("text", "json", "table"), default="text")
     diag.add_argument(
         "--color",
         choices=("auto", "always", "never"),
         default="auto",
-        help="colour in text output (default: when stdout is a terminal)",
+        help="colour in text output (auto: not with NO_COLOR or TERM=dumb; when stdout is a terminal)",
     )
 
+
+def _add_run(commands: Any) -> None:
     run = commands.add_parser(
         "run",
         help="run the operator and its HTTP server (/health, /ready, /assist, /metrics)",
@@ -62,26 +112,66 @@ def build_parser() -> argparse.ArgumentParser:
         help="watch only these namespaces (default: WATCH_NAMESPACES, else all)",
     )
 
-    return parser
 
-
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
     """Entry point of the console script; returns the process exit status."""
-    args = build_parser().parse_args(argv)
+    try:
+        return _main(argv, prog)
+    except KeyboardInterrupt:
+        sys.stderr.write(f"\n{prog}: interrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader went away (`| head`): nothing more to say, and nowhere to say it
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+def kubectl_plugin() -> int:
+    """``kubectl highpeaks …``: kubectl runs ``kubectl-highpeaks`` with the arguments after
+    the plugin's name, so this is the same program under kubectl's name."""
+    return main(prog=PLUGIN_PROG)
+
+
+def _main(argv: Sequence[str] | None, prog: str) -> int:
+    parser = build_parser(prog)
+    args = parser.parse_args(argv)
     if args.command == "run":
         from highpeaks_agent.main import run
 
         return run(args.port, args.namespaces)
-    from highpeaks_agent.diagnose_command import run_diagnose
+    request = _diagnose_request(parser, args)
+    from highpeaks_agent.terminal.command import run_diagnose
 
     return run_diagnose(
-        args.path,
-        output=args.output,
-        namespace=args.namespace,
-        color=args.color,
+        request,
         stdout=sys.stdout,
         stderr=sys.stderr,
         stdin=sys.stdin,
+        environ=os.environ,
+        prog=prog,
+    )
+
+
+def _diagnose_request(parser: argparse.ArgumentParser, args: argparse.Namespace) -> DiagnoseRequest:
+    def usage(message: str) -> None:
+        parser.exit(EXIT_USAGE, f"{parser.prog} diagnose: error: {message}\n")
+
+    if not args.live:
+        if args.subject is None:
+            usage("give a PATH (a dump, a List file or -), or --live for the cluster")
+        if args.context:
+            usage("--context reads a cluster: use it with --live")
+    return DiagnoseRequest(
+        path=None if args.live else args.subject,
+        live=args.live,
+        target=args.subject if args.live else None,
+        namespace=args.namespace,
+        all_namespaces=args.all_namespaces,
+        context=args.context,
+        explain=args.explain,
+        output=args.output,
+        color=args.color,
     )
 
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import eventually, kubectl, kubectl_json, kubectl_run
+from tests.support.diagnose_cli import validate_output
+
+from .conftest import KUBECONFIG, eventually, kubectl, kubectl_json, kubectl_run
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,3 +78,53 @@ def test_invalid_task_is_rejected_by_the_schema() -> None:
     result = kubectl_run("apply", "-f", "-", stdin=bad)
     assert result.returncode != 0 and "spec.target.kind" in result.stderr
     assert "agenttask.devops.highpeaks.io/bad" not in kubectl("-n", NS, "get", "agt", "-o", "name")
+
+
+def test_the_kubectl_plugin_diagnoses_the_broken_deployment_live() -> None:
+    """``kubectl highpeaks diagnose --live``: kubectl finds the plugin on PATH and passes it the
+    arguments; the user's kubeconfig (KUBECONFIG, as kubectl passes it on) reads the cluster."""
+    env = {
+        **os.environ,
+        "KUBECONFIG": KUBECONFIG,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    command = ["kubectl", "highpeaks", "diagnose", "--live", "-n", NS, "deploy/checkout"]
+
+    def diagnosed() -> Any:
+        ran = subprocess.run(
+            [*command, "-o", "json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert ran.returncode == 1, ran.stderr
+        return json.loads(ran.stdout)
+
+    document = eventually(diagnosed, what="the live diagnosis to find the crash loop")
+    validate_output(document)
+    (diagnosis,) = document["diagnoses"]
+    assert diagnosis["target"] == {"kind": "Deployment", "namespace": NS, "name": "checkout"}
+    assert diagnosis["findings"][0]["code"] in ("CrashLoopBackOff", "ContainerExitsImmediately")
+    table = subprocess.run(
+        ["kubectl", "highpeaks", "diagnose", "--live", "-A", "-o", "table"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert table.returncode == 1, table.stderr
+    assert table.stdout.splitlines()[0].split() == [
+        "NAMESPACE",
+        "KIND",
+        "NAME",
+        "SEVERITY",
+        "ROOT-CAUSE",
+        "PODS",
+        "AGE",
+    ]
+    assert any(
+        row.split()[:3] == [NS, "Deployment", "checkout"] for row in table.stdout.splitlines()
+    )

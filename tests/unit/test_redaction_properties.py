@@ -27,6 +27,7 @@ from highpeaks_agent.explain import ExplainOutcome, ExplainRequest
 from highpeaks_agent.flowise.context import render_request
 from highpeaks_agent.http.models import AssistResponse
 from highpeaks_agent.render.json import render_json
+from highpeaks_agent.render.table import render_table
 from highpeaks_agent.render.text import render_text
 from highpeaks_agent.service import DiagnosisService, Report
 from tests.support.strategies import Planted, log_around, planted_secrets, text_around
@@ -186,7 +187,8 @@ def rendered(incident: Incident) -> dict[str, str]:
     )
     outputs = {
         "diagnose -o text": render_text(diagnoses, pods=1, namespaces=1, color=False),
-        "diagnose -o json": render_json(diagnoses),
+        "diagnose -o json": render_json(diagnoses, now=NOW, pods_checked=1),
+        "diagnose -o table": render_table(diagnoses, now=NOW, created={}, pods=1, namespaces=1),
         "AgentTask status": json.dumps(status),
         "IncidentNote Event": json.dumps(
             new_event(

@@ -74,7 +74,10 @@ def diagnose_target(
     diagnosis = _diagnose_workload(workload, snapshot, now, thresholds)
     if diagnosis is None:
         diagnosis = Diagnosis(
-            target=target, severity=Severity.INFO, summary=_healthy_summary(workload)
+            target=target,
+            severity=Severity.INFO,
+            summary=_healthy_summary(workload),
+            podsTotal=len(workload.pods),
         )
     return _redacted(diagnosis, snapshot.redactor)
 
@@ -113,6 +116,8 @@ def _diagnose_workload(
         summary=_summary(workload, findings, rollout),
         findings=findings,
         rollout=rollout,
+        podsAffected=len(_failing_pods(findings)),
+        podsTotal=len(workload.pods),
     )
 
 
@@ -139,9 +144,9 @@ def _diagnose_cronjob(
         return None
     ref, root = workload.ref, findings[0]
     summary = f"CronJob {ref.namespace}/{ref.name} is failing: {root.title}."
+    failing = _failing_pods(findings)
     if latest is not None:
         summary += f" Its most recent Job is {meta(latest).get('name')}"
-        failing = {o.name for f in findings for o in f.objects if o.kind == "Pod"}
         plural = "s" if len(pods) != 1 else ""
         summary += f" ({len(failing)} of {len(pods)} pod{plural} failed)." if pods else "."
     return Diagnosis(
@@ -149,12 +154,18 @@ def _diagnose_cronjob(
         severity=max((f.severity for f in findings), key=lambda s: s.rank),
         summary=summary,
         findings=findings,
+        podsAffected=len(failing),
+        podsTotal=len(pods),
     )
 
 
 def _ref_of(obj: Mapping[str, Any]) -> ObjectRef:
     md = meta(obj)
     return ObjectRef(kind=str(obj.get("kind")), namespace=md.get("namespace"), name=str(md["name"]))
+
+
+def _failing_pods(findings: list[Finding]) -> set[str]:
+    return {o.name for f in findings for o in f.objects if o.kind == "Pod"}
 
 
 def _workload_level(findings: list[Finding]) -> bool:
@@ -203,7 +214,7 @@ def _template(obj: Mapping[str, Any]) -> Mapping[str, Any]:
 def _summary(workload: Workload, findings: list[Finding], rollout: Rollout | None) -> str:
     ref = workload.ref
     root = findings[0]
-    failing = {o.name for f in findings for o in f.objects if o.kind == "Pod"}
+    failing = _failing_pods(findings)
     parts = [f"{ref.kind} {ref.namespace}/{ref.name} is failing: {root.title}."]
     if failing and workload.pods:
         total = len(workload.pods)

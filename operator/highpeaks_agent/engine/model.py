@@ -65,12 +65,18 @@ class Rollout(BaseModel):
 class Diagnosis(BaseModel):
     """Everything the rules say about one failing workload; ``findings[0]`` is the root cause."""
 
+    model_config = ConfigDict(populate_by_name=True)
+
     target: ObjectRef
     severity: Severity
     summary: str
     findings: list[Finding] = Field(default_factory=list)
     rollout: Rollout | None = None
     source: Literal["rules", "flowise"] = "rules"
+    pods_affected: int = Field(default=0, ge=0, alias="podsAffected")
+    """Pods the findings name (the failing ones)."""
+    pods_total: int = Field(default=0, ge=0, alias="podsTotal")
+    """Pods of the workload the snapshot holds (its current and older ReplicaSets' together)."""
 
     @property
     def root_cause(self) -> str:

@@ -2,47 +2,68 @@
 
 Unusable input raises :class:`InputError` naming the file and the problem; objects of the
 wrong shape inside a valid list are skipped into ``Snapshot.warnings``.
+
+What ``cluster-info dump`` writes is read in both of its forms: the tree of
+``--output-directory`` (or one namespace folder of it, with its pods' ``logs.txt``), and the
+stream it prints to stdout, where JSON documents alternate with each pod's log blocks.
+Documents are added to the snapshot one at a time, so only one document's text and parse
+tree is held at once besides the snapshot itself.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
-
-import yaml
 
 from highpeaks_agent.engine.snapshot import ContainerLog, Snapshot
 from highpeaks_agent.errors import InputError
 
+#: Told what is being read, for a progress line; the caller decides whether to show it.
+ProgressCallback = Callable[[str], None]
+
+_LOG_START = "==== START logs for container "
+# kubectl writes the END marker right after the log's bytes: when the log does not end in a
+# newline, the marker ends the log's last line instead of starting a line of its own.
 _LOG_BLOCK = re.compile(
-    r"^==== START logs for container (?P<container>\S+) of pod (?P<ns>[^/\s]+)/(?P<pod>\S+) ====\n"
+    r"==== START logs for container (?P<container>\S+) of pod (?P<ns>[^/\s]+)/(?P<pod>\S+) ====\n"
     r"(?P<text>.*?)"
-    r"^==== END logs for container (?P=container) of pod (?P=ns)/(?P=pod) ====$",
+    r"==== END logs for container (?P=container) of pod (?P=ns)/(?P=pod) ====[ \t]*$",
     re.MULTILINE | re.DOTALL,
 )
+_JSON_DECODER = json.JSONDecoder()
 
 
-def load_path(path: str, stdin: TextIO) -> Snapshot:
+def load_path(path: str, stdin: TextIO, progress: ProgressCallback | None = None) -> Snapshot:
     """A snapshot of what ``path`` holds: a dump directory, a List file, or ``-`` for stdin."""
+    report = progress or _quiet
     if path == "-":
+        report("reading standard input")
         try:
             text = stdin.read()
         except (OSError, UnicodeDecodeError) as exc:
             raise InputError("<stdin>", f"cannot read: {exc}") from exc
         snapshot = Snapshot()
-        _add_documents(snapshot, text, "<stdin>")
+        _add_text(snapshot, text, "<stdin>")
     else:
         target = Path(path)
         if not target.exists():
             raise InputError(path, "no such file or directory")
-        snapshot = _load_directory(target) if target.is_dir() else _load_file(target)
+        if target.is_dir():
+            snapshot = _load_directory(target, report)
+        else:
+            snapshot = _load_file(target, report)
     if not snapshot.unread_objects and not any(True for _ in snapshot.all_objects()):
         raise InputError(path if path != "-" else "<stdin>", "no Kubernetes objects found")
+    report("indexing")
     snapshot.reindex()
     return snapshot
+
+
+def _quiet(message: str) -> None:
+    del message
 
 
 def _read_text(path: Path) -> str:
@@ -54,72 +75,116 @@ def _read_text(path: Path) -> str:
         raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from exc
 
 
-def _load_file(path: Path) -> Snapshot:
+def _load_file(path: Path, report: ProgressCallback) -> Snapshot:
     snapshot = Snapshot()
-    _add_documents(snapshot, _read_text(path), str(path))
+    report(f"reading {path} ({_size(path)})")
+    _add_text(snapshot, _read_text(path), str(path))
     return snapshot
 
 
-def _load_directory(root: Path) -> Snapshot:
-    """A ``cluster-info dump --output-directory`` tree: lists per namespace, logs per pod."""
+def _size(path: Path) -> str:
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return "size unknown"
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.0f} kB"
+
+
+def _load_directory(root: Path, report: ProgressCallback) -> Snapshot:
+    """A ``cluster-info dump --output-directory`` tree, or one namespace folder of it.
+
+    Lists sit at the top (``nodes.json``) and per namespace; each pod's ``logs.txt`` sits in a
+    folder of its own, one level below the lists that hold the pod.
+    """
     snapshot = Snapshot()
     try:
         list_files = sorted(root.glob("*.json")) + sorted(root.glob("*/*.json"))
-        log_files = sorted(root.glob("*/*/logs.txt"))
+        log_files = sorted(root.glob("*/logs.txt")) + sorted(root.glob("*/*/logs.txt"))
     except OSError as exc:
         raise InputError(str(root), f"cannot read directory: {exc.strerror or exc}") from exc
-    for path in list_files:
-        _add_documents(snapshot, _read_text(path), str(path))
-    for path in log_files:
-        for match in _LOG_BLOCK.finditer(_read_text(path)):
-            key = (match["ns"], match["pod"], match["container"])
-            snapshot.logs[key] = ContainerLog(match["text"])
+    total = len(list_files) + len(log_files)
+    for index, path in enumerate([*list_files, *log_files], start=1):
+        report(f"reading {root}: file {index} of {total}")
+        if path.name == "logs.txt":
+            _add_logs(snapshot, _read_text(path))
+        else:
+            _add_text(snapshot, _read_text(path), str(path))
     return snapshot
 
 
-def _add_documents(snapshot: Snapshot, text: str, origin: str) -> None:
-    found = False
-    for document in _parse(text, origin):
-        if document is None:
-            continue
-        _add_list(snapshot, document, origin)
-        found = True
+def _add_logs(snapshot: Snapshot, text: str) -> None:
+    for match in _LOG_BLOCK.finditer(text):
+        _add_log(snapshot, match)
+
+
+def _add_log(snapshot: Snapshot, match: re.Match[str]) -> None:
+    key = (match["ns"], match["pod"], match["container"])
+    snapshot.logs[key] = ContainerLog(match["text"])
+
+
+def _add_text(snapshot: Snapshot, text: str, origin: str) -> None:
+    """Every document of ``text`` (JSON or YAML) into ``snapshot``, one at a time."""
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[", _LOG_START)):
+        found = _add_json_stream(snapshot, text, len(text) - len(stripped), origin)
+    else:
+        found = 0
+        for document in _yaml_documents(text, origin):
+            if document is not None:
+                _add_list(snapshot, document, origin)
+                found += 1
     if not found:
         raise InputError(origin, "empty document: expected a Kubernetes List")
 
 
-def _parse(text: str, origin: str) -> Iterator[Any]:
-    """JSON (one document, or several concatenated as `cluster-info dump` writes to stdout),
-    else YAML (one or more documents)."""
-    stripped = text.lstrip()
-    if stripped.startswith(("{", "[")):
-        decoder = json.JSONDecoder()
-        position = len(text) - len(stripped)
-        documents = []
-        while position < len(text):
-            try:
-                document, end = decoder.raw_decode(text, position)
-            except json.JSONDecodeError as exc:
-                raise InputError(
-                    origin, f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-                ) from exc
-            except RecursionError as exc:
-                raise InputError(origin, "malformed JSON: nested too deeply") from exc
-            documents.append(document)
-            position = end
-            while position < len(text) and text[position].isspace():
-                position += 1
-        yield from documents
-        return
+def _add_json_stream(snapshot: Snapshot, text: str, position: int, origin: str) -> int:
+    """JSON documents one after another, as ``cluster-info dump`` prints them to stdout, with
+    the log blocks it prints between them; returns how many documents and logs were read."""
+    found = 0
+    end = len(text)
+    while position < end:
+        if text.startswith(_LOG_START, position):
+            match = _LOG_BLOCK.match(text, position)
+            if match is None:
+                line = text.count("\n", 0, position) + 1
+                raise InputError(origin, f"log block at line {line} has no END marker")
+            _add_log(snapshot, match)
+            position = match.end()
+        else:
+            document, position = _decode_json(text, position, origin)
+            _add_list(snapshot, document, origin)
+        found += 1
+        while position < end and text[position].isspace():
+            position += 1
+    return found
+
+
+def _decode_json(text: str, position: int, origin: str) -> tuple[Any, int]:
     try:
-        documents = list(yaml.safe_load_all(text))
+        return _JSON_DECODER.raw_decode(text, position)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            origin, f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from exc
+    except RecursionError as exc:
+        raise InputError(origin, "malformed JSON: nested too deeply") from exc
+
+
+def _yaml_documents(text: str, origin: str) -> Iterator[Any]:
+    """YAML documents one at a time, built from libyaml's events when it is installed (about
+    five times faster than PyYAML's pure-Python parser, and no node tree held in memory)."""
+    import yaml  # only YAML input pays for the import
+
+    from highpeaks_agent.sources.yaml_documents import load_documents
+
+    try:
+        yield from load_documents(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
         raise InputError(origin, f"malformed YAML{where}: {exc.problem}") from exc
     except (yaml.YAMLError, RecursionError) as exc:
         raise InputError(origin, f"malformed YAML: {exc}") from exc
-    yield from documents
 
 
 def _add_list(snapshot: Snapshot, document: Any, origin: str) -> None:

@@ -95,6 +95,14 @@ class LiveSource:
 
     async def namespace_snapshot(self, namespace: str) -> Snapshot:
         """Every workload, pod and event of one namespace, with logs of failing containers."""
+        return await self._listed_snapshot(namespace)
+
+    async def all_namespaces_snapshot(self) -> Snapshot:
+        """Every workload, pod and event of every namespace (list calls without a namespace,
+        as ``kubectl get -A`` makes them), with logs of failing containers."""
+        return await self._listed_snapshot(None)
+
+    async def _listed_snapshot(self, namespace: str | None) -> Snapshot:
         results = await asyncio.gather(
             *(self._list(namespace, info, None) for info in NAMESPACE_KINDS)
         )
@@ -151,7 +159,7 @@ class LiveSource:
         return [c for c in claims if meta(c).get("name") in wanted]
 
     async def _list(
-        self, namespace: str, info: KindInfo, label_selector: str | None
+        self, namespace: str | None, info: KindInfo, label_selector: str | None
     ) -> list[dict[str, Any]]:
         query: Query = [("labelSelector", label_selector)] if label_selector else []
         result = await get_json(self._api, resource_path(info, namespace), query)

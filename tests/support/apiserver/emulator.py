@@ -6,8 +6,8 @@ operator depends on and stock kmock lacks: 201 on create, namespace taken from t
 ``generateName``, uid/resourceVersion/generation, the status subresource, optimistic
 concurrency (409) and failing JSON-patch tests (422), PUT, label and field selectors, watches
 that resume from a resourceVersion, end after ``timeoutSeconds`` and answer 410 Gone when
-too old, typed lists, ``pods/log``, TokenReview and SubjectAccessReview, and the garbage
-collector's cascade. The request log is trimmed so routing stays fast however long a test runs.
+too old, typed lists, ``pods/log``, TokenReview and SubjectAccessReview, 403 for the
+requests a test denies a token (``denied``), and the garbage collector's cascade. The request log is trimmed so routing stays fast however long a test runs.
 
 What it still does not do (a real cluster in ``tests/e2e`` covers it): schema validation and
 defaulting, RBAC and admission, strategic merge of lists, protobuf, server-side printing.
@@ -70,6 +70,9 @@ class ApiServerEmulator(kmock.KubernetesEmulator):  # type: ignore[misc]
         self.pod_logs: dict[tuple[str, str, str, bool], str] = {}
         self.tokens: dict[str, dict[str, Any]] = {}
         self.authorizer: Authorizer = lambda attributes: False
+        #: bearer token → the (verb, resource) pairs refused to it with 403, as RBAC would,
+        #: e.g. ``{"jane": {("list", "pods"), ("get", "pods/log")}}``; everything else is allowed.
+        self.denied: dict[str, set[tuple[str, str]]] = {}
         self.printer_columns: dict[tuple[str, str, str], list[PrinterColumn]] = {}
 
     # --- declaring ---------------------------------------------------------------------
@@ -125,6 +128,7 @@ class ApiServerEmulator(kmock.KubernetesEmulator):  # type: ignore[misc]
         if rtype is None:
             return await super()._handle(request)  # discovery, /version, unknown paths
         try:
+            self._authorize(rtype, request)
             return await self._serve(rtype, request)
         except ApiError as exc:
             return _status(exc)
@@ -164,6 +168,34 @@ class ApiServerEmulator(kmock.KubernetesEmulator):  # type: ignore[misc]
                 raise ApiError(404, "NotFound", f"{rtype.describe()} has no status subresource")
             return _json(self._write(rtype, request, namespace, name, method))
         raise ApiError(405, "MethodNotAllowed", f"{method} is not supported")
+
+    def _authorize(self, rtype: ResourceType, request: rendering.Request) -> None:
+        """403 for a request the token's RBAC would refuse, worded as kube-apiserver words it."""
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        refused = self.denied.get(token)
+        if not refused:
+            return
+        method = str(request.method.value).upper()
+        plural = rtype.key[2]
+        resource = f"{plural}/{request.subresource}" if request.subresource else plural
+        verb = _VERBS.get(method, method.lower())
+        if method == "GET":
+            if request.params.get("watch") in ("true", "1"):
+                verb = "watch"
+            elif request.name is None:
+                verb = "list"
+        if (verb, resource) not in refused:
+            return
+        user = (self.tokens.get(token) or {}).get("username", token)
+        namespace = request.namespace if rtype.namespaced else None
+        where = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
+        subject = f'{plural} "{request.name}"' if request.name else plural
+        raise ApiError(
+            403,
+            "Forbidden",
+            f'{subject} is forbidden: User "{user}" cannot {verb} resource "{resource}" '
+            f'in API group "{rtype.key[0]}" {where}',
+        )
 
     def _list(self, rtype: ResourceType, namespace: str | None, params: Any) -> dict[str, Any]:
         labels = label_predicate(params.get("labelSelector"))
@@ -308,6 +340,9 @@ class ApiServerEmulator(kmock.KubernetesEmulator):  # type: ignore[misc]
         finally:
             self.store.watchers.discard(queue)
         return response
+
+
+_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 
 
 def _json(body: Any, status: int = 200) -> aiohttp.web.Response:

@@ -57,14 +57,22 @@ def test_example_dumps_json(
     code, out, err = run(["diagnose", str(DUMPS / dump), "-o", "json"])
     assert code == expected_exit, err
     document = json.loads(out)
-    assert set(document) == {"diagnoses"}
+    assert set(document) == {"schemaVersion", "now", "podsChecked", "diagnoses"}
     found = {
         (d["target"]["kind"], d["target"]["name"]): d["findings"][0]["code"]
         for d in document["diagnoses"]
     }
     assert found == expected
     for diagnosis in document["diagnoses"]:
-        assert set(diagnosis) >= {"target", "severity", "summary", "findings", "source"}
+        assert set(diagnosis) >= {
+            "target",
+            "severity",
+            "summary",
+            "findings",
+            "source",
+            "podsAffected",
+            "podsTotal",
+        }
         assert set(diagnosis["findings"][0]) == {
             "code",
             "severity",
@@ -147,10 +155,19 @@ def test_text_output_and_no_colour_when_not_a_terminal() -> None:
 
 
 def test_namespace_filter() -> None:
-    code, out, _ = run(
-        ["diagnose", str(DUMPS / "image-not-found"), "-o", "json", "--namespace", "elsewhere"]
+    code, out, err = run(["diagnose", str(DUMPS / "image-not-found"), "-o", "json", "-n", "jobs"])
+    assert code == 1, err
+    assert [d["target"]["namespace"] for d in json.loads(out)["diagnoses"]] == ["jobs"]
+
+
+def test_a_namespace_the_input_does_not_hold_is_not_an_all_clear() -> None:
+    dump = DUMPS / "image-not-found"
+    code, out, err = run(["diagnose", str(dump), "-o", "json", "--namespace", "elsewhere"])
+    assert (code, out) == (2, "")
+    assert err == (
+        f"highpeaks-agent: error: {dump}: nothing in namespace 'elsewhere' "
+        "(the input holds: jobs)\n"
     )
-    assert (code, json.loads(out)) == (0, {"diagnoses": []})
 
 
 def _list_of_dump(dump: str) -> dict[str, object]:

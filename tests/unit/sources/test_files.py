@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from highpeaks_agent.diagnose_command import run_diagnose
 from highpeaks_agent.errors import InputError
 from highpeaks_agent.sources.files import load_path
+from highpeaks_agent.terminal.command import run_diagnose
+from highpeaks_agent.terminal.request import DiagnoseRequest
 
 BOUND_PVC = {
     "apiVersion": "v1",
@@ -24,13 +25,11 @@ BOUND_PVC = {
 def diagnose_file(path: Path) -> tuple[int, str, str]:
     stdout, stderr = io.StringIO(), io.StringIO()
     code = run_diagnose(
-        str(path),
-        output="json",
-        namespace=None,
-        color="never",
+        DiagnoseRequest(path=str(path), output="json", color="never"),
         stdout=stdout,
         stderr=stderr,
         stdin=io.StringIO(),
+        environ={},
     )
     return code, stdout.getvalue(), stderr.getvalue()
 
@@ -44,16 +43,20 @@ def test_a_list_holding_only_a_bound_pvc_is_valid_and_healthy(tmp_path: Path) ->
     ]
     code, out, err = diagnose_file(path)
     assert (code, err) == (0, "")
-    assert json.loads(out) == {"diagnoses": []}
+    assert json.loads(out)["diagnoses"] == []
 
 
-def test_a_typed_list_of_configmaps_is_valid(tmp_path: Path) -> None:
+def test_a_typed_list_of_configmaps_is_read_but_has_nothing_to_diagnose(tmp_path: Path) -> None:
+    """Valid input (not "no Kubernetes objects"), but an all-clear would be a false one."""
     path = tmp_path / "cm.yaml"
     path.write_text(
         "kind: ConfigMapList\napiVersion: v1\nitems:\n"
         "  - metadata: {name: app-config, namespace: shop}\n    data: {LOG_LEVEL: info}\n"
     )
-    assert diagnose_file(path)[0] == 0
+    assert load_path(str(path), io.StringIO()).unread_objects == 1
+    code, out, err = diagnose_file(path)
+    assert (code, out) == (2, "")
+    assert "nothing to diagnose" in err and "no Kubernetes objects" not in err
 
 
 @pytest.mark.parametrize(
