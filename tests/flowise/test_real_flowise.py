@@ -62,13 +62,15 @@ class Source:
             )
         )
 
-    async def target_snapshot(self, namespace: str, kind: str, name: str) -> Snapshot:
+    async def target_snapshot(
+        self, namespace: str, kind: str, name: str, **_: object
+    ) -> Snapshot:
         snapshot = Snapshot.from_objects(self.objects)
         pod = snapshot.pods[0]["metadata"]
         snapshot.logs[(pod["namespace"], pod["name"], "app")] = ContainerLog(CRASH_LOG, True)
         return snapshot
 
-    async def namespace_snapshot(self, namespace: str) -> Snapshot:
+    async def namespace_snapshot(self, namespace: str, **_: object) -> Snapshot:
         return await self.target_snapshot(namespace, "", "")
 
 

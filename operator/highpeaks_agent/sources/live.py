@@ -2,7 +2,9 @@
 
 A snapshot for one target holds the workload, its ReplicaSets (found through ownerReferences,
 never by name), their pods, the Events about all of those, and the log tails of containers
-that crashed (``previous=true``) or are stuck. Every kind is read the same way, from its row
+that crashed (``previous=true``) or are stuck. A :class:`~highpeaks_agent.visibility.Visibility`
+narrows that to what the asking user may read (/assist): kinds, logs and Events it does not
+allow are never requested, so they cannot reach the engine or an answer. Every kind is read the same way, from its row
 in :mod:`highpeaks_agent.engine.kinds` (no reader per kind), through
 :mod:`highpeaks_agent.kubeapi`, and every log read is capped in lines and bytes.
 """
@@ -19,8 +21,9 @@ from kubernetes.client.exceptions import ApiException
 
 from highpeaks_agent.engine.kinds import BY_KIND, EVENT, KINDS, TARGET_KINDS, KindInfo
 from highpeaks_agent.engine.snapshot import ContainerLog, Snapshot, controller_ref, meta
-from highpeaks_agent.errors import TargetNotFound, UnsupportedTarget
+from highpeaks_agent.errors import Forbidden, TargetNotFound, UnsupportedTarget
 from highpeaks_agent.kubeapi import Query, get_bytes, get_json, resource_path
+from highpeaks_agent.visibility import EVERYTHING, Visibility
 
 log = logging.getLogger(__name__)
 
@@ -51,46 +54,70 @@ class LiveSource:
 
     # --- public ------------------------------------------------------------------------
 
-    async def target_snapshot(self, namespace: str, kind: str, name: str) -> Snapshot:
-        """The target workload with its ReplicaSets, pods, their events and failing logs.
+    async def target_snapshot(
+        self, namespace: str, kind: str, name: str, *, visible: Visibility = EVERYTHING
+    ) -> Snapshot:
+        """The target workload with its ReplicaSets, pods, their events and failing logs,
+        as far as ``visible`` allows.
 
-        Raises :class:`TargetNotFound` when the target does not exist and
-        :class:`UnsupportedTarget` for a kind the engine does not diagnose.
+        Raises :class:`TargetNotFound` when the target does not exist,
+        :class:`UnsupportedTarget` for a kind the engine does not diagnose and
+        :class:`Forbidden` for a target kind ``visible`` does not include.
         """
         info = BY_KIND.get(kind)
         if info is None or not info.target:
             raise UnsupportedTarget(kind, TARGET_KINDS)
+        if not visible.may_read(kind):
+            raise Forbidden(f"may not get {info.plural} in namespace {namespace}")
         target = await self._read_target(namespace, info, name)
         objects: list[dict[str, Any]] = [target]
-        if info is _POD:
-            pods = [target]
-        else:
-            selector = _selector_string(target)
-            replicasets: list[dict[str, Any]] = []
-            if kind == "Deployment":
-                all_rs = await self._list(namespace, _REPLICASET, selector)
-                replicasets = [rs for rs in all_rs if _owned_by(rs, target)]
-                objects.extend(replicasets)
-            candidates = await self._list(namespace, _POD, selector)
-            owners = {meta(o).get("uid") for o in [target, *replicasets]}
-            pods = [p for p in candidates if (controller_ref(p) or {}).get("uid") in owners]
+        pods = [target] if info is _POD else await self._owned_pods(target, visible, objects)
         objects.extend(o for o in pods if o is not target)
-        events = await self._list(namespace, EVENT, None)
-        wanted = {meta(o).get("uid") for o in objects}
-        objects.extend(e for e in events if (e.get("involvedObject") or {}).get("uid") in wanted)
+        if visible.events:
+            events = await self._list(namespace, EVENT, None)
+            wanted = {meta(o).get("uid") for o in objects}
+            objects.extend(
+                e for e in events if (e.get("involvedObject") or {}).get("uid") in wanted
+            )
         snapshot = Snapshot.from_objects(objects)
-        await self._read_logs(snapshot, pods)
+        if visible.logs:
+            await self._read_logs(snapshot, pods)
         return snapshot
 
-    async def namespace_snapshot(self, namespace: str) -> Snapshot:
-        """Every workload, pod and event of one namespace, with logs of failing containers."""
-        results = await asyncio.gather(
-            *(self._list(namespace, info, None) for info in NAMESPACE_KINDS)
-        )
+    async def namespace_snapshot(
+        self, namespace: str, *, visible: Visibility = EVERYTHING
+    ) -> Snapshot:
+        """Every workload, pod and event of one namespace, with logs of failing containers,
+        as far as ``visible`` allows."""
+        kinds = [
+            info
+            for info in NAMESPACE_KINDS
+            if (visible.events if info is EVENT else visible.may_read(info.kind))
+        ]
+        results = await asyncio.gather(*(self._list(namespace, info, None) for info in kinds))
         objects = [obj for items in results for obj in items]
         snapshot = Snapshot.from_objects(objects)
-        await self._read_logs(snapshot, snapshot.pods, per_owner=MAX_PODS_WITH_LOGS)
+        if visible.logs:
+            await self._read_logs(snapshot, snapshot.pods, per_owner=MAX_PODS_WITH_LOGS)
         return snapshot
+
+    async def _owned_pods(
+        self, target: dict[str, Any], visible: Visibility, objects: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The pods ``target`` controls (through its ReplicaSets for a Deployment); the
+        ReplicaSets read on the way are added to ``objects``."""
+        namespace = meta(target).get("namespace", "")
+        selector = _selector_string(target)
+        replicasets: list[dict[str, Any]] = []
+        if target.get("kind") == "Deployment" and visible.may_read("ReplicaSet"):
+            all_rs = await self._list(namespace, _REPLICASET, selector)
+            replicasets = [rs for rs in all_rs if _owned_by(rs, target)]
+            objects.extend(replicasets)
+        if not visible.pods:
+            return []
+        candidates = await self._list(namespace, _POD, selector)
+        owners = {meta(o).get("uid") for o in [target, *replicasets]}
+        return [p for p in candidates if (controller_ref(p) or {}).get("uid") in owners]
 
     # --- reading -----------------------------------------------------------------------
 

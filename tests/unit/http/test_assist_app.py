@@ -3,6 +3,7 @@ SubjectAccessReview answered by an API server on loopback, limits, and answers."
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -38,19 +39,61 @@ from ..service.test_diagnosis_service import SECRET, SnapshotSource, failing_obj
 TOKENS = {
     "alice-token": {"username": "alice", "groups": ["sre"]},
     "bob-token": {"username": "bob", "groups": ["dev"]},
+    "carol-token": {"username": "carol", "groups": ["support"]},
+    "dave-token": {"username": "dave", "groups": ["support"]},
+    "erin-token": {"username": "erin", "groups": ["release"]},
 }
+#: (user, namespace): every verb on every resource there
 GRANTS = {("alice", "shop"), ("bob", "sandbox")}
+#: (user, namespace, verb, resource[/subresource]): one permission each
+RESOURCE_GRANTS = {
+    ("carol", "shop", "get", "pods"),
+    ("dave", "shop", "list", "pods"),
+    ("erin", "shop", "get", "deployments"),
+    ("erin", "shop", "get", "replicasets"),
+}
+
+
+def granted(spec: dict[str, Any]) -> bool:
+    """An RBAC-like answer for a SubjectAccessReview spec."""
+    attributes = spec["resourceAttributes"]
+    user, namespace = spec["user"], attributes["namespace"]
+    resource = attributes["resource"]
+    if attributes.get("subresource"):
+        resource += "/" + attributes["subresource"]
+    return (user, namespace) in GRANTS or (
+        user,
+        namespace,
+        attributes["verb"],
+        resource,
+    ) in RESOURCE_GRANTS
 
 
 @dataclass
 class FakeReviews:
-    """TokenReview and SubjectAccessReview endpoints with the real response shapes."""
+    """TokenReview and SubjectAccessReview endpoints with the real response shapes.
+
+    ``failure`` makes every review answer that HTTP status instead (an API server in
+    trouble); ``delay`` makes it answer late.
+    """
 
     calls: list[str] = field(default_factory=list)
     sar_specs: list[dict[str, Any]] = field(default_factory=list)
+    failure: int | None = None
+    delay: float = 0.0
+
+    async def _trouble(self) -> web.Response | None:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.failure is not None:
+            status = {"kind": "Status", "status": "Failure", "code": self.failure}
+            return web.json_response(status, status=self.failure)
+        return None
 
     async def token_review(self, request: web.Request) -> web.Response:
         self.calls.append("TokenReview")
+        if (trouble := await self._trouble()) is not None:
+            return trouble
         body = await request.json()
         user = TOKENS.get(body["spec"]["token"])
         status: dict[str, Any] = (
@@ -62,10 +105,11 @@ class FakeReviews:
 
     async def access_review(self, request: web.Request) -> web.Response:
         self.calls.append("SubjectAccessReview")
+        if (trouble := await self._trouble()) is not None:
+            return trouble
         body = await request.json()
         self.sar_specs.append(body["spec"])
-        allowed = (body["spec"]["user"], body["spec"]["resourceAttributes"]["namespace"]) in GRANTS
-        return web.json_response({**body, "status": {"allowed": allowed}}, status=201)
+        return web.json_response({**body, "status": {"allowed": granted(body["spec"])}}, status=201)
 
 
 @pytest.fixture
@@ -191,13 +235,19 @@ async def test_denied_is_403_and_looks_the_same_for_missing_namespaces(
 async def test_positive_reviews_are_cached(reviews: tuple[FakeReviews, str]) -> None:
     fake, url = reviews
     async with http(make_app(url)) as agent:
+        statuses = []
         for _ in range(3):
-            assert (
-                await agent.post(
-                    "/assist", json={"query": "status?"}, headers=bearer("alice-token")
-                )
-            ).status_code == 200
-    assert fake.calls == ["TokenReview", "SubjectAccessReview"]
+            response = await agent.post(
+                "/assist", json={"query": "status?"}, headers=bearer("alice-token")
+            )
+            statuses.append(response.status_code)
+            if len(statuses) == 1:
+                first_calls = list(fake.calls)
+    assert statuses == [200, 200, 200]
+    # one TokenReview and one review per kind of data for the first question, none after
+    assert first_calls[0] == "TokenReview" and first_calls.count("TokenReview") == 1
+    assert set(first_calls[1:]) == {"SubjectAccessReview"}
+    assert fake.calls == first_calls
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,53 @@
+"""Which kinds of cluster data a diagnosis may read (CONTRACT §7).
+
+The operator's own tasks and incidents read everything (:data:`EVERYTHING`). /assist answers
+with the asking user's rights: the HTTP layer asks SubjectAccessReviews for the user and
+builds a :class:`Visibility`, and the live source reads only what it allows, so the engine
+never sees data the user may not read. Pure data: no client, no HTTP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from highpeaks_agent.engine.kinds import KINDS
+
+#: Every kind whose objects a diagnosis may read (targets, workloads and their pods).
+READABLE_KINDS: frozenset[str] = frozenset(info.kind for info in KINDS if info.target)
+
+
+@dataclass(frozen=True, slots=True)
+class Visibility:
+    """What may be read: objects of ``kinds``, container logs, Events."""
+
+    kinds: frozenset[str] = READABLE_KINDS
+    logs: bool = True
+    events: bool = True
+
+    def may_read(self, kind: str) -> bool:
+        return kind in self.kinds
+
+    @property
+    def pods(self) -> bool:
+        return "Pod" in self.kinds
+
+    @property
+    def complete(self) -> bool:
+        return self.kinds >= READABLE_KINDS and self.logs and self.events
+
+    def withheld(self) -> list[str]:
+        """What was left out, in words a user reads, with the permission that would show it."""
+        left_out = []
+        if not self.pods:
+            left_out.append("pod states (get pods)")
+        if not self.logs and self.pods:
+            left_out.append("container logs (get pods/log)")
+        if not self.events:
+            left_out.append("events (list events)")
+        hidden = sorted(READABLE_KINDS - self.kinds - {"Pod"})
+        if hidden:
+            left_out.append(", ".join(hidden) + " objects")
+        return left_out
+
+
+EVERYTHING = Visibility()
