@@ -18,11 +18,13 @@ READABLE_KINDS: frozenset[str] = frozenset(info.kind for info in KINDS if info.t
 
 @dataclass(frozen=True, slots=True)
 class Visibility:
-    """What may be read: objects of ``kinds``, container logs, Events."""
+    """What may be read: objects of ``kinds``, container logs, Events. ``wanted`` is what the
+    question would read with every right (only those kinds count as withheld)."""
 
     kinds: frozenset[str] = READABLE_KINDS
     logs: bool = True
     events: bool = True
+    wanted: frozenset[str] = READABLE_KINDS
 
     def may_read(self, kind: str) -> bool:
         return kind in self.kinds
@@ -33,18 +35,18 @@ class Visibility:
 
     @property
     def complete(self) -> bool:
-        return self.kinds >= READABLE_KINDS and self.logs and self.events
+        return self.kinds >= self.wanted and self.logs and self.events
 
     def withheld(self) -> list[str]:
         """What was left out, in words a user reads, with the permission that would show it."""
         left_out = []
-        if not self.pods:
+        if not self.pods and "Pod" in self.wanted:
             left_out.append("pod states (get pods)")
         if not self.logs and self.pods:
             left_out.append("container logs (get pods/log)")
         if not self.events:
             left_out.append("events (list events)")
-        hidden = sorted(READABLE_KINDS - self.kinds - {"Pod"})
+        hidden = sorted(self.wanted - self.kinds - {"Pod"})
         if hidden:
             left_out.append(", ".join(hidden) + " objects")
         return left_out

@@ -33,7 +33,8 @@ async def target_visibility(
         related["ReplicaSet"] = _kind_access("get", "ReplicaSet", namespace)
     granted = await _granted(auth, user, related.values())
     kinds = {kind} | {k for k, access in related.items() if granted[access]}
-    return await _with_logs_and_events(auth, user, namespace, frozenset(kinds))
+    wanted = frozenset({kind, *related})
+    return await _with_logs_and_events(auth, user, namespace, frozenset(kinds), wanted)
 
 
 async def namespace_visibility(auth: KubernetesAuth, user: User, namespace: str) -> Visibility:
@@ -46,17 +47,23 @@ async def namespace_visibility(auth: KubernetesAuth, user: User, namespace: str)
         raise Forbidden(
             f"{user.username or 'caller'} may not list pods or workloads in namespace {namespace}"
         )
-    return await _with_logs_and_events(auth, user, namespace, kinds)
+    return await _with_logs_and_events(auth, user, namespace, kinds, READABLE_KINDS)
 
 
 async def _with_logs_and_events(
-    auth: KubernetesAuth, user: User, namespace: str, kinds: frozenset[str]
+    auth: KubernetesAuth,
+    user: User,
+    namespace: str,
+    kinds: frozenset[str],
+    wanted: frozenset[str],
 ) -> Visibility:
     logs = Access("get", "pods/log", namespace)
     events = _kind_access("list", "Event", namespace)
     granted = await _granted(auth, user, [logs, events])
     # a log line is only read for a pod the user can see
-    return Visibility(kinds=kinds, logs=granted[logs] and "Pod" in kinds, events=granted[events])
+    return Visibility(
+        kinds=kinds, logs=granted[logs] and "Pod" in kinds, events=granted[events], wanted=wanted
+    )
 
 
 async def _granted(

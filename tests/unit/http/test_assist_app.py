@@ -3,18 +3,12 @@ SubjectAccessReview answered by an API server on loopback, limits, and answers."
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import pytest
-from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from kubernetes import client
 
 from highpeaks_agent.engine.thresholds import DEFAULT_THRESHOLDS
 from highpeaks_agent.errors import (
@@ -25,101 +19,15 @@ from highpeaks_agent.errors import (
     UnsupportedTarget,
 )
 from highpeaks_agent.http.app import create_app
-from highpeaks_agent.http.auth import KubernetesAuth
 from highpeaks_agent.http.errors import agent_error
 from highpeaks_agent.readiness import Readiness
 from highpeaks_agent.service import DiagnosisService
 from highpeaks_agent.settings import Settings
-from tests.support.loopback import serve
 from tests.support.strategies import json_values
+from tests.unit.http.reviews import FakeReviews, bearer, http, make_auth
 
 from ..engine.builders import NOW
 from ..service.test_diagnosis_service import SECRET, SnapshotSource, failing_objects
-
-TOKENS = {
-    "alice-token": {"username": "alice", "groups": ["sre"]},
-    "bob-token": {"username": "bob", "groups": ["dev"]},
-    "carol-token": {"username": "carol", "groups": ["support"]},
-    "dave-token": {"username": "dave", "groups": ["support"]},
-    "erin-token": {"username": "erin", "groups": ["release"]},
-}
-#: (user, namespace): every verb on every resource there
-GRANTS = {("alice", "shop"), ("bob", "sandbox")}
-#: (user, namespace, verb, resource[/subresource]): one permission each
-RESOURCE_GRANTS = {
-    ("carol", "shop", "get", "pods"),
-    ("dave", "shop", "list", "pods"),
-    ("erin", "shop", "get", "deployments"),
-    ("erin", "shop", "get", "replicasets"),
-}
-
-
-def granted(spec: dict[str, Any]) -> bool:
-    """An RBAC-like answer for a SubjectAccessReview spec."""
-    attributes = spec["resourceAttributes"]
-    user, namespace = spec["user"], attributes["namespace"]
-    resource = attributes["resource"]
-    if attributes.get("subresource"):
-        resource += "/" + attributes["subresource"]
-    return (user, namespace) in GRANTS or (
-        user,
-        namespace,
-        attributes["verb"],
-        resource,
-    ) in RESOURCE_GRANTS
-
-
-@dataclass
-class FakeReviews:
-    """TokenReview and SubjectAccessReview endpoints with the real response shapes.
-
-    ``failure`` makes every review answer that HTTP status instead (an API server in
-    trouble); ``delay`` makes it answer late.
-    """
-
-    calls: list[str] = field(default_factory=list)
-    sar_specs: list[dict[str, Any]] = field(default_factory=list)
-    failure: int | None = None
-    delay: float = 0.0
-
-    async def _trouble(self) -> web.Response | None:
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        if self.failure is not None:
-            status = {"kind": "Status", "status": "Failure", "code": self.failure}
-            return web.json_response(status, status=self.failure)
-        return None
-
-    async def token_review(self, request: web.Request) -> web.Response:
-        self.calls.append("TokenReview")
-        if (trouble := await self._trouble()) is not None:
-            return trouble
-        body = await request.json()
-        user = TOKENS.get(body["spec"]["token"])
-        status: dict[str, Any] = (
-            {"authenticated": True, "user": {"uid": "u-1", **user}}
-            if user
-            else {"authenticated": False, "error": "invalid bearer token"}
-        )
-        return web.json_response({**body, "status": status}, status=201)
-
-    async def access_review(self, request: web.Request) -> web.Response:
-        self.calls.append("SubjectAccessReview")
-        if (trouble := await self._trouble()) is not None:
-            return trouble
-        body = await request.json()
-        self.sar_specs.append(body["spec"])
-        return web.json_response({**body, "status": {"allowed": granted(body["spec"])}}, status=201)
-
-
-@pytest.fixture
-async def reviews() -> AsyncIterator[tuple[FakeReviews, str]]:
-    fake = FakeReviews()
-    app = web.Application()
-    app.router.add_post("/apis/authentication.k8s.io/v1/tokenreviews", fake.token_review)
-    app.router.add_post("/apis/authorization.k8s.io/v1/subjectaccessreviews", fake.access_review)
-    async with serve(app) as url:
-        yield fake, url
 
 
 def make_app(api_url: str | None, readiness: Readiness | None = None, **settings: Any) -> Any:
@@ -127,20 +35,8 @@ def make_app(api_url: str | None, readiness: Readiness | None = None, **settings
     service = DiagnosisService(
         SnapshotSource(*failing_objects()), thresholds=DEFAULT_THRESHOLDS, clock=lambda: NOW
     )
-    auth = None
-    if api_url is not None:
-        configuration = client.Configuration()
-        configuration.host = api_url
-        auth = KubernetesAuth(client.ApiClient(configuration), cache_seconds=60)
+    auth = make_auth(api_url) if api_url is not None else None
     return create_app(config, service, readiness or Readiness(), auth)
-
-
-def http(app: Any) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://agent")
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def test_health_ready_metrics() -> None:
