@@ -70,6 +70,10 @@ class ApiServerEmulator(kmock.KubernetesEmulator):  # type: ignore[misc]
         self.pod_logs: dict[tuple[str, str, str, bool], str] = {}
         self.tokens: dict[str, dict[str, Any]] = {}
         self.authorizer: Authorizer = lambda attributes: False
+        #: kinds of the TokenReviews and SubjectAccessReviews asked, in order
+        self.reviews: list[str] = []
+        #: when set, every review is answered with this HTTP status (a failing authn/authz backend)
+        self.review_failure: int | None = None
         self.printer_columns: dict[tuple[str, str, str], list[PrinterColumn]] = {}
 
     # --- declaring ---------------------------------------------------------------------
@@ -190,6 +194,10 @@ class ApiServerEmulator(kmock.KubernetesEmulator):  # type: ignore[misc]
     def _create(self, rtype: ResourceType, namespace: str | None, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise ApiError(400, "BadRequest", "the body of the request was not a JSON object")
+        if rtype.key[0] in ("authentication.k8s.io", "authorization.k8s.io"):
+            self.reviews.append(rtype.kind)
+            if self.review_failure is not None:
+                raise ApiError(self.review_failure, "InternalError", "the review backend failed")
         if rtype.key == ("authentication.k8s.io", "v1", "tokenreviews"):
             return self._token_review(body)
         if rtype.key == ("authorization.k8s.io", "v1", "subjectaccessreviews"):
