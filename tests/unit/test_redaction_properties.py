@@ -134,9 +134,7 @@ class IncidentSource:
     def __init__(self, incident: Incident) -> None:
         self.incident = incident
 
-    async def target_snapshot(
-        self, namespace: str, kind: str, name: str, **_: object
-    ) -> Snapshot:
+    async def target_snapshot(self, namespace: str, kind: str, name: str, **_: object) -> Snapshot:
         return self.incident.snapshot()
 
     async def namespace_snapshot(self, namespace: str, **_: object) -> Snapshot:

@@ -3,17 +3,19 @@ of data, answered by an API server on loopback with RBAC-like per-resource grant
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from highpeaks_agent.engine.snapshot import ContainerLog
 from highpeaks_agent.engine.thresholds import DEFAULT_THRESHOLDS
+from highpeaks_agent.explain import ExplainOutcome
 from highpeaks_agent.readiness import Readiness
 from highpeaks_agent.service import DiagnosisService
 from highpeaks_agent.settings import Settings
 from tests.unit.http.reviews import FakeReviews, bearer, http, make_auth
 
 from ..engine.builders import NOW, event
-from ..service.test_diagnosis_service import SnapshotSource, failing_objects
+from ..service.test_diagnosis_service import RecordingExplainer, SnapshotSource, failing_objects
 
 LOG_LINE = "panic: LOG-LINE-ONLY-POD-LOG-READERS-SEE"
 EVENT_MESSAGE = "Liveness probe failed: HTTP probe failed with statuscode: 503 EVENT-READERS-ONLY"
@@ -142,3 +144,45 @@ async def test_the_reviews_ask_for_the_kinds_of_data(reviews: tuple[FakeReviews,
         ("get", "pods"),  # pods/log: resource pods, subresource log
         ("list", "events"),
     }
+
+
+async def answered_by_the_flow(url: str, outcome: ExplainOutcome) -> Any:
+    from highpeaks_agent.http.app import create_app
+
+    service = DiagnosisService(
+        shop_source(),
+        thresholds=DEFAULT_THRESHOLDS,
+        explainer=RecordingExplainer(outcome),
+        clock=lambda: NOW,
+    )
+    app = create_app(Settings(), service, Readiness(), make_auth(url))
+    async with http(app) as agent:
+        body = {"query": "why?", "namespace": "shop", "target": TARGET}
+        return (await agent.post("/assist", json=body, headers=bearer("alice-token"))).json()
+
+
+async def test_flow_text_in_an_answer_is_labelled_as_generated(
+    reviews: tuple[FakeReviews, str],
+) -> None:
+    agreeing = ExplainOutcome(
+        status="ok", summary="It crashes.", root_cause="LivenessProbeFailing", answer="It crashes."
+    )
+    body = await answered_by_the_flow(reviews[1], agreeing)
+    assert (body["source"], body["generated"], body["answer"]) == (
+        "flowise",
+        True,
+        "[generated] It crashes.",
+    )
+    healthy = ExplainOutcome(status="ok", summary="All good", answer="Everything is healthy.")
+    body = await answered_by_the_flow(reviews[1], healthy)
+    assert body["source"] == "rules" and body["generated"]
+    assert body["answer"].startswith("Deployment shop/checkout is failing")
+    assert body["answer"].endswith(
+        "\n[generated, not used: it calls a failing workload healthy] Everything is healthy."
+    )
+    destructive = ExplainOutcome(
+        status="ok", summary="Clean up.", recommendations=["kubectl delete namespace shop"]
+    )
+    body = await answered_by_the_flow(reviews[1], destructive)
+    assert body["source"] == "rules" and not body["generated"]
+    assert "delete" not in json.dumps(body) and "Clean up" not in json.dumps(body)
