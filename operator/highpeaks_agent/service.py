@@ -56,8 +56,13 @@ class Diagnosed:
     trigger: Trigger
     target: Mapping[str, Any] | None = None
     """The target object as read for this diagnosis (None for a namespace)."""
-    withheld: tuple[str, ...] = ()
-    """Kinds of evidence left unread because the asking user may not read them (/assist)."""
+    visible: Visibility = EVERYTHING
+    """What the diagnosis was allowed to read (the asking user's share for /assist)."""
+
+    @property
+    def withheld(self) -> tuple[str, ...]:
+        """Kinds of evidence left unread because the asking user may not read them."""
+        return tuple(self.visible.withheld())
 
     @property
     def failing(self) -> bool:
@@ -160,7 +165,7 @@ class DiagnosisService:
             snapshot=snapshot,
             trigger=trigger,
             target=target,
-            withheld=tuple(visible.withheld()),
+            visible=visible,
         )
 
     async def diagnose_namespace(
@@ -181,7 +186,7 @@ class DiagnosisService:
             rules_answer=answers.namespace_answer(namespace, diagnoses, len(snapshot.pods)),
             snapshot=snapshot,
             trigger=trigger,
-            withheld=tuple(visible.withheld()),
+            visible=visible,
         )
 
     async def explain(self, diagnosed: Diagnosed, *, question: str | None = None) -> Report:
@@ -199,6 +204,7 @@ class DiagnosisService:
                 diagnoses=diagnosed.diagnoses,
                 question=redact(question) if question else None,
                 subject=diagnosed.subject,
+                readers="" if diagnosed.visible.complete else diagnosed.visible.key,
             )
             async with self._limit:
                 outcome = await self._explainer.explain(request)

@@ -37,6 +37,12 @@ class Visibility:
     def complete(self) -> bool:
         return self.kinds >= self.wanted and self.logs and self.events
 
+    @property
+    def key(self) -> str:
+        """A stable spelling of this share, e.g. ``Deployment,Pod;logs;-events``."""
+        flags = ("logs" if self.logs else "-logs", "events" if self.events else "-events")
+        return ";".join((",".join(sorted(self.kinds)), *flags))
+
     def withheld(self) -> list[str]:
         """What was left out, in words a user reads, with the permission that would show it."""
         left_out = []

@@ -219,3 +219,22 @@ async def test_the_question_is_redacted_with_the_snapshots_known_values() -> Non
     question = explainer.requests[0].question or ""
     assert SECRET not in question and "ghp_1234567890" not in question
     assert "[REDACTED" in question
+
+
+async def test_the_explainer_is_told_whose_share_of_the_data_it_explains() -> None:
+    explainer = RecordingExplainer(ExplainOutcome(status="unavailable", reason="timeout"))
+    svc = service(SnapshotSource(*failing_objects()), explainer)
+    everything = await svc.diagnose_target("shop", "Deployment", "checkout", trigger="assist")
+    await svc.explain(everything, question="why?")
+    share = Visibility(
+        kinds=frozenset({"Deployment", "Pod"}),
+        logs=False,
+        events=True,
+        wanted=frozenset({"Deployment", "Pod", "ReplicaSet"}),
+    )
+    limited = await svc.diagnose_target(
+        "shop", "Deployment", "checkout", trigger="assist", visible=share
+    )
+    report = await svc.explain(limited, question="why?")
+    assert [r.readers for r in explainer.requests] == ["", "Deployment,Pod;-logs;events"]
+    assert report.withheld == ("container logs (get pods/log)", "ReplicaSet objects")
