@@ -17,6 +17,9 @@ from highpeaks_agent.errors import Forbidden
 from highpeaks_agent.http.auth import Access, KubernetesAuth, User
 from highpeaks_agent.visibility import READABLE_KINDS, Visibility
 
+#: Kinds read with a target on the way to its pods or its history, beside the pods themselves.
+READ_WITH_TARGET: dict[str, tuple[str, ...]] = {"Deployment": ("ReplicaSet",)}
+
 
 def _kind_access(verb: str, kind: str, namespace: str, name: str = "") -> Access:
     info = BY_KIND[kind]
@@ -28,9 +31,8 @@ async def target_visibility(
 ) -> Visibility:
     """What ``user`` may see of target ``kind/name``; raises ``Forbidden`` unless they may get it."""
     await auth.authorize(user, _kind_access("get", kind, namespace, name))
-    related = {"Pod": _kind_access("get", "Pod", namespace)}
-    if kind == "Deployment":
-        related["ReplicaSet"] = _kind_access("get", "ReplicaSet", namespace)
+    with_target = READ_WITH_TARGET.get(kind, ()) + (() if kind == "Pod" else ("Pod",))
+    related = {k: _kind_access("get", k, namespace) for k in with_target}
     granted = await _granted(auth, user, related.values())
     kinds = {kind} | {k for k, access in related.items() if granted[access]}
     wanted = frozenset({kind, *related})
