@@ -138,3 +138,21 @@ def labelled(text: str) -> str:
 def labelled_unused(text: str, reason: str) -> str:
     """Flow text shown only for reference, with why the rules' result stands instead."""
     return f"[generated, not used: {reason}] {text}"
+
+
+def screen(outcome: ExplainOutcome, diagnoses: list[Diagnosis]) -> ExplainOutcome:
+    """``outcome`` as far as it may be shown beside the rules' report (``diagnose --explain``).
+
+    Unchanged when accepted; only its answer, labelled as not used and why, when kept;
+    when dropped, an unavailable outcome whose reason says why (so nothing of it is shown).
+    """
+    if outcome.status != "ok":
+        return outcome
+    judgement = judge(outcome, diagnoses)
+    if judgement.verdict == "accepted":
+        return outcome
+    if judgement.verdict == "dropped":
+        reason = f"the flow's answer was not used: {judgement.reason}"
+        return ExplainOutcome(status="unavailable", reason=reason)
+    text = labelled_unused(outcome.answer or outcome.summary, judgement.reason)
+    return ExplainOutcome(status="ok", answer=text)

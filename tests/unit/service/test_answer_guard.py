@@ -7,9 +7,18 @@ from datetime import timedelta
 
 import pytest
 
-from highpeaks_agent.answer_guard import calls_healthy, contradicts, destructive_command, judge
+from highpeaks_agent.answer_guard import (
+    calls_healthy,
+    contradicts,
+    destructive_command,
+    judge,
+    screen,
+)
 from highpeaks_agent.controller.incidents import Action, note_message
 from highpeaks_agent.controller.status import completed_status
+from highpeaks_agent.engine import Snapshot, diagnose
+from highpeaks_agent.engine.model import Diagnosis
+from highpeaks_agent.engine.thresholds import DEFAULT_THRESHOLDS
 from highpeaks_agent.explain import ExplainOutcome
 from highpeaks_agent.service import Report
 
@@ -202,3 +211,27 @@ async def test_the_task_status_and_the_incident_note_show_the_rules_result() -> 
 
 def test_the_judgement_needs_something_failing_to_call_healthy_a_contradiction() -> None:
     assert judge(flow(summary="Everything is healthy", root_cause=""), []).verdict == "accepted"
+
+
+def test_screening_for_a_report_printed_beside_the_rules() -> None:
+    """What a printed explanation (``diagnose --explain``) may show of each verdict."""
+    diagnoses = [d for d in _diagnoses() if d.findings]
+    agreeing = flow()
+    assert screen(agreeing, diagnoses) is agreeing
+    dropped = screen(flow(recommendations=["kubectl drain node-3"]), diagnoses)
+    assert (dropped.status, dropped.reason) == (
+        "unavailable",
+        "the flow's answer was not used: it recommends a destructive command (kubectl drain)",
+    )
+    kept = screen(flow(root_cause="", answer="Everything is healthy."), diagnoses)
+    assert (kept.summary, kept.recommendations, kept.root_cause) == ("", [], "")
+    assert kept.answer == (
+        "[generated, not used: it calls a failing workload healthy] Everything is healthy."
+    )
+    unavailable = ExplainOutcome(status="unavailable", reason="timeout")
+    assert screen(unavailable, diagnoses) is unavailable
+
+
+def _diagnoses() -> list[Diagnosis]:
+    snapshot = Snapshot.from_objects(failing_objects())
+    return diagnose(snapshot, now=NOW, thresholds=DEFAULT_THRESHOLDS)
