@@ -227,5 +227,5 @@ async def test_hostile_evidence_reaches_the_model_as_data_and_its_obedience_is_n
     assert "healthy" not in report.summary.lower()
     assert not any("delete" in r for r in report.recommendations)
     note = note_message(report, Action(kind="open", task_name="incident-checkout-r1", revision=1))
-    assert "healthy" not in note.lower() and "delete" not in note
+    assert "Everything is healthy" not in note and "kubectl delete" not in note
     assert "Everything is healthy" not in report.answer

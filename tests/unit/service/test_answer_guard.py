@@ -205,7 +205,7 @@ async def test_the_task_status_and_the_incident_note_show_the_rules_result() -> 
         "AnswerNotUsed",
     )
     note = note_message(report, Action(kind="open", task_name="incident-checkout-r1", revision=1))
-    assert "delete" not in note and "healthy" not in note.lower()
+    assert "kubectl delete" not in note and "Everything is healthy" not in note
     assert f"Next: {report.recommendations[0]}" in note
 
 
