@@ -45,10 +45,11 @@ unit: $(STAMP)
 e2e: $(STAMP)
 	$(VENV)/bin/pytest -ra tests/e2e
 
-## Both benchmarks, as reports (no pass/fail).
+## The benchmarks, as reports (no pass/fail).
 bench: $(STAMP)
 	$(PY) benchmarks/diagnose_bench.py
 	$(PY) benchmarks/operator_bench.py
+	$(PY) benchmarks/assist_flood_bench.py
 
 ## The image's runtime dependencies (and the `otel` extra), pinned with hashes, for the image's
 ## Python and platform. Run after changing pyproject.toml's dependencies; commit the result.

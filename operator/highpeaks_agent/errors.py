@@ -72,5 +72,10 @@ class TooManyRequests(AgentError):
         self.headers = {"Retry-After": str(int(retry_after) + 1)}
 
 
+class ReviewUnavailable(AgentError):
+    """A TokenReview or SubjectAccessReview could not be made (API error, timeout): nobody
+    can be let in or kept out, so the request is answered 503, never guessed."""
+
+
 class ClusterUnavailable(AgentError):
     """The Kubernetes API did not answer a read the request needed."""

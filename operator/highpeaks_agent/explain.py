@@ -24,6 +24,10 @@ class ExplainRequest:
     """Who the diagnoses are about, stable across looks: the target's uid, or the namespace.
     An explainer derives its conversation and cache identities from it (with the revision and
     root causes it reads from ``diagnoses``)."""
+    readers: str = ""
+    """Empty when the diagnoses were read with every right; else which share of the data they
+    hold (an /assist caller's). An explainer never gives an answer made for one share to
+    another: it could repeat evidence the other may not read."""
 
 
 @dataclass(frozen=True, slots=True)

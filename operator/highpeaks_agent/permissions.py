@@ -97,13 +97,13 @@ PERMISSIONS: tuple[Permission, ...] = (
         "task status through the status subresource (controller/kube.py)",
     ),
     Permission(
-        "authentication.k8s.io", ("tokenreviews",), ("create",), "/assist callers (http/auth.py)"
+        "authentication.k8s.io", ("tokenreviews",), ("create",), "who calls /assist (http/auth.py)"
     ),
     Permission(
         "authorization.k8s.io",
         ("subjectaccessreviews",),
         ("create",),
-        "what /assist callers may read (http/auth.py)",
+        "what each /assist caller may read, per kind of data (http/auth.py, http/rights.py)",
     ),
     Permission(
         "apiextensions.k8s.io",

@@ -8,7 +8,12 @@ never pays for an explanation, and a caller that publishes (an AgentTask, a new 
   read a snapshot and run the engine → :class:`Diagnosed` (the rules' report, with the
   snapshot the redactor needs);
 * :meth:`DiagnosisService.explain` asks the explainer (Flowise) when one is configured,
-  redacts what it wrote and counts → :class:`Report`, ready to publish.
+  judges its answer (``answer_guard``: the flow explains, the rules decide), labels what the
+  flow wrote, redacts it and counts → :class:`Report`, ready to publish.
+
+/assist passes a :class:`~highpeaks_agent.visibility.Visibility` built from the asking user's
+rights, so the snapshot holds only what that user may read and the answer says what was left
+out; the operator's own tasks and incidents read everything.
 
 The AgentTask handlers, the incident monitor and /assist call this and nothing below it, so
 a task and a chat question about the same workload get the same diagnosis.
@@ -18,12 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
-from highpeaks_agent import metrics, tracing
+from highpeaks_agent import answer_guard, metrics, tracing
 from highpeaks_agent.engine import diagnose, diagnose_target
 from highpeaks_agent.engine.model import Diagnosis, ObjectRef
 from highpeaks_agent.engine.snapshot import Snapshot, meta
@@ -32,6 +38,7 @@ from highpeaks_agent.errors import TargetNotFound
 from highpeaks_agent.explain import DISABLED, Explainer, ExplainOutcome, ExplainRequest
 from highpeaks_agent.logging_setup import log_context
 from highpeaks_agent.render import answer as answers
+from highpeaks_agent.visibility import EVERYTHING, Visibility
 
 Trigger = Literal["task", "incident", "assist"]
 
@@ -50,6 +57,13 @@ class Diagnosed:
     trigger: Trigger
     target: Mapping[str, Any] | None = None
     """The target object as read for this diagnosis (None for a namespace)."""
+    visible: Visibility = EVERYTHING
+    """What the diagnosis was allowed to read (the asking user's share for /assist)."""
+
+    @property
+    def withheld(self) -> tuple[str, ...]:
+        """Kinds of evidence left unread because the asking user may not read them."""
+        return tuple(self.visible.withheld())
 
     @property
     def failing(self) -> bool:
@@ -71,6 +85,12 @@ class Report:
     source: Literal["rules", "flowise"]
     explanation: ExplainOutcome
     pods_seen: int
+    flow_not_used: str = ""
+    """Why the flow's answer was not used although it answered (CONTRACT §8), else empty."""
+    generated: bool = False
+    """Whether ``answer`` holds text the flow wrote (always labelled as generated)."""
+    withheld: tuple[str, ...] = ()
+    """Kinds of evidence the asking user may not read, left out of the diagnosis."""
 
     @property
     def failing(self) -> bool:
@@ -80,12 +100,17 @@ class Report:
 class ContextSource(Protocol):
     """Where snapshots come from: ``sources.live.LiveSource`` in the operator and /assist."""
 
-    async def target_snapshot(self, namespace: str, kind: str, name: str) -> Snapshot:
-        """The target and what the engine needs about it; raises ``TargetNotFound``."""
+    async def target_snapshot(
+        self, namespace: str, kind: str, name: str, *, visible: Visibility = EVERYTHING
+    ) -> Snapshot:
+        """The target and what the engine needs about it, as far as ``visible`` allows;
+        raises ``TargetNotFound``."""
         ...
 
-    async def namespace_snapshot(self, namespace: str) -> Snapshot:
-        """Every workload, pod and event of one namespace."""
+    async def namespace_snapshot(
+        self, namespace: str, *, visible: Visibility = EVERYTHING
+    ) -> Snapshot:
+        """Every workload, pod and event of one namespace, as far as ``visible`` allows."""
         ...
 
 
@@ -113,9 +138,16 @@ class DiagnosisService:
         self._clock = clock
 
     async def diagnose_target(
-        self, namespace: str, kind: str, name: str, *, trigger: Trigger
+        self,
+        namespace: str,
+        kind: str,
+        name: str,
+        *,
+        trigger: Trigger,
+        visible: Visibility = EVERYTHING,
     ) -> Diagnosed:
-        """The rules' verdict on one workload; raises ``TargetNotFound`` / ``UnsupportedTarget``."""
+        """The rules' verdict on one workload from what ``visible`` allows reading;
+        raises ``TargetNotFound`` / ``UnsupportedTarget``."""
         where = {"k8s.namespace.name": namespace, "highpeaks.target.kind": kind}
         async with self._limit:
             with (
@@ -123,7 +155,9 @@ class DiagnosisService:
                 log_context(kind=kind, namespace=namespace, name=name),
             ):
                 with tracing.span("highpeaks.read"):
-                    snapshot = await self._live.target_snapshot(namespace, kind, name)
+                    snapshot = await self._live.target_snapshot(
+                        namespace, kind, name, visible=visible
+                    )
                 ref = ObjectRef(kind=kind, namespace=namespace, name=name)
                 with tracing.span("highpeaks.engine"):
                     diagnosis = diagnose_target(
@@ -140,14 +174,18 @@ class DiagnosisService:
             snapshot=snapshot,
             trigger=trigger,
             target=target,
+            visible=visible,
         )
 
-    async def diagnose_namespace(self, namespace: str, *, trigger: Trigger) -> Diagnosed:
-        """The rules' verdict on every workload of a namespace, worst first."""
+    async def diagnose_namespace(
+        self, namespace: str, *, trigger: Trigger, visible: Visibility = EVERYTHING
+    ) -> Diagnosed:
+        """The rules' verdict on every workload of a namespace that ``visible`` allows
+        reading, worst first."""
         async with self._limit:
             with _instrumented(trigger, {"k8s.namespace.name": namespace}):
                 with tracing.span("highpeaks.read"):
-                    snapshot = await self._live.namespace_snapshot(namespace)
+                    snapshot = await self._live.namespace_snapshot(namespace, visible=visible)
                 with tracing.span("highpeaks.engine"):
                     diagnoses = diagnose(
                         snapshot,
@@ -162,6 +200,7 @@ class DiagnosisService:
             rules_answer=answers.namespace_answer(namespace, diagnoses, len(snapshot.pods)),
             snapshot=snapshot,
             trigger=trigger,
+            visible=visible,
         )
 
     async def explain(self, diagnosed: Diagnosed, *, question: str | None = None) -> Report:
@@ -179,23 +218,30 @@ class DiagnosisService:
                 diagnoses=diagnosed.diagnoses,
                 question=redact(question) if question else None,
                 subject=diagnosed.subject,
+                readers="" if diagnosed.visible.complete else diagnosed.visible.key,
             )
             async with self._limit:
                 with tracing.span("highpeaks.explain", {"highpeaks.trigger": diagnosed.trigger}):
                     outcome = await self._explainer.explain(request)
         report = _report(diagnosed, outcome)
+        if report.flow_not_used:
+            metrics.FLOWISE_ERRORS.labels("answer_not_used").inc()
         metrics.DIAGNOSES.labels(
             diagnosed.trigger, report.source, "failing" if report.failing else "healthy"
         ).inc()
-        return Report(
-            diagnoses=report.diagnoses,
-            answer=redact(report.answer),
+        return dataclasses.replace(
+            report,
+            answer=redact(_with_withheld(report.answer, diagnosed.withheld)),
             summary=redact(report.summary),
             recommendations=[redact(r) for r in report.recommendations],
-            source=report.source,
-            explanation=outcome,
-            pods_seen=report.pods_seen,
         )
+
+
+def _with_withheld(answer: str, withheld: tuple[str, ...]) -> str:
+    """The answer, saying what was left out because the user may not read it."""
+    if not withheld:
+        return answer
+    return f"{answer}\n(Some evidence was withheld because you may not read it: {'; '.join(withheld)}.)"
 
 
 @contextlib.contextmanager
@@ -213,26 +259,40 @@ def _instrumented(trigger: Trigger, attributes: dict[str, str]) -> Iterator[None
 
 
 def _report(diagnosed: Diagnosed, outcome: ExplainOutcome) -> Report:
-    """The flow's words where it answered, the rules' everywhere else (not yet redacted)."""
+    """The flow's words where it answered and may be believed, the rules' everywhere else
+    (not yet redacted)."""
     diagnoses = diagnosed.diagnoses
-    rules_answer = diagnosed.rules_answer
-    rules_summary = diagnoses[0].summary if len(diagnoses) == 1 else rules_answer
-    if outcome.status == "ok":
-        return Report(
-            diagnoses=[d.model_copy(update={"source": "flowise"}) for d in diagnoses],
-            answer=outcome.answer or outcome.summary or rules_answer,
-            summary=outcome.summary or rules_summary,
-            recommendations=outcome.recommendations or answers.recommendations(diagnoses),
-            source="flowise",
-            explanation=outcome,
-            pods_seen=diagnosed.pods_seen,
-        )
-    return Report(
+    rules = Report(
         diagnoses=diagnoses,
-        answer=rules_answer,
-        summary=rules_summary,
+        answer=diagnosed.rules_answer,
+        summary=diagnoses[0].summary if len(diagnoses) == 1 else diagnosed.rules_answer,
         recommendations=answers.recommendations(diagnoses),
         source="rules",
         explanation=outcome,
         pods_seen=diagnosed.pods_seen,
+        withheld=diagnosed.withheld,
+    )
+    if outcome.status != "ok":
+        return rules
+    judgement = answer_guard.judge(outcome, diagnoses)
+    if judgement.verdict == "dropped":
+        return dataclasses.replace(rules, flow_not_used=judgement.reason)
+    flow_text = outcome.answer or outcome.summary
+    if judgement.verdict == "kept":
+        kept = answer_guard.labelled_unused(flow_text, judgement.reason)
+        return dataclasses.replace(
+            rules,
+            answer=f"{rules.answer}\n{kept}",
+            flow_not_used=judgement.reason,
+            generated=True,
+        )
+    label = answer_guard.labelled
+    return dataclasses.replace(
+        rules,
+        diagnoses=[d.model_copy(update={"source": "flowise"}) for d in diagnoses],
+        answer=label(flow_text) if flow_text else rules.answer,
+        summary=label(outcome.summary) if outcome.summary else rules.summary,
+        recommendations=[label(r) for r in outcome.recommendations] or rules.recommendations,
+        source="flowise",
+        generated=bool(flow_text),
     )

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     auth_cache_seconds: float = Field(default=60.0, ge=0)
     assist_default_namespace: str = "default"
     assist_rate_limit_per_minute: int = Field(default=30, ge=1)
+    #: per client address, for requests whose token is not known yet (before any TokenReview)
+    assist_unauthenticated_rate_limit_per_minute: int = Field(default=30, ge=1)
     assist_max_body_bytes: int = Field(default=16384, ge=256)
     assist_max_query_chars: int = Field(default=2000, ge=1)
 

@@ -135,10 +135,10 @@ class IncidentSource:
     def __init__(self, incident: Incident) -> None:
         self.incident = incident
 
-    async def target_snapshot(self, namespace: str, kind: str, name: str) -> Snapshot:
+    async def target_snapshot(self, namespace: str, kind: str, name: str, **_: object) -> Snapshot:
         return self.incident.snapshot()
 
-    async def namespace_snapshot(self, namespace: str) -> Snapshot:
+    async def namespace_snapshot(self, namespace: str, **_: object) -> Snapshot:
         return self.incident.snapshot()
 
 

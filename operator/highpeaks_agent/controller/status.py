@@ -93,12 +93,19 @@ def _diagnosed(
         and outcome.reason.startswith("bad answer")
     ):
         diagnosed["message"] += f" (rules only: the flow's answer was unusable, {outcome.reason})"
+    if report.flow_not_used:
+        diagnosed["message"] += (
+            f" (rules only: the flow's answer was not used, {report.flow_not_used})"
+        )
     return diagnosed
 
 
 def _flowise_available(report: Report, now: datetime, generation: int | None) -> dict[str, Any]:
     """``FlowiseAvailable``: whether the flow answered, else why the rules answered alone."""
     outcome = report.explanation
+    if report.flow_not_used:
+        message = f"The flow answered; the rules' result stands: {report.flow_not_used}"
+        return condition("FlowiseAvailable", True, "AnswerNotUsed", message, now, generation)
     available = outcome.status == "ok"
     return condition(
         "FlowiseAvailable",

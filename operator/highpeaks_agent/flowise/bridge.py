@@ -15,14 +15,19 @@ from highpeaks_agent.ttlcache import TTLCache
 
 def session_id(request: ExplainRequest) -> str:
     """One flow conversation per subject and rollout revision (a flow with memory keeps the
-    history of one incident together, and a new revision starts afresh)."""
-    return _digest(request.subject, str(_revision(request)))[:32]
+    history of one incident together, and a new revision starts afresh); a caller who may
+    read less than everything has conversations of their share only."""
+    parts = (request.subject, str(_revision(request)))
+    return _digest(*parts, *((request.readers,) if request.readers else ()))[:32]
 
 
 def cache_key(request: ExplainRequest) -> str:
-    """Same subject, revision, root causes and question: the same answer, without a call."""
+    """Same subject, revision, root causes, question and share of the data: the same answer,
+    without a call."""
     causes = ",".join(sorted({d.root_cause for d in request.diagnoses if d.findings}))
-    return _digest(request.subject, str(_revision(request)), causes, request.question or "")
+    return _digest(
+        request.subject, str(_revision(request)), causes, request.question or "", request.readers
+    )
 
 
 def _revision(request: ExplainRequest) -> int | None:

@@ -31,7 +31,7 @@ def create_app(
     """The application. ``auth`` is None only with ``AUTH_MODE=none`` (then nobody is checked).
 
     Built once at start-up from the shared services; nothing here holds per-request state
-    except the bounded rate limiter.
+    except the bounded rate limiters.
     """
     if auth is None and settings.auth_mode != "none":
         raise ValueError("an authenticator is required unless AUTH_MODE=none")
@@ -44,6 +44,9 @@ def create_app(
         readiness=readiness,
         auth=auth,
         limiter=RateLimiter(settings.assist_rate_limit_per_minute, 60.0),
+        unauthenticated_limiter=RateLimiter(
+            settings.assist_unauthenticated_rate_limit_per_minute, 60.0
+        ),
     )
     app.include_router(probes.router)
     app.include_router(assist.router)

@@ -2,6 +2,9 @@
 
 The route is a straight line — who asks, within their rate, with a valid body, allowed to
 read it — and every way it can stop is an :class:`AgentError` answered from one table.
+A caller is answered from what they may read themselves (``http/rights.py``), never from what
+the operator may read. A caller whose token is not known yet is first held to a per-address
+rate, so a flood of made-up tokens costs the API server a bounded number of TokenReviews.
 """
 
 from __future__ import annotations
@@ -25,11 +28,13 @@ from highpeaks_agent.errors import (
     PayloadTooLarge,
     TooManyRequests,
 )
-from highpeaks_agent.http.auth import Access, KubernetesAuth, User
-from highpeaks_agent.http.errors import agent_error
+from highpeaks_agent.http.auth import KubernetesAuth, User
+from highpeaks_agent.http.errors import agent_error, error_response
 from highpeaks_agent.http.models import AssistRequest, AssistResponse, ErrorResponse
+from highpeaks_agent.http.rights import namespace_visibility, target_visibility
 from highpeaks_agent.http.state import HttpServices, services
 from highpeaks_agent.service import Report
+from highpeaks_agent.visibility import EVERYTHING, Visibility
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -43,7 +48,9 @@ TARGET_RESOURCES: dict[str, tuple[str, str]] = {
 @router.post(
     "/assist",
     response_model=AssistResponse,
-    responses={code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 413, 422, 429, 503)},
+    responses={
+        code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 413, 422, 429, 500, 503)
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -63,36 +70,56 @@ async def assist(request: Request, state: Annotated[HttpServices, Depends(servic
         response = await _assist(request, state)
     except AgentError as exc:
         response = agent_error(exc)
+    except Exception:  # a bug must still answer JSON and be counted, never a bare 500
+        log.exception("/assist failed")
+        response = error_response(500, "InternalError", "the request could not be answered")
     metrics.ASSIST_REQUESTS.labels(str(response.status_code)).inc()
     return response
 
 
 async def _assist(request: Request, state: HttpServices) -> Response:
     user = await _authenticate(request, state)
-    _within_rate(request, user, state)
+    _within_rate(_client_address(request) if user is None else user.username, state)
     payload = _parse(await _read_body(request, state.settings.assist_max_body_bytes), state)
     namespace = payload.namespace or state.settings.assist_default_namespace
+    visible = EVERYTHING
     if state.auth is not None and user is not None:
-        await _authorize(state.auth, user, payload, namespace)
-    report = await _diagnose(payload, namespace, state)
+        visible = await _visibility(state.auth, user, payload, namespace)
+    report = await _diagnose(payload, namespace, visible, state)
     response = AssistResponse(
         answer=report.answer,
         diagnoses=[d.to_json_dict() for d in report.diagnoses if d.findings or payload.target],
         source=report.source,
         namespace=namespace,
         recommendations=report.recommendations,
+        withheld=list(report.withheld),
+        generated=report.generated,
     )
     return JSONResponse(response.model_dump())
 
 
 async def _authenticate(request: Request, state: HttpServices) -> User | None:
+    """The caller; a token not reviewed recently is held to the per-address rate first."""
     if state.auth is None:
         return None
-    return await state.auth.authenticate(request.headers.get("authorization"))
+    authorization = request.headers.get("authorization")
+    known = state.auth.known_user(authorization)
+    if known is not None:
+        return known
+    wait = state.unauthenticated_limiter.check(_client_address(request))
+    if wait is not None:
+        limit = state.settings.assist_unauthenticated_rate_limit_per_minute
+        raise TooManyRequests(
+            f"at most {limit} requests a minute with a token not yet reviewed", wait
+        )
+    return await state.auth.authenticate(authorization)
 
 
-def _within_rate(request: Request, user: User | None, state: HttpServices) -> None:
-    caller = user.username if user else (request.client.host if request.client else "anonymous")
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _within_rate(caller: str, state: HttpServices) -> None:
     wait = state.limiter.check(caller)
     if wait is not None:
         limit = state.settings.assist_rate_limit_per_minute
@@ -129,26 +156,31 @@ def _parse(body: Any, state: HttpServices) -> AssistRequest:
     return payload
 
 
-async def _authorize(
+async def _visibility(
     auth: KubernetesAuth, user: User, payload: AssistRequest, namespace: str
-) -> None:
-    checks = [Access("get", "pods", namespace)]
-    if payload.target is not None:
-        resource, group = TARGET_RESOURCES[payload.target.kind]
-        checks.append(Access("get", resource, namespace, group, payload.target.name))
-    for check in checks:
-        await auth.authorize(user, check)
+) -> Visibility:
+    if payload.target is None:
+        return await namespace_visibility(auth, user, namespace)
+    return await target_visibility(auth, user, namespace, payload.target.kind, payload.target.name)
 
 
-async def _diagnose(payload: AssistRequest, namespace: str, state: HttpServices) -> Report:
+async def _diagnose(
+    payload: AssistRequest, namespace: str, visible: Visibility, state: HttpServices
+) -> Report:
     service = state.service
     try:
         if payload.target is not None:
             diagnosed = await service.diagnose_target(
-                namespace, payload.target.kind, payload.target.name, trigger="assist"
+                namespace,
+                payload.target.kind,
+                payload.target.name,
+                trigger="assist",
+                visible=visible,
             )
         else:
-            diagnosed = await service.diagnose_namespace(namespace, trigger="assist")
+            diagnosed = await service.diagnose_namespace(
+                namespace, trigger="assist", visible=visible
+            )
         return await service.explain(diagnosed, question=payload.query)
     except AgentError:
         raise

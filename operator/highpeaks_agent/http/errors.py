@@ -12,6 +12,7 @@ from highpeaks_agent.errors import (
     InvalidRequest,
     MalformedBody,
     PayloadTooLarge,
+    ReviewUnavailable,
     TargetNotFound,
     TooManyRequests,
     Unauthenticated,
@@ -30,6 +31,7 @@ AGENT_ERRORS: dict[type[AgentError], tuple[int, str]] = {
     UnsupportedTarget: (422, "InvalidRequest"),
     TooManyRequests: (429, "TooManyRequests"),
     ClusterUnavailable: (503, "ClusterUnavailable"),
+    ReviewUnavailable: (503, "ReviewUnavailable"),
 }
 
 

@@ -39,6 +39,10 @@ class AssistResponse(BaseModel):
     source: Literal["rules", "flowise"]
     namespace: str
     recommendations: list[str] = Field(default_factory=list)
+    withheld: list[str] = Field(default_factory=list)
+    """Kinds of evidence left out because the caller may not read them (CONTRACT §7)."""
+    generated: bool = False
+    """Whether ``answer`` holds text written by the flow (labelled so in the text too)."""
 
 
 class ErrorResponse(BaseModel):

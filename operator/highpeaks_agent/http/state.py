@@ -22,6 +22,9 @@ class HttpServices:
     readiness: Readiness
     auth: KubernetesAuth | None
     limiter: RateLimiter
+    """Per authenticated user."""
+    unauthenticated_limiter: RateLimiter
+    """Per client address, for requests whose token is not known yet: before any TokenReview."""
 
 
 def services(request: Request) -> HttpServices:

@@ -4,8 +4,10 @@ A snapshot for one target holds the workload, what it owns on the way to its pod
 Deployment's ReplicaSets, a CronJob's Jobs; found through ownerReferences, never by name), its
 pods, a StatefulSet's or DaemonSet's ControllerRevisions, the PersistentVolumeClaims its pods
 mount, the Events about all of those, and the log tails of containers that crashed
-(``previous=true``) or are stuck. Every kind is read the same way, from its row in
-:mod:`highpeaks_agent.engine.kinds` (no reader per kind), through
+(``previous=true``) or are stuck. A :class:`~highpeaks_agent.visibility.Visibility` narrows
+that to what the asking user may read (/assist): kinds, logs and Events it does not allow are
+never requested, so they cannot reach the engine or an answer. Every kind is read the same
+way, from its row in :mod:`highpeaks_agent.engine.kinds` (no reader per kind), through
 :mod:`highpeaks_agent.kubeapi`, and every log read is capped in lines and bytes.
 """
 
@@ -30,8 +32,9 @@ from highpeaks_agent.engine.kinds import (
     KindInfo,
 )
 from highpeaks_agent.engine.snapshot import ContainerLog, Snapshot, controller_ref, meta
-from highpeaks_agent.errors import TargetNotFound, UnsupportedTarget
+from highpeaks_agent.errors import Forbidden, TargetNotFound, UnsupportedTarget
 from highpeaks_agent.kubeapi import Query, get_bytes, get_json, resource_path
+from highpeaks_agent.visibility import EVERYTHING, Visibility
 
 log = logging.getLogger(__name__)
 
@@ -65,50 +68,68 @@ class LiveSource:
 
     # --- public ------------------------------------------------------------------------
 
-    async def target_snapshot(self, namespace: str, kind: str, name: str) -> Snapshot:
-        """The target workload with its ReplicaSets, pods, their events and failing logs.
+    async def target_snapshot(
+        self, namespace: str, kind: str, name: str, *, visible: Visibility = EVERYTHING
+    ) -> Snapshot:
+        """The target workload with its ReplicaSets, pods, their events and failing logs,
+        as far as ``visible`` allows.
 
-        Raises :class:`TargetNotFound` when the target does not exist and
-        :class:`UnsupportedTarget` for a kind the engine does not diagnose.
+        Raises :class:`TargetNotFound` when the target does not exist,
+        :class:`UnsupportedTarget` for a kind the engine does not diagnose and
+        :class:`Forbidden` for a target kind ``visible`` does not include.
         """
         info = BY_KIND.get(kind)
         if info is None or not info.target:
             raise UnsupportedTarget(kind, TARGET_KINDS)
+        if not visible.may_read(kind):
+            raise Forbidden(f"may not get {info.plural} in namespace {namespace}")
         target = await self._read_target(namespace, info, name)
         objects: list[dict[str, Any]] = [target]
         if info is _POD:
             pods = [target]
         else:
-            owners = [target, *await self._intermediates(namespace, target)]
+            owners = [target, *await self._intermediates(namespace, target, visible)]
             objects.extend(owners[1:])
-            pods = await self._pods_of(namespace, owners)
+            pods = await self._pods_of(namespace, owners) if visible.pods else []
             objects.extend(pods)
-        if kind in _REVISIONED:
+        if kind in _REVISIONED and visible.may_read(CONTROLLER_REVISION.kind):
             objects.extend(await self._owned(namespace, CONTROLLER_REVISION, target))
-        objects.extend(await self._claims_of(namespace, pods))
-        events = await self._list(namespace, EVENT, None)
-        wanted = {meta(o).get("uid") for o in objects}
-        objects.extend(e for e in events if (e.get("involvedObject") or {}).get("uid") in wanted)
+        if visible.may_read(PERSISTENT_VOLUME_CLAIM.kind):
+            objects.extend(await self._claims_of(namespace, pods))
+        if visible.events:
+            events = await self._list(namespace, EVENT, None)
+            wanted = {meta(o).get("uid") for o in objects}
+            objects.extend(
+                e for e in events if (e.get("involvedObject") or {}).get("uid") in wanted
+            )
         snapshot = Snapshot.from_objects(objects)
-        await self._read_logs(snapshot, pods)
+        if visible.logs:
+            await self._read_logs(snapshot, pods)
         return snapshot
 
-    async def namespace_snapshot(self, namespace: str) -> Snapshot:
-        """Every workload, pod and event of one namespace, with logs of failing containers."""
-        return await self._listed_snapshot(namespace)
+    async def namespace_snapshot(
+        self, namespace: str, *, visible: Visibility = EVERYTHING
+    ) -> Snapshot:
+        """Every workload, pod and event of one namespace, with logs of failing containers,
+        as far as ``visible`` allows."""
+        return await self._listed_snapshot(namespace, visible)
 
     async def all_namespaces_snapshot(self) -> Snapshot:
         """Every workload, pod and event of every namespace (list calls without a namespace,
         as ``kubectl get -A`` makes them), with logs of failing containers."""
-        return await self._listed_snapshot(None)
+        return await self._listed_snapshot(None, EVERYTHING)
 
-    async def _listed_snapshot(self, namespace: str | None) -> Snapshot:
-        results = await asyncio.gather(
-            *(self._list(namespace, info, None) for info in NAMESPACE_KINDS)
-        )
+    async def _listed_snapshot(self, namespace: str | None, visible: Visibility) -> Snapshot:
+        kinds = [
+            info
+            for info in NAMESPACE_KINDS
+            if (visible.events if info is EVENT else visible.may_read(info.kind))
+        ]
+        results = await asyncio.gather(*(self._list(namespace, info, None) for info in kinds))
         objects = [obj for items in results for obj in items]
         snapshot = Snapshot.from_objects(objects)
-        await self._read_logs(snapshot, snapshot.pods, per_owner=MAX_PODS_WITH_LOGS)
+        if visible.logs:
+            await self._read_logs(snapshot, snapshot.pods, per_owner=MAX_PODS_WITH_LOGS)
         return snapshot
 
     # --- reading -----------------------------------------------------------------------
@@ -122,10 +143,14 @@ class LiveSource:
             raise
         return _with_kind(obj, info.kind)
 
-    async def _intermediates(self, namespace: str, target: dict[str, Any]) -> list[dict[str, Any]]:
+    async def _intermediates(
+        self, namespace: str, target: dict[str, Any], visible: Visibility
+    ) -> list[dict[str, Any]]:
         """What the target owns between itself and its pods: ReplicaSets, or Jobs."""
         info = _INTERMEDIATE.get(str(target.get("kind")))
-        return await self._owned(namespace, info, target) if info is not None else []
+        if info is None or not visible.may_read(info.kind):
+            return []
+        return await self._owned(namespace, info, target)
 
     async def _owned(
         self, namespace: str, info: KindInfo, owner: Mapping[str, Any]

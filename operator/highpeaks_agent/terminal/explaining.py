@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+from highpeaks_agent.answer_guard import screen
 from highpeaks_agent.engine.model import Diagnosis
-from highpeaks_agent.engine.redact import redactor_for
 from highpeaks_agent.explain import ExplainOutcome, ExplainRequest
 from highpeaks_agent.settings import Settings
 from highpeaks_agent.terminal.console import Console
@@ -39,14 +39,17 @@ def explain(
     outcome = asyncio.run(_ask(request, settings, console))
     if outcome.status != "ok":
         return outcome
-    redact = redactor_for(gathered.snapshot.all_objects()).text
-    return ExplainOutcome(
+    redact = gathered.snapshot.redactor.text
+    redacted = ExplainOutcome(
         status="ok",
         summary=redact(outcome.summary),
         root_cause=outcome.root_cause,
         recommendations=[redact(step) for step in outcome.recommendations],
         answer=redact(outcome.answer),
     )
+    # the flow explains, the rules decide: a contradicting or destructive answer is not shown
+    # as if it were advice (CONTRACT §8)
+    return screen(redacted, failing)
 
 
 async def _ask(request: ExplainRequest, settings: Settings, console: Console) -> ExplainOutcome:

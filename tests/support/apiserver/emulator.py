@@ -73,6 +73,10 @@ class ApiServerEmulator(kmock.KubernetesEmulator):  # type: ignore[misc]
         #: bearer token → the (verb, resource) pairs refused to it with 403, as RBAC would,
         #: e.g. ``{"jane": {("list", "pods"), ("get", "pods/log")}}``; everything else is allowed.
         self.denied: dict[str, set[tuple[str, str]]] = {}
+        #: kinds of the TokenReviews and SubjectAccessReviews asked, in order
+        self.reviews: list[str] = []
+        #: when set, every review is answered with this HTTP status (a failing authn/authz backend)
+        self.review_failure: int | None = None
         self.printer_columns: dict[tuple[str, str, str], list[PrinterColumn]] = {}
 
     # --- declaring ---------------------------------------------------------------------
@@ -222,6 +226,10 @@ class ApiServerEmulator(kmock.KubernetesEmulator):  # type: ignore[misc]
     def _create(self, rtype: ResourceType, namespace: str | None, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise ApiError(400, "BadRequest", "the body of the request was not a JSON object")
+        if rtype.key[0] in ("authentication.k8s.io", "authorization.k8s.io"):
+            self.reviews.append(rtype.kind)
+            if self.review_failure is not None:
+                raise ApiError(self.review_failure, "InternalError", "the review backend failed")
         if rtype.key == ("authentication.k8s.io", "v1", "tokenreviews"):
             return self._token_review(body)
         if rtype.key == ("authorization.k8s.io", "v1", "subjectaccessreviews"):

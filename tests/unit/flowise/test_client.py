@@ -287,3 +287,12 @@ def test_conversation_and_cache_identities() -> None:
     assert cache_key(base) != cache_key(replace(base, question="another question"))
     assert cache_key(base) != cache_key(replace(base, diagnoses=rolled))
     assert cache_key(base) == cache_key(request())
+
+
+def test_an_answer_made_for_one_share_of_the_data_is_not_given_to_another() -> None:
+    """An /assist caller who may not read logs never gets an answer made from them."""
+    everything = request()
+    no_logs = replace(everything, readers="Deployment,Pod,ReplicaSet;-logs;events")
+    assert cache_key(no_logs) != cache_key(everything)
+    assert session_id(no_logs) != session_id(everything)
+    assert cache_key(no_logs) == cache_key(replace(no_logs, diagnoses=list(no_logs.diagnoses)))

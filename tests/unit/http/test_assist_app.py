@@ -4,16 +4,11 @@ SubjectAccessReview answered by an API server on loopback, limits, and answers."
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import pytest
-from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from kubernetes import client
 
 from highpeaks_agent.engine.thresholds import DEFAULT_THRESHOLDS
 from highpeaks_agent.errors import (
@@ -24,58 +19,15 @@ from highpeaks_agent.errors import (
     UnsupportedTarget,
 )
 from highpeaks_agent.http.app import create_app
-from highpeaks_agent.http.auth import KubernetesAuth
 from highpeaks_agent.http.errors import agent_error
 from highpeaks_agent.readiness import Readiness
 from highpeaks_agent.service import DiagnosisService
 from highpeaks_agent.settings import Settings
-from tests.support.loopback import serve
 from tests.support.strategies import json_values
+from tests.unit.http.reviews import FakeReviews, bearer, http, make_auth
 
 from ..engine.builders import NOW
 from ..service.test_diagnosis_service import SECRET, SnapshotSource, failing_objects
-
-TOKENS = {
-    "alice-token": {"username": "alice", "groups": ["sre"]},
-    "bob-token": {"username": "bob", "groups": ["dev"]},
-}
-GRANTS = {("alice", "shop"), ("bob", "sandbox")}
-
-
-@dataclass
-class FakeReviews:
-    """TokenReview and SubjectAccessReview endpoints with the real response shapes."""
-
-    calls: list[str] = field(default_factory=list)
-    sar_specs: list[dict[str, Any]] = field(default_factory=list)
-
-    async def token_review(self, request: web.Request) -> web.Response:
-        self.calls.append("TokenReview")
-        body = await request.json()
-        user = TOKENS.get(body["spec"]["token"])
-        status: dict[str, Any] = (
-            {"authenticated": True, "user": {"uid": "u-1", **user}}
-            if user
-            else {"authenticated": False, "error": "invalid bearer token"}
-        )
-        return web.json_response({**body, "status": status}, status=201)
-
-    async def access_review(self, request: web.Request) -> web.Response:
-        self.calls.append("SubjectAccessReview")
-        body = await request.json()
-        self.sar_specs.append(body["spec"])
-        allowed = (body["spec"]["user"], body["spec"]["resourceAttributes"]["namespace"]) in GRANTS
-        return web.json_response({**body, "status": {"allowed": allowed}}, status=201)
-
-
-@pytest.fixture
-async def reviews() -> AsyncIterator[tuple[FakeReviews, str]]:
-    fake = FakeReviews()
-    app = web.Application()
-    app.router.add_post("/apis/authentication.k8s.io/v1/tokenreviews", fake.token_review)
-    app.router.add_post("/apis/authorization.k8s.io/v1/subjectaccessreviews", fake.access_review)
-    async with serve(app) as url:
-        yield fake, url
 
 
 def make_app(api_url: str | None, readiness: Readiness | None = None, **settings: Any) -> Any:
@@ -83,20 +35,8 @@ def make_app(api_url: str | None, readiness: Readiness | None = None, **settings
     service = DiagnosisService(
         SnapshotSource(*failing_objects()), thresholds=DEFAULT_THRESHOLDS, clock=lambda: NOW
     )
-    auth = None
-    if api_url is not None:
-        configuration = client.Configuration()
-        configuration.host = api_url
-        auth = KubernetesAuth(client.ApiClient(configuration), cache_seconds=60)
+    auth = make_auth(api_url) if api_url is not None else None
     return create_app(config, service, readiness or Readiness(), auth)
-
-
-def http(app: Any) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://agent")
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def test_health_ready_metrics() -> None:
@@ -191,13 +131,19 @@ async def test_denied_is_403_and_looks_the_same_for_missing_namespaces(
 async def test_positive_reviews_are_cached(reviews: tuple[FakeReviews, str]) -> None:
     fake, url = reviews
     async with http(make_app(url)) as agent:
+        statuses = []
         for _ in range(3):
-            assert (
-                await agent.post(
-                    "/assist", json={"query": "status?"}, headers=bearer("alice-token")
-                )
-            ).status_code == 200
-    assert fake.calls == ["TokenReview", "SubjectAccessReview"]
+            response = await agent.post(
+                "/assist", json={"query": "status?"}, headers=bearer("alice-token")
+            )
+            statuses.append(response.status_code)
+            if len(statuses) == 1:
+                first_calls = list(fake.calls)
+    assert statuses == [200, 200, 200]
+    # one TokenReview and one review per kind of data for the first question, none after
+    assert first_calls[0] == "TokenReview" and first_calls.count("TokenReview") == 1
+    assert set(first_calls[1:]) == {"SubjectAccessReview"}
+    assert fake.calls == first_calls
 
 
 @pytest.mark.parametrize(

@@ -8,11 +8,13 @@ from typing import Any
 import pytest
 
 from highpeaks_agent.engine import Snapshot
+from highpeaks_agent.engine.snapshot import ContainerLog
 from highpeaks_agent.engine.thresholds import DEFAULT_THRESHOLDS
 from highpeaks_agent.errors import TargetNotFound
 from highpeaks_agent.explain import ExplainOutcome, ExplainRequest
 from highpeaks_agent.service import DiagnosisService, Report
 from highpeaks_agent.sources.live import _containers_worth_logs, _selector_string
+from highpeaks_agent.visibility import EVERYTHING, Visibility
 
 from ..engine.builders import (
     NOW,
@@ -29,20 +31,39 @@ SECRET = "planted-db-password-991"
 
 
 class SnapshotSource:
-    """Serves fixed objects the way LiveSource would (same method names and errors)."""
+    """Serves fixed objects the way LiveSource would (same method names, errors, and only
+    what ``visible`` allows)."""
 
-    def __init__(self, *objects: dict[str, Any]) -> None:
+    def __init__(self, *objects: dict[str, Any], logs: dict[Any, ContainerLog] | None = None):
         self.objects = list(objects)
+        self.logs = logs or {}
+        self.visibilities: list[Visibility] = []
 
-    async def target_snapshot(self, namespace: str, kind: str, name: str) -> Snapshot:
-        snapshot = Snapshot.from_objects(self.objects)
+    def _snapshot(self, objects: list[dict[str, Any]], visible: Visibility) -> Snapshot:
+        self.visibilities.append(visible)
+        readable = [
+            o
+            for o in objects
+            if (visible.events if o["kind"] == "Event" else visible.may_read(o["kind"]))
+        ]
+        snapshot = Snapshot.from_objects(readable)
+        if visible.logs:
+            snapshot.logs.update(self.logs)
+        return snapshot
+
+    async def target_snapshot(
+        self, namespace: str, kind: str, name: str, *, visible: Visibility = EVERYTHING
+    ) -> Snapshot:
+        snapshot = self._snapshot(self.objects, visible)
         if snapshot.get(kind, namespace, name) is None:
             raise TargetNotFound(kind, namespace, name)
         return snapshot
 
-    async def namespace_snapshot(self, namespace: str) -> Snapshot:
-        return Snapshot.from_objects(
-            [o for o in self.objects if o["metadata"].get("namespace") == namespace]
+    async def namespace_snapshot(
+        self, namespace: str, *, visible: Visibility = EVERYTHING
+    ) -> Snapshot:
+        return self._snapshot(
+            [o for o in self.objects if o["metadata"].get("namespace") == namespace], visible
         )
 
 
@@ -100,7 +121,8 @@ async def test_explainer_answer_is_used_and_redacted() -> None:
     report = await ask(service(SnapshotSource(*failing_objects()), explainer), question="why?")
     assert report.source == "flowise"
     assert report.diagnoses[0].source == "flowise"
-    assert report.answer == "Roll back."
+    assert report.answer == "[generated] Roll back."
+    assert report.generated and not report.flow_not_used
     assert SECRET not in report.summary and "[REDACTED]" in report.summary
     request = explainer.requests[0]
     assert request.question == "why?"
@@ -167,9 +189,11 @@ class CountingSource(SnapshotSource):
         super().__init__(*objects)
         self.reads = 0
 
-    async def target_snapshot(self, namespace: str, kind: str, name: str) -> Snapshot:
+    async def target_snapshot(
+        self, namespace: str, kind: str, name: str, *, visible: Visibility = EVERYTHING
+    ) -> Snapshot:
         self.reads += 1
-        return await super().target_snapshot(namespace, kind, name)
+        return await super().target_snapshot(namespace, kind, name, visible=visible)
 
 
 async def test_explaining_uses_the_diagnosis_it_is_given() -> None:
@@ -180,7 +204,7 @@ async def test_explaining_uses_the_diagnosis_it_is_given() -> None:
     assert diagnosed.failing and diagnosed.target is not None
     assert explainer.requests == []  # the rules' verdict costs no explanation
     report = await svc.explain(diagnosed)
-    assert report.summary == "explained"
+    assert report.summary == "[generated] explained"
     assert source.reads == 1
     assert explainer.requests[0].diagnoses == diagnosed.diagnoses
     assert explainer.requests[0].subject == diagnosed.target["metadata"]["uid"]
@@ -195,3 +219,22 @@ async def test_the_question_is_redacted_with_the_snapshots_known_values() -> Non
     question = explainer.requests[0].question or ""
     assert SECRET not in question and "ghp_1234567890" not in question
     assert "[REDACTED" in question
+
+
+async def test_the_explainer_is_told_whose_share_of_the_data_it_explains() -> None:
+    explainer = RecordingExplainer(ExplainOutcome(status="unavailable", reason="timeout"))
+    svc = service(SnapshotSource(*failing_objects()), explainer)
+    everything = await svc.diagnose_target("shop", "Deployment", "checkout", trigger="assist")
+    await svc.explain(everything, question="why?")
+    share = Visibility(
+        kinds=frozenset({"Deployment", "Pod"}),
+        logs=False,
+        events=True,
+        wanted=frozenset({"Deployment", "Pod", "ReplicaSet"}),
+    )
+    limited = await svc.diagnose_target(
+        "shop", "Deployment", "checkout", trigger="assist", visible=share
+    )
+    report = await svc.explain(limited, question="why?")
+    assert [r.readers for r in explainer.requests] == ["", "Deployment,Pod;-logs;events"]
+    assert report.withheld == ("container logs (get pods/log)", "ReplicaSet objects")

@@ -14,9 +14,10 @@ from aiohttp import web
 from kubernetes import client
 
 from highpeaks_agent.engine.kinds import BY_KIND, KINDS, TARGET_KINDS
-from highpeaks_agent.errors import TargetNotFound, UnsupportedTarget
+from highpeaks_agent.errors import Forbidden, TargetNotFound, UnsupportedTarget
 from highpeaks_agent.permissions import cluster_role_rules
 from highpeaks_agent.sources.live import NAMESPACE_KINDS, LiveSource
+from highpeaks_agent.visibility import Visibility
 from tests.support.loopback import serve
 from tests.unit.shipping.shipped import grants
 
@@ -298,3 +299,59 @@ def test_the_cluster_role_grants_reading_every_kind_of_the_table_the_reader_read
         assert (info.group, info.plural, "get") in granted, kind
     for info in NAMESPACE_KINDS:
         assert (info.group, info.plural, "list") in granted, info.kind
+
+
+async def test_a_deployment_is_read_only_as_far_as_the_caller_may_see(
+    cluster: tuple[RecordingApiServer, LiveSource],
+) -> None:
+    """A caller without logs or events: neither is requested at all (CONTRACT §7)."""
+    server, live = cluster
+    dep, rs, crashed = failing_objects()
+    server.objects = [dep, rs, crashed, event(crashed, "BackOff", "Back-off restarting")]
+    visible = Visibility(
+        kinds=frozenset({"Deployment", "ReplicaSet", "Pod"}), logs=False, events=False
+    )
+    snapshot = await live.target_snapshot("shop", "Deployment", "checkout", visible=visible)
+    assert server.requests == [
+        "/apis/apps/v1/namespaces/shop/deployments/checkout",
+        "/apis/apps/v1/namespaces/shop/replicasets?labelSelector=app%3Dcheckout",
+        "/api/v1/namespaces/shop/pods?labelSelector=app%3Dcheckout",
+    ]
+    assert snapshot.logs == {} and snapshot.events == []
+
+
+async def test_without_pods_a_deployment_is_read_alone(
+    cluster: tuple[RecordingApiServer, LiveSource],
+) -> None:
+    server, live = cluster
+    dep, rs, crashed = failing_objects()
+    server.objects = [dep, rs, crashed, event(dep, "ScalingReplicaSet", "Scaled up")]
+    visible = Visibility(kinds=frozenset({"Deployment"}), logs=True, events=True)
+    snapshot = await live.target_snapshot("shop", "Deployment", "checkout", visible=visible)
+    assert server.requests == [
+        "/apis/apps/v1/namespaces/shop/deployments/checkout",
+        "/api/v1/namespaces/shop/events",
+    ]
+    assert snapshot.pods == [] and len(snapshot.events) == 1
+
+
+async def test_a_target_kind_the_caller_may_not_read_is_refused_before_any_read(
+    cluster: tuple[RecordingApiServer, LiveSource],
+) -> None:
+    server, live = cluster
+    with pytest.raises(Forbidden):
+        await live.target_snapshot(
+            "shop", "Deployment", "checkout", visible=Visibility(kinds=frozenset({"Pod"}))
+        )
+    assert server.requests == []
+
+
+async def test_a_namespace_is_read_only_as_far_as_the_caller_may_see(
+    cluster: tuple[RecordingApiServer, LiveSource],
+) -> None:
+    server, live = cluster
+    server.objects = failing_objects()
+    visible = Visibility(kinds=frozenset({"Pod"}), logs=False, events=False)
+    snapshot = await live.namespace_snapshot("shop", visible=visible)
+    assert server.requests == ["/api/v1/namespaces/shop/pods"]
+    assert [o["kind"] for o in snapshot.all_objects()] == ["Pod"]

@@ -1,0 +1,88 @@
+"""What one /assist caller may see, from SubjectAccessReviews for that caller (CONTRACT §7).
+
+A question about a target needs ``get`` on the target (else 403, whether it exists or not);
+then ``get pods`` shows pod states, ``get pods/log`` log lines, ``list events`` event
+messages, ``get persistentvolumeclaims`` the claims its pods mount, and what lies between a
+target and its pods or history (a Deployment's ReplicaSets, a CronJob's Jobs, a StatefulSet's
+or DaemonSet's ControllerRevisions) needs ``get`` on that kind. A question about a namespace
+reads with ``list`` on each kind (listing is what it does) and needs at least one of them.
+The reviews run concurrently and each answer is cached per user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+from highpeaks_agent.engine.kinds import BY_KIND
+from highpeaks_agent.errors import Forbidden
+from highpeaks_agent.http.auth import Access, KubernetesAuth, User
+from highpeaks_agent.visibility import READABLE_KINDS, Visibility
+
+_CLAIM = "PersistentVolumeClaim"
+
+#: Kinds read with a target on the way to its pods or its history, beside the pods themselves
+#: and the claims they mount.
+READ_WITH_TARGET: dict[str, tuple[str, ...]] = {
+    "Deployment": ("ReplicaSet",),
+    "CronJob": ("Job",),
+    "StatefulSet": ("ControllerRevision",),
+    "DaemonSet": ("ControllerRevision",),
+}
+
+
+def _kind_access(verb: str, kind: str, namespace: str, name: str = "") -> Access:
+    info = BY_KIND[kind]
+    return Access(verb, info.plural, namespace, info.group, name)
+
+
+async def target_visibility(
+    auth: KubernetesAuth, user: User, namespace: str, kind: str, name: str
+) -> Visibility:
+    """What ``user`` may see of target ``kind/name``; raises ``Forbidden`` unless they may get it."""
+    await auth.authorize(user, _kind_access("get", kind, namespace, name))
+    pods = () if kind == "Pod" else ("Pod",)
+    with_target = (*READ_WITH_TARGET.get(kind, ()), *pods)
+    # claims are extra evidence on a pod that mounts one: read when allowed, never "withheld"
+    related = {k: _kind_access("get", k, namespace) for k in (*with_target, _CLAIM)}
+    granted = await _granted(auth, user, related.values())
+    kinds = {kind} | {k for k, access in related.items() if granted[access]}
+    wanted = frozenset({kind, *with_target})
+    return await _with_logs_and_events(auth, user, namespace, frozenset(kinds), wanted)
+
+
+async def namespace_visibility(auth: KubernetesAuth, user: User, namespace: str) -> Visibility:
+    """What ``user`` may see in ``namespace``; raises ``Forbidden`` when they may list none of
+    the kinds a diagnosis reads."""
+    listing = {kind: _kind_access("list", kind, namespace) for kind in sorted(READABLE_KINDS)}
+    granted = await _granted(auth, user, listing.values())
+    kinds = frozenset(k for k, access in listing.items() if granted[access])
+    if not kinds:
+        raise Forbidden(
+            f"{user.username or 'caller'} may not list pods or workloads in namespace {namespace}"
+        )
+    return await _with_logs_and_events(auth, user, namespace, kinds, READABLE_KINDS - {_CLAIM})
+
+
+async def _with_logs_and_events(
+    auth: KubernetesAuth,
+    user: User,
+    namespace: str,
+    kinds: frozenset[str],
+    wanted: frozenset[str],
+) -> Visibility:
+    logs = Access("get", "pods/log", namespace)
+    events = _kind_access("list", "Event", namespace)
+    granted = await _granted(auth, user, [logs, events])
+    # a log line is only read for a pod the user can see
+    return Visibility(
+        kinds=kinds, logs=granted[logs] and "Pod" in kinds, events=granted[events], wanted=wanted
+    )
+
+
+async def _granted(
+    auth: KubernetesAuth, user: User, accesses: Iterable[Access]
+) -> dict[Access, bool]:
+    wanted = list(accesses)
+    answers = await asyncio.gather(*(auth.allowed(user, access) for access in wanted))
+    return dict(zip(wanted, answers, strict=True))
