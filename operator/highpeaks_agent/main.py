@@ -20,6 +20,7 @@ import uvicorn
 from kubernetes import client
 from pydantic import ValidationError
 
+from highpeaks_agent.alerts.intake import AlertIntake
 from highpeaks_agent.controller.handlers import register
 from highpeaks_agent.controller.incidents import IncidentMonitor
 from highpeaks_agent.controller.kube import KubeWriter
@@ -29,11 +30,14 @@ from highpeaks_agent.controller.tasks import TaskRunner
 from highpeaks_agent.flowise.bridge import build_explainer
 from highpeaks_agent.http.app import create_app
 from highpeaks_agent.http.auth import KubernetesAuth
+from highpeaks_agent.notify.notifier import Notifier
+from highpeaks_agent.notify.sinks import Sink, slack_sink, webhook_sink
 from highpeaks_agent.readiness import Readiness
-from highpeaks_agent.service import DiagnosisService
+from highpeaks_agent.service import DiagnosisService, utcnow
 from highpeaks_agent.settings import Settings
 from highpeaks_agent.sources.kubeclient import make_api_client
 from highpeaks_agent.sources.live import LiveSource
+from highpeaks_agent.sources.owners import LiveWorkloads
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +60,26 @@ def configure_logging(debug: bool) -> None:
         logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
 
 
+def build_notifier(settings: Settings, kube: KubeWriter) -> Notifier | None:
+    """The notification sinks that are configured; None when there is none."""
+    sinks: list[Sink] = []
+    if url := settings.notify_webhook_url.get_secret_value():
+        sinks.append(webhook_sink(url))
+    if url := settings.notify_slack_webhook_url.get_secret_value():
+        sinks.append(slack_sink(url))
+    if not sinks:
+        return None
+    log.info("IncidentNotes are also sent to: %s", ", ".join(s.name for s in sinks))
+    return Notifier(
+        sinks,
+        kube,
+        timeout_seconds=settings.notify_timeout_seconds,
+        max_attempts=settings.notify_max_attempts,
+        backoff_seconds=settings.notify_backoff_seconds,
+        queue_size=settings.notify_queue_size,
+    )
+
+
 def build_services(settings: Settings, api_client: client.ApiClient) -> tuple[Services, Any]:
     """The shared services and the HTTP app, from one settings object."""
     live = LiveSource(
@@ -69,6 +93,7 @@ def build_services(settings: Settings, api_client: client.ApiClient) -> tuple[Se
         max_concurrency=settings.max_concurrent_diagnoses,
     )
     kube = KubeWriter(api_client)
+    notifier = build_notifier(settings, kube)
     version_api = client.VersionApi(api_client)
 
     async def api_probe() -> None:
@@ -82,17 +107,22 @@ def build_services(settings: Settings, api_client: client.ApiClient) -> tuple[Se
             kube,
             debounce_seconds=settings.incident_debounce_seconds,
             flowise_configured=settings.flowise_enabled,
+            notifier=notifier,
         ),
         readiness=readiness,
         scope=NamespaceScope(api_client, settings.watch_namespace_selector),
         explainer=explainer,
+        notifier=notifier,
     )
     auth = (
         KubernetesAuth(api_client, cache_seconds=settings.auth_cache_seconds)
         if settings.auth_mode == "kubernetes"
         else None
     )
-    app = create_app(settings, service, readiness, auth)
+    alerts = AlertIntake(
+        LiveWorkloads(api_client), kube, watch_namespaces=settings.watch_namespaces, clock=utcnow
+    )
+    app = create_app(settings, service, readiness, auth, alerts)
     return services, app
 
 

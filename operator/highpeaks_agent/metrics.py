@@ -42,3 +42,13 @@ AGENT_TASKS = Gauge(
     "AgentTasks known to the operator, by phase.",
     ["phase"],
 )
+ALERTS_RECEIVED = Counter(
+    "highpeaks_agent_alerts_received_total",
+    "Alerts received on POST /alertmanager, by what became of them.",
+    ["result"],  # created|exists|resolved|ignored|forbidden
+)
+NOTIFICATIONS = Counter(
+    "highpeaks_agent_notifications_total",
+    "IncidentNote notifications, by sink and result.",
+    ["sink", "result"],  # sink: webhook|slack; result: sent|retried|failed|skipped|dropped
+)
