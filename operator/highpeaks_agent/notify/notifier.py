@@ -61,6 +61,24 @@ def notified_annotation(sink: str) -> str:
     return f"{NOTIFIED_PREFIX}{sink}"
 
 
+class HideSinkUrls(logging.Filter):
+    """httpx logs every request's URL at INFO; a webhook URL is a credential, so it is
+    replaced by the sink's name before any handler sees the record."""
+
+    def __init__(self, sinks: Sequence[Sink]) -> None:
+        super().__init__()
+        self._urls = {str(httpx.URL(s.url)): s.name for s in sinks} | {s.url: s.name for s in sinks}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        hidden = message
+        for url, name in self._urls.items():
+            hidden = hidden.replace(url, f"<{name} URL>")
+        if hidden != message:
+            record.msg, record.args = hidden, ()
+        return True
+
+
 class Notifier:
     """A bounded queue and one worker delivering incidents to the configured sinks."""
 
@@ -87,6 +105,8 @@ class Notifier:
         self._sent: set[tuple[Key, str]] = set()
         self._given_up: dict[Key, float] = {}
         self._worker: asyncio.Task[None] | None = None
+        self._hide = HideSinkUrls(self._sinks)
+        logging.getLogger("httpx").addFilter(self._hide)
 
     @property
     def sinks(self) -> tuple[str, ...]:
@@ -122,6 +142,7 @@ class Notifier:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
         await self._http.aclose()
+        logging.getLogger("httpx").removeFilter(self._hide)
 
     async def _work(self) -> None:
         while True:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -223,3 +224,17 @@ async def test_what_the_receiver_gets_is_json_without_planted_secrets(
     await notify.aclose()
     dumped = json.dumps(fake.bodies)
     assert planted not in dumped and "REDACTED" in dumped
+
+
+async def test_request_logs_never_show_a_sink_url(
+    receiver: tuple[Receiver, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    _, url = receiver
+    caplog.set_level(logging.INFO, logger="httpx")
+    notify = notifier(url, FakeRecords())
+    notify.submit(*KEY)
+    await notify.join()
+    await notify.aclose()
+    requests = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    assert len(requests) == 2 and all("<slack URL>" in m or "<webhook URL>" in m for m in requests)
+    assert "secretpath" not in caplog.text
