@@ -284,9 +284,7 @@ def test_alertmanager_token_and_notification_urls_come_from_optional_secrets(
     base_objects: Objects,
 ) -> None:
     container = agent_container(one(base_objects, "Deployment"))
-    refs = {
-        e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e
-    }
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
     assert refs["ALERTMANAGER_TOKEN"] == {
         "name": "highpeaks-agent-alertmanager",
         "key": "token",
