@@ -53,6 +53,8 @@ def alertmanager_router(
     """The route, built once from the shared intake and authenticator."""
     router = APIRouter()
     token = settings.alertmanager_token.get_secret_value().encode()
+    if not token and auth is None:
+        log.warning("no ALERTMANAGER_TOKEN and AUTH_MODE=none: /alertmanager accepts anyone")
 
     @router.post(
         "/alertmanager",

@@ -86,7 +86,7 @@ def slack_message(incident: Incident) -> dict[str, Any]:
             ],
         }
     )
-    fallback = f"{header}: {incident.summary}"
+    fallback = _escape(f"{header}: {incident.summary}")
     return {"text": _cut(fallback, SECTION_MAX), "blocks": blocks[:MAX_BLOCKS]}
 
 
