@@ -55,6 +55,11 @@ class Workloads(Protocol):
     async def controlling(self, namespace: str, kind: str, name: str) -> dict[str, Any]: ...
 
 
+class TaskBusy(Exception):
+    """A resolved alert whose task is still being diagnosed: the diagnosis would overwrite
+    the ``Resolved`` condition, so Alertmanager is asked to send the group again (503)."""
+
+
 @dataclass(frozen=True, slots=True)
 class AlertResult:
     """What became of one alert; ``reason`` says why when nothing was created."""
@@ -139,6 +144,8 @@ class AlertIntake:
             return self._result(
                 alert, "ignored", "no task was opened for this alert", namespace=namespace
             )
+        if (task.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
+            raise TaskBusy(f"AgentTask {namespace}/{name} is still being diagnosed")
         if not is_resolved(task):
             conditions = resolved_conditions(task, resolved=True, alert=alert, now=self._clock())
             await self._tasks.patch_task_status(namespace, name, {"conditions": conditions})

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 
-from highpeaks_agent.alerts.intake import AlertIntake, AlertResult, Authorizer
+from highpeaks_agent.alerts.intake import AlertIntake, AlertResult, Authorizer, TaskBusy
 from highpeaks_agent.alerts.mapping import GROUP
 from highpeaks_agent.alerts.payload import AlertGroup
 from highpeaks_agent.engine.redact import redact_text
@@ -82,6 +82,8 @@ def alertmanager_router(
             return group
         try:
             results = await intake.receive(group.alerts, authorize)
+        except TaskBusy as exc:  # retried by Alertmanager once the diagnosis is written
+            return _error(503, "TaskBusy", f"{exc}; retry", {"Retry-After": "10"})
         except AgentError as exc:
             return _error(422, "InvalidRequest", str(exc))
         except Exception as exc:  # the API server is unreachable or failing: retry later

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from highpeaks_agent.alerts.intake import AlertIntake
+from highpeaks_agent.alerts.intake import AlertIntake, TaskBusy
 from highpeaks_agent.alerts.payload import Alert
 from highpeaks_agent.errors import Forbidden
 from tests.support.alertmanager import alert
@@ -75,11 +75,17 @@ async def test_a_resolved_alert_resolves_its_task_once() -> None:
     service = intake(tasks)
     labels = {"namespace": "shop", "deployment": "checkout"}
     await service.receive(alerts(alert("ab12", labels)), None)
+    diagnosed = {"type": "Diagnosed", "status": "True", "reason": "RootCauseFound"}
+    tasks.items[("shop", "alert-ab12")]["status"] = {
+        "phase": "Succeeded",
+        "conditions": [diagnosed],
+    }
     resolved = alerts(alert("ab12", labels, status="resolved"))
     (result,) = await service.receive(resolved, None)
     await service.receive(resolved, None)
     assert (result.outcome, result.task) == ("resolved", "alert-ab12")
-    (condition,) = tasks.items[("shop", "alert-ab12")]["status"]["conditions"]
+    kept, condition = tasks.items[("shop", "alert-ab12")]["status"]["conditions"]
+    assert kept == diagnosed
     assert (condition["type"], condition["status"], condition["reason"]) == (
         "Resolved",
         "True",
@@ -89,8 +95,19 @@ async def test_a_resolved_alert_resolves_its_task_once() -> None:
     # firing again after resolution: the same task, marked unresolved
     (refire,) = await service.receive(alerts(alert("ab12", labels)), None)
     assert refire.outcome == "exists"
-    (condition,) = tasks.items[("shop", "alert-ab12")]["status"]["conditions"]
+    _, condition = tasks.items[("shop", "alert-ab12")]["status"]["conditions"]
     assert (condition["status"], condition["reason"]) == ("False", "AlertFiringAgain")
+
+
+async def test_resolved_while_still_being_diagnosed_asks_for_a_retry() -> None:
+    # the diagnosis writes the whole status: a Resolved condition written now would be lost
+    tasks = FakeTasks()
+    service = intake(tasks)
+    labels = {"namespace": "shop", "deployment": "checkout"}
+    await service.receive(alerts(alert("ab12", labels)), None)
+    with pytest.raises(TaskBusy, match="still being diagnosed"):
+        await service.receive(alerts(alert("ab12", labels, status="resolved")), None)
+    assert tasks.items[("shop", "alert-ab12")]["status"] == {}
 
 
 @pytest.mark.parametrize(

@@ -198,6 +198,18 @@ async def test_an_api_server_failure_asks_alertmanager_to_retry() -> None:
     assert response.json()["error"] == "ClusterUnavailable"
 
 
+async def test_resolving_a_task_still_being_diagnosed_is_retried_later() -> None:
+    tasks = FakeTasks()
+    app = make_app(tasks, alertmanager_token=TOKEN)
+    assert (await post(app, group(alert("a1", CHECKOUT)))).status_code == 202
+    response = await post(app, group(alert("a1", CHECKOUT, status="resolved")))
+    assert response.status_code == 503
+    assert response.json()["error"] == "TaskBusy" and response.headers["Retry-After"] == "10"
+    tasks.items[("shop", "alert-a1")]["status"] = {"phase": "Succeeded", "conditions": []}
+    response = await post(app, group(alert("a1", CHECKOUT, status="resolved")))
+    assert response.json()["results"][0]["outcome"] == "resolved"
+
+
 async def test_the_route_is_documented() -> None:
     app = make_app(FakeTasks(), alertmanager_token=TOKEN)
     schema = app.openapi()
