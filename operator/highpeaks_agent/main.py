@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import sys
 from collections.abc import Iterator, Sequence
@@ -100,6 +101,7 @@ def build_services(settings: Settings, api_client: client.ApiClient) -> tuple[Se
         await asyncio.to_thread(version_api.get_code, _request_timeout=3)
 
     readiness = Readiness(api_probe=api_probe)
+    scope = NamespaceScope(api_client, settings.watch_namespace_selector)
     services = Services(
         tasks=TaskRunner(service, kube, flowise_configured=settings.flowise_enabled),
         incidents=IncidentMonitor(
@@ -110,7 +112,7 @@ def build_services(settings: Settings, api_client: client.ApiClient) -> tuple[Se
             notifier=notifier,
         ),
         readiness=readiness,
-        scope=NamespaceScope(api_client, settings.watch_namespace_selector),
+        scope=scope,
         explainer=explainer,
         notifier=notifier,
     )
@@ -120,7 +122,13 @@ def build_services(settings: Settings, api_client: client.ApiClient) -> tuple[Se
         else None
     )
     alerts = AlertIntake(
-        LiveWorkloads(api_client), kube, watch_namespaces=settings.watch_namespaces, clock=utcnow
+        LiveWorkloads(api_client),
+        kube,
+        watch_namespaces=settings.watch_namespaces,
+        selected=functools.partial(scope.allows, index=None)
+        if settings.watch_namespace_selector
+        else None,
+        clock=utcnow,
     )
     app = create_app(settings, service, readiness, auth, alerts)
     return services, app

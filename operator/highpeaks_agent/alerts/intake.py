@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 Outcome = Literal["created", "exists", "resolved", "ignored", "forbidden"]
 #: Raises ``Forbidden`` unless the caller may create AgentTasks in the namespace.
 Authorizer = Callable[[str], Awaitable[None]]
+#: Whether the operator serves a namespace (``WATCH_NAMESPACE_SELECTOR``).
+NamespaceFilter = Callable[[str], Awaitable[bool]]
 
 
 class TaskStore(Protocol):
@@ -83,11 +85,13 @@ class AlertIntake:
         tasks: TaskStore,
         *,
         watch_namespaces: Collection[str] = (),
+        selected: NamespaceFilter | None = None,
         clock: Callable[[], datetime],
     ) -> None:
         self._workloads = workloads
         self._tasks = tasks
         self._watched = frozenset(watch_namespaces)
+        self._selected = selected
         self._clock = clock
 
     async def receive(self, alerts: list[Alert], authorize: Authorizer | None) -> list[AlertResult]:
@@ -103,7 +107,7 @@ class AlertIntake:
         scope = scope_of(alert)
         if isinstance(scope, Unscoped):
             return self._result(alert, "ignored", scope.reason)
-        if self._watched and scope.namespace not in self._watched:
+        if not await self._serves(scope.namespace):
             reason = f"namespace {scope.namespace} is not watched by this operator"
             return self._result(alert, "ignored", reason, namespace=scope.namespace)
         name = task_name(alert.fingerprint)
@@ -117,6 +121,12 @@ class AlertIntake:
         if alert.status == "resolved":
             return await self._resolve(alert, scope.namespace, name)
         return await self._open(alert, scope, name)
+
+    async def _serves(self, namespace: str) -> bool:
+        """A task elsewhere would never be diagnosed: WATCH_NAMESPACES and the selector."""
+        if self._watched and namespace not in self._watched:
+            return False
+        return self._selected is None or await self._selected(namespace)
 
     async def _open(self, alert: Alert, scope: Workload, name: str) -> AlertResult:
         try:

@@ -151,6 +151,14 @@ async def test_namespaces_not_watched_and_not_allowed_create_nothing() -> None:
     )
     assert unwatched.outcome == "ignored" and "not watched" in unwatched.reason
 
+    async def not_selected(namespace: str) -> bool:
+        return namespace == "payments"
+
+    (unselected,) = await intake(tasks, selected=not_selected).receive(
+        alerts(alert("a1", labels)), None
+    )
+    assert unselected.outcome == "ignored" and "not watched" in unselected.reason
+
     async def deny(namespace: str) -> None:
         raise Forbidden(f"alertmanager may not create agenttasks in namespace {namespace}")
 
