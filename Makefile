@@ -45,10 +45,11 @@ unit: $(STAMP)
 e2e: $(STAMP)
 	$(VENV)/bin/pytest -ra tests/e2e
 
-## Both benchmarks, as reports (no pass/fail).
+## The benchmarks, as reports (no pass/fail).
 bench: $(STAMP)
 	$(PY) benchmarks/diagnose_bench.py
 	$(PY) benchmarks/operator_bench.py
+	$(PY) benchmarks/alertmanager_bench.py
 
 ## CycloneDX SBOM of the Python packages inside the built image (needs Docker): build/sbom.cdx.json
 sbom: $(STAMP)

@@ -8,6 +8,7 @@ task's ``Resolved`` condition. Anything else is answered with a reason and chang
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ from highpeaks_agent.errors import Forbidden, TargetNotFound, UnsupportedTarget
 
 log = logging.getLogger(__name__)
 
+#: Alerts of one request handled at once (each is a few API calls).
+CONCURRENCY = 8
 Outcome = Literal["created", "exists", "resolved", "ignored", "forbidden"]
 #: Raises ``Forbidden`` unless the caller may create AgentTasks in the namespace.
 Authorizer = Callable[[str], Awaitable[None]]
@@ -95,13 +98,17 @@ class AlertIntake:
         self._clock = clock
 
     async def receive(self, alerts: list[Alert], authorize: Authorizer | None) -> list[AlertResult]:
-        """Handle every alert; API errors propagate (Alertmanager then retries the group)."""
-        results = []
-        for alert in alerts:
-            result = await self._one(alert, authorize)
+        """Handle every alert, results in order; API errors propagate (Alertmanager then
+        retries the group, which is safe: every step is idempotent)."""
+        limit = asyncio.Semaphore(CONCURRENCY)
+
+        async def one(alert: Alert) -> AlertResult:
+            async with limit:
+                result = await self._one(alert, authorize)
             metrics.ALERTS_RECEIVED.labels(result.outcome).inc()
-            results.append(result)
-        return results
+            return result
+
+        return list(await asyncio.gather(*(one(alert) for alert in alerts)))
 
     async def _one(self, alert: Alert, authorize: Authorizer | None) -> AlertResult:
         scope = scope_of(alert)
