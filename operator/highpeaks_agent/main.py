@@ -29,6 +29,7 @@ from highpeaks_agent.controller.scope import NamespaceScope
 from highpeaks_agent.controller.services import Services
 from highpeaks_agent.controller.tasks import TaskRunner
 from highpeaks_agent.flowise.bridge import build_explainer
+from highpeaks_agent.http.alertmanager import alertmanager_router
 from highpeaks_agent.http.app import create_app
 from highpeaks_agent.http.auth import KubernetesAuth
 from highpeaks_agent.notify.notifier import Notifier
@@ -130,7 +131,8 @@ def build_services(settings: Settings, api_client: client.ApiClient) -> tuple[Se
         else None,
         clock=utcnow,
     )
-    app = create_app(settings, service, readiness, auth, alerts)
+    app = create_app(settings, service, readiness, auth)
+    app.include_router(alertmanager_router(settings, alerts, auth))
     return services, app
 
 

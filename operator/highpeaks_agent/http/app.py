@@ -16,7 +16,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
 
 from highpeaks_agent import metrics
-from highpeaks_agent.alerts.intake import AlertIntake
 from highpeaks_agent.engine.kinds import BY_KIND, TARGET_KINDS
 from highpeaks_agent.engine.redact import redact_text
 from highpeaks_agent.errors import (
@@ -26,7 +25,6 @@ from highpeaks_agent.errors import (
     Unauthenticated,
     UnsupportedTarget,
 )
-from highpeaks_agent.http.alertmanager import alertmanager_router
 from highpeaks_agent.http.auth import Access, KubernetesAuth, User
 from highpeaks_agent.http.models import AssistRequest, AssistResponse, ErrorResponse
 from highpeaks_agent.http.ratelimit import RateLimiter
@@ -74,11 +72,8 @@ def create_app(
     service: DiagnosisService,
     readiness: Readiness,
     auth: KubernetesAuth | None,
-    alerts: AlertIntake | None = None,
 ) -> FastAPI:
     """The application. ``auth`` is None only with ``AUTH_MODE=none`` (then nobody is checked).
-
-    ``alerts`` adds ``POST /alertmanager`` (the operator always passes it).
 
     Built once at start-up from the shared services; nothing here holds per-request state
     except the bounded rate limiter.
@@ -89,8 +84,6 @@ def create_app(
         log.warning("AUTH_MODE=none: /assist answers anyone who can reach it")
     limiter = RateLimiter(settings.assist_rate_limit_per_minute, 60.0)
     app = FastAPI(title="highpeaks-devops-agent", version="0.1.0")
-    if alerts is not None:
-        app.include_router(alertmanager_router(settings, alerts, auth))
 
     @app.get("/health")
     async def health() -> dict[str, str]:

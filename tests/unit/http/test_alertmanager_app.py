@@ -13,6 +13,7 @@ from kubernetes import client
 
 from highpeaks_agent.alerts.intake import AlertIntake
 from highpeaks_agent.engine.thresholds import DEFAULT_THRESHOLDS
+from highpeaks_agent.http.alertmanager import alertmanager_router
 from highpeaks_agent.http.app import create_app
 from highpeaks_agent.http.auth import KubernetesAuth
 from highpeaks_agent.readiness import Readiness
@@ -53,7 +54,9 @@ def make_app(tasks: FakeTasks, api_url: str | None = None, **settings: Any) -> A
         configuration = client.Configuration()
         configuration.host = api_url
         auth = KubernetesAuth(client.ApiClient(configuration), cache_seconds=60)
-    return create_app(config, service, Readiness(), auth, intake)
+    app = create_app(config, service, Readiness(), auth)
+    app.include_router(alertmanager_router(config, intake, auth))  # as main.py does
+    return app
 
 
 async def post(app: Any, body: Any, token: str | None = TOKEN, **kwargs: Any) -> httpx.Response:
