@@ -3,7 +3,8 @@
 The pod → ReplicaSet → Deployment (or → StatefulSet, DaemonSet, Job) chain is followed
 through ``ownerReferences`` with ``controller: true`` and checked by uid, never guessed from
 names, as the engine groups pods. The walk stops at the first owner that is not a kind the
-agent diagnoses (a CronJob, another operator's resource), so the answer is always a target.
+agent diagnoses (another operator's resource, such as an Argo Rollout), so the answer is
+always a target.
 """
 
 from __future__ import annotations

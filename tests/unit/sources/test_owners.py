@@ -62,18 +62,25 @@ async def test_the_walk_stops_at_kinds_that_are_not_targets_and_at_strangers(
     cluster: tuple[RecordingApiServer, LiveWorkloads],
 ) -> None:
     server, workloads = cluster
-    cronjob = {"kind": "CronJob", "metadata": {"name": "nightly", "uid": "c-1"}}
-    job = owned("Job", "nightly-1", cronjob)
+    rollout = {"kind": "Rollout", "metadata": {"name": "checkout", "uid": "r-1"}}  # Argo's
     stale_owner = {"kind": "StatefulSet", "metadata": {"name": "db", "uid": "old-uid"}}
-    server.objects += [job, owned("Pod", "nightly-1-abc", job), owned("StatefulSet", "db", None)]
-    server.objects.append(owned("Pod", "db-0", stale_owner))
-    server.objects.append(
-        owned("Pod", "orphan", {"kind": "ReplicaSet", "metadata": {"name": "gone", "uid": "g"}})
-    )
-    assert (await workloads.controlling("shop", "Pod", "nightly-1-abc"))["kind"] == "Job"
-    assert (await workloads.controlling("shop", "Pod", "db-0"))["kind"] == "Pod"
-    assert (await workloads.controlling("shop", "Pod", "orphan"))["kind"] == "Pod"
-    assert "/apis/batch/v1/namespaces/shop/cronjobs/nightly" not in server.requests
+    gone = {"kind": "ReplicaSet", "metadata": {"name": "gone", "uid": "g"}}
+    server.objects += [owned("Pod", "checkout-abc", rollout), owned("StatefulSet", "db", None)]
+    server.objects += [owned("Pod", "db-0", stale_owner), owned("Pod", "orphan", gone)]
+    for pod in ("checkout-abc", "db-0", "orphan"):
+        found = await workloads.controlling("shop", "Pod", pod)
+        assert (found["kind"], found["metadata"]["name"]) == ("Pod", pod)
+    assert not any("rollouts" in path for path in server.requests)
+
+
+async def test_a_job_pod_goes_to_its_job(
+    cluster: tuple[RecordingApiServer, LiveWorkloads],
+) -> None:
+    server, workloads = cluster
+    job = owned("Job", "migrate-42", None)
+    server.objects += [job, owned("Pod", "migrate-42-abc", job)]
+    found = await workloads.controlling("shop", "Pod", "migrate-42-abc")
+    assert (found["kind"], found["metadata"]["name"]) == ("Job", "migrate-42")
 
 
 async def test_missing_and_unsupported(cluster: tuple[RecordingApiServer, LiveWorkloads]) -> None:
@@ -81,4 +88,4 @@ async def test_missing_and_unsupported(cluster: tuple[RecordingApiServer, LiveWo
     with pytest.raises(TargetNotFound, match="Pod shop/nope not found"):
         await workloads.controlling("shop", "Pod", "nope")
     with pytest.raises(UnsupportedTarget):
-        await workloads.read("shop", "CronJob", "nightly")
+        await workloads.read("shop", "Event", "checkout.17a")
