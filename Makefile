@@ -58,6 +58,8 @@ lock: $(STAMP)
 		--python-version 3.12 --python-platform x86_64-unknown-linux-gnu \
 		--custom-compile-command "make lock" --output-file requirements.lock
 
+	$(PY) benchmarks/alertmanager_bench.py
+
 ## CycloneDX SBOM of the Python packages inside the built image (needs Docker): build/sbom.cdx.json
 sbom: $(STAMP)
 	mkdir -p build

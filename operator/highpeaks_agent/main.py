@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import sys
 from collections.abc import Iterator, Sequence
@@ -22,6 +23,7 @@ from kubernetes import client
 from pydantic import ValidationError
 
 from highpeaks_agent import metrics
+from highpeaks_agent.alerts.intake import AlertIntake
 from highpeaks_agent.controller.handlers import register
 from highpeaks_agent.controller.incidents import IncidentMonitor
 from highpeaks_agent.controller.kube import KubeWriter
@@ -29,14 +31,18 @@ from highpeaks_agent.controller.scope import NamespaceScope
 from highpeaks_agent.controller.services import Services
 from highpeaks_agent.controller.tasks import TaskRunner
 from highpeaks_agent.flowise.bridge import build_explainer
+from highpeaks_agent.http.alertmanager import alertmanager_router
 from highpeaks_agent.http.app import create_app
 from highpeaks_agent.http.auth import KubernetesAuth
 from highpeaks_agent.kubeapi import make_api_client
 from highpeaks_agent.logging_setup import configure_logging
+from highpeaks_agent.notify.notifier import Notifier
+from highpeaks_agent.notify.sinks import Sink, slack_sink, webhook_sink
 from highpeaks_agent.readiness import Readiness
-from highpeaks_agent.service import DiagnosisService
+from highpeaks_agent.service import DiagnosisService, utcnow
 from highpeaks_agent.settings import Settings
 from highpeaks_agent.sources.live import LiveSource
+from highpeaks_agent.sources.owners import LiveWorkloads
 from highpeaks_agent.tracing import configure_tracing, instrument_app
 
 log = logging.getLogger(__name__)
@@ -48,6 +54,26 @@ class _QuietSignalsServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+def build_notifier(settings: Settings, kube: KubeWriter) -> Notifier | None:
+    """The notification sinks that are configured; None when there is none."""
+    sinks: list[Sink] = []
+    if url := settings.notify_webhook_url.get_secret_value():
+        sinks.append(webhook_sink(url))
+    if url := settings.notify_slack_webhook_url.get_secret_value():
+        sinks.append(slack_sink(url))
+    if not sinks:
+        return None
+    log.info("IncidentNotes are also sent to: %s", ", ".join(s.name for s in sinks))
+    return Notifier(
+        sinks,
+        kube,
+        timeout_seconds=settings.notify_timeout_seconds,
+        max_attempts=settings.notify_max_attempts,
+        backoff_seconds=settings.notify_backoff_seconds,
+        queue_size=settings.notify_queue_size,
+    )
 
 
 def build_services(settings: Settings, api_client: client.ApiClient) -> tuple[Services, Any]:
@@ -63,12 +89,14 @@ def build_services(settings: Settings, api_client: client.ApiClient) -> tuple[Se
         max_concurrency=settings.max_concurrent_diagnoses,
     )
     kube = KubeWriter(api_client)
+    notifier = build_notifier(settings, kube)
     version_api = client.VersionApi(api_client)
 
     async def api_probe() -> None:
         await asyncio.to_thread(version_api.get_code, _request_timeout=3)
 
     readiness = Readiness(api_probe=api_probe)
+    scope = NamespaceScope(api_client, settings.watch_namespace_selector)
     services = Services(
         tasks=TaskRunner(service, kube, flowise_configured=settings.flowise_enabled),
         incidents=IncidentMonitor(
@@ -76,18 +104,31 @@ def build_services(settings: Settings, api_client: client.ApiClient) -> tuple[Se
             kube,
             debounce_seconds=settings.incident_debounce_seconds,
             flowise_configured=settings.flowise_enabled,
+            notifier=notifier,
         ),
         readiness=readiness,
-        scope=NamespaceScope(api_client, settings.watch_namespace_selector),
+        scope=scope,
         explainer=explainer,
+        notifier=notifier,
     )
     auth = (
         KubernetesAuth(api_client, cache_seconds=settings.auth_cache_seconds)
         if settings.auth_mode == "kubernetes"
         else None
     )
+    alerts = AlertIntake(
+        LiveWorkloads(api_client),
+        kube,
+        watch_namespaces=settings.watch_namespaces,
+        selected=functools.partial(scope.allows, index=None)
+        if settings.watch_namespace_selector
+        else None,
+        clock=utcnow,
+    )
     app = create_app(settings, service, readiness, auth)
     metrics.READY.set_function(lambda: 1.0 if readiness.ready else 0.0)
+
+    app.include_router(alertmanager_router(settings, alerts, auth))
     return services, app
 
 

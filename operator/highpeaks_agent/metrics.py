@@ -70,3 +70,13 @@ OLDEST_OPEN_INCIDENT = Gauge(
     "Creation time (Unix seconds) of the oldest incident AgentTask not yet resolved; 0 when"
     " none is open. `time() - this` is how long the oldest incident has been open.",
 )
+ALERTS_RECEIVED = Counter(
+    "highpeaks_agent_alerts_received_total",
+    "Alerts received on POST /alertmanager, by what became of them.",
+    ["result"],  # created|exists|resolved|ignored|forbidden
+)
+NOTIFICATIONS = Counter(
+    "highpeaks_agent_notifications_total",
+    "IncidentNote notifications, by sink and result.",
+    ["sink", "result"],  # sink: webhook|slack; result: sent|retried|failed|skipped|dropped
+)

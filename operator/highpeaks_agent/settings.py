@@ -76,6 +76,26 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     """``json``: one JSON object per line from every logger (``logging_setup.py``)."""
 
+    # --- Alertmanager in -------------------------------------------------------------------
+    alertmanager_token: SecretStr = SecretStr("")
+    """Bearer token Alertmanager sends to ``POST /alertmanager``; empty = Kubernetes auth."""
+    alertmanager_max_body_bytes: int = Field(default=262_144, ge=1024)
+    alertmanager_max_alerts: int = Field(default=100, ge=1)
+    """Alerts accepted in one request (set ``max_alerts`` in Alertmanager's webhook_configs)."""
+
+    # --- notifications out -----------------------------------------------------------------
+    notify_webhook_url: SecretStr = SecretStr("")
+    """Generic JSON webhook, one POST per IncidentNote (mount it from a Secret)."""
+    notify_slack_webhook_url: SecretStr = SecretStr("")
+    """Slack incoming webhook, one Block Kit message per IncidentNote (from a Secret)."""
+    notify_timeout_seconds: float = Field(default=10.0, gt=0)
+    notify_max_attempts: int = Field(default=5, ge=1, le=20)
+    """Tries per message and sink (5xx, 429, connection errors are retried; other 4xx not)."""
+    notify_backoff_seconds: float = Field(default=1.0, ge=0)
+    """First wait between tries; doubles each time, at most 60 s (Slack's Retry-After wins)."""
+    notify_queue_size: int = Field(default=1000, ge=1)
+    """Notifications waiting to be sent; beyond it new ones are dropped and counted."""
+
     debug: bool = False
 
     @field_validator("watch_namespaces", mode="before")

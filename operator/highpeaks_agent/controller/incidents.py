@@ -29,6 +29,7 @@ from highpeaks_agent.engine.snapshot import meta
 from highpeaks_agent.engine.workloads import revision as deployment_revision
 from highpeaks_agent.errors import TargetNotFound
 from highpeaks_agent.logging_setup import log_context
+from highpeaks_agent.notify.notifier import IncidentNotifier
 from highpeaks_agent.service import Diagnosed, DiagnosisService, Report, utcnow
 
 log = logging.getLogger(__name__)
@@ -150,9 +151,11 @@ class IncidentMonitor:
         debounce_seconds: float,
         flowise_configured: bool,
         clock: Callable[[], datetime] = utcnow,
+        notifier: IncidentNotifier | None = None,
     ) -> None:
         self._service = service
         self._kube = kube
+        self._notifier = notifier
         self._debounce = debounce_seconds
         self._flowise = flowise_configured
         self._clock = clock
@@ -235,6 +238,7 @@ class IncidentMonitor:
         namespace = str(meta(deployment).get("namespace"))
         if action.kind == "suppress":
             metrics.INCIDENT_NOTES.labels("suppressed").inc()
+            self._notify(namespace, action)  # sends only what a crash left unsent
             return
         if action.kind == "resolve":
             await self._resolve(namespace, action.task_name)
@@ -282,6 +286,7 @@ class IncidentMonitor:
                 action.task_name,
                 {"annotations": {SIGNATURE_ANNOTATION: action.signature}},
             )
+            self._notify(namespace, action)
         await self._kube.post_event(
             task,
             reason="Diagnosed",
@@ -290,6 +295,10 @@ class IncidentMonitor:
             key=f"diagnosed/{action.signature}",
             now=self._clock(),
         )
+
+    def _notify(self, namespace: str, action: Action) -> None:
+        if self._notifier is not None:
+            self._notifier.submit(namespace, action.task_name, action.signature)
 
     def _conditions(
         self, diagnosed: Diagnosed, reason: str, *, resolved: bool

@@ -35,6 +35,8 @@ class Services:
     open_incidents: OpenIncidentCounter = field(default_factory=OpenIncidentCounter)
     explainer: AsyncClosable | None = None
     """The Flowise explainer, whose HTTP connections are closed when the operator stops."""
+    notifier: AsyncClosable | None = None
+    """The notification worker, stopped (and its connections closed) when the operator stops."""
 
     def __copy__(self) -> Services:
         return self
@@ -44,5 +46,6 @@ class Services:
         try:
             await self.incidents.close()
         finally:
-            if self.explainer is not None:
-                await self.explainer.aclose()
+            for closable in (self.explainer, self.notifier):
+                if closable is not None:
+                    await closable.aclose()

@@ -278,3 +278,27 @@ def test_every_plain_kubernetes_example_validates() -> None:
                 kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
             except kubernetes_validate.ValidationError as exc:
                 pytest.fail(f"{path.name}: {label(obj)}: {exc}")
+
+
+def test_alertmanager_token_and_notification_urls_come_from_optional_secrets(
+    base_objects: Objects,
+) -> None:
+    container = agent_container(one(base_objects, "Deployment"))
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
+    assert refs["ALERTMANAGER_TOKEN"] == {
+        "name": "highpeaks-agent-alertmanager",
+        "key": "token",
+        "optional": True,
+    }
+    assert refs["NOTIFY_WEBHOOK_URL"] == {
+        "name": "highpeaks-agent-notify",
+        "key": "webhook-url",
+        "optional": True,
+    }
+    assert refs["NOTIFY_SLACK_WEBHOOK_URL"] == {
+        "name": "highpeaks-agent-notify",
+        "key": "slack-webhook-url",
+        "optional": True,
+    }
+    config = one(base_objects, "ConfigMap")["data"]
+    assert not set(refs) & set(config), "a secret never sits in a ConfigMap"

@@ -1,0 +1,1 @@
+"""Alertmanager in: alerts that name a workload become AgentTasks (``POST /alertmanager``)."""

@@ -1,0 +1,88 @@
+"""What a notification says, read from the incident AgentTask the note points to.
+
+The task's status is what the operator published (already redacted); building the message
+from it, not from memory, means a restarted operator sends the same words. Every text is
+redacted once more by shape on its way out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from highpeaks_agent.engine.redact import redact_text
+
+SIGNATURE_ANNOTATION = "devops.highpeaks.io/failure-signature"
+REVISION_ANNOTATION = "devops.highpeaks.io/revision"
+MAX_EVIDENCE_LINES = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """One incident as people read it: target, cause, evidence, next step, what changed."""
+
+    namespace: str
+    task: str
+    kind: str
+    name: str
+    revision: int | None
+    signature: str
+    severity: str
+    root_cause: str
+    title: str
+    summary: str
+    evidence: tuple[str, ...]
+    next_step: str
+    changes: tuple[str, ...]
+    previous_revision: int | None = None
+
+    @property
+    def target(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}"
+
+    @property
+    def describe_command(self) -> str:
+        return f"kubectl -n {self.namespace} describe agenttask {self.task}"
+
+
+def incident_from_task(task: Mapping[str, Any]) -> Incident | None:
+    """The incident a finished incident task records; None while it is not finished."""
+    md = task.get("metadata") or {}
+    status = task.get("status") or {}
+    annotations = md.get("annotations") or {}
+    signature = str(annotations.get(SIGNATURE_ANNOTATION) or "")
+    if status.get("phase") != "Succeeded" or not signature:
+        return None
+    target = (task.get("spec") or {}).get("target") or {}
+    findings = [f for f in status.get("findings") or [] if isinstance(f, Mapping)]
+    first = findings[0] if findings else {}
+    rollout = status.get("rollout") or {}
+    recommendations = [str(r) for r in status.get("recommendations") or []]
+    return Incident(
+        namespace=str(md.get("namespace") or ""),
+        task=str(md.get("name") or ""),
+        kind=str(target.get("kind") or "Deployment"),
+        name=str(target.get("name") or ""),
+        revision=_int(annotations.get(REVISION_ANNOTATION)) or _int(rollout.get("revision")),
+        previous_revision=_int(rollout.get("previousRevision")),
+        signature=redact_text(signature),
+        severity=str(status.get("severity") or ""),
+        root_cause=str(status.get("rootCause") or signature),
+        title=redact_text(str(first.get("title") or "")),
+        summary=redact_text(str(status.get("summary") or "")),
+        evidence=tuple(
+            redact_text(str(e)) for e in (first.get("evidence") or [])[:MAX_EVIDENCE_LINES]
+        ),
+        next_step=redact_text(
+            recommendations[0] if recommendations else str(first.get("suggestion") or "")
+        ),
+        changes=tuple(redact_text(str(c)) for c in rollout.get("changes") or []),
+    )
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
