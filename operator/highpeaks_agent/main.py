@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from highpeaks_agent.controller.handlers import register
 from highpeaks_agent.controller.incidents import IncidentMonitor
 from highpeaks_agent.controller.kube import KubeWriter
+from highpeaks_agent.controller.resync import build_resync
 from highpeaks_agent.controller.runtime import Services
 from highpeaks_agent.controller.scope import NamespaceScope
 from highpeaks_agent.controller.tasks import TaskRunner
@@ -74,16 +75,18 @@ def build_services(settings: Settings, api_client: client.ApiClient) -> tuple[Se
         await asyncio.to_thread(version_api.get_code, _request_timeout=3)
 
     readiness = Readiness(api_probe=api_probe)
+    incidents = IncidentMonitor(
+        service,
+        kube,
+        debounce_seconds=settings.incident_debounce_seconds,
+        flowise_configured=settings.flowise_enabled,
+    )
     services = Services(
         tasks=TaskRunner(service, kube, flowise_configured=settings.flowise_enabled),
-        incidents=IncidentMonitor(
-            service,
-            kube,
-            debounce_seconds=settings.incident_debounce_seconds,
-            flowise_configured=settings.flowise_enabled,
-        ),
+        incidents=incidents,
         readiness=readiness,
         scope=NamespaceScope(api_client, settings.watch_namespace_selector),
+        resync=build_resync(settings, api_client, incidents),
     )
     auth = (
         KubernetesAuth(api_client, cache_seconds=settings.auth_cache_seconds)

@@ -145,6 +145,20 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
         """After a restart, finish only tasks whose status does not answer their spec."""
         await _task(memo.services, body, namespace, kwargs, resume=True)
 
+    _register_resync(registry)
+
+
+def _register_resync(registry: kopf.OperatorRegistry) -> None:
+    """The periodic resync (CONTRACT §6) lives as long as the operator."""
+
+    @kopf.on.startup(id="start_resync", registry=registry)
+    async def start_resync(*, memo: Any, **_: Any) -> None:
+        memo.services.resync.start()
+
+    @kopf.on.cleanup(id="stop_resync", registry=registry)
+    async def stop_resync(*, memo: Any, **_: Any) -> None:
+        await memo.services.resync.stop()
+
 
 async def _task(
     services: Services,

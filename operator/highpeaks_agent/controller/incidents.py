@@ -34,7 +34,12 @@ log = logging.getLogger(__name__)
 SIGNATURE_ANNOTATION = "devops.highpeaks.io/failure-signature"
 REVISION_ANNOTATION = "devops.highpeaks.io/revision"
 AUTO = "auto"
-MAX_ATTEMPTS = 5  # consecutive failed looks at one Deployment before waiting for a new event
+#: Consecutive failed looks at one Deployment before leaving it to the periodic resync.
+MAX_ATTEMPTS = 5
+
+
+class NoteNotPosted(Exception):
+    """The IncidentNote could not be written this time; the incident stays unfinished."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,16 +257,18 @@ class IncidentMonitor:
             type_="Warning",
             key=f"{action.revision}/{action.signature}",
             now=self._clock(),
+            once=True,
         )
         metrics.INCIDENT_NOTES.labels("posted" if posted else "failed").inc()
-        if posted:
-            # Recorded only once the note is out: a crash in between means the next look
-            # posts it (at worst as one more count on the same Event) rather than never.
-            await self._kube.patch_task_metadata(
-                namespace,
-                action.task_name,
-                {"annotations": {SIGNATURE_ANNOTATION: action.signature}},
-            )
+        if not posted:
+            raise NoteNotPosted(f"IncidentNote for {namespace}/{action.task_name}")
+        # Recorded only once the note is out: a crash in between means the next look finds
+        # the note already there (409 on its deterministic name) and records it then.
+        await self._kube.patch_task_metadata(
+            namespace,
+            action.task_name,
+            {"annotations": {SIGNATURE_ANNOTATION: action.signature}},
+        )
         await self._kube.post_event(
             task,
             reason="Diagnosed",

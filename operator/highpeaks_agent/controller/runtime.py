@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from highpeaks_agent.controller.incidents import IncidentMonitor
 from highpeaks_agent.controller.phases import PhaseCounter
+from highpeaks_agent.controller.resync import Resync
 from highpeaks_agent.controller.scope import NamespaceScope
 from highpeaks_agent.controller.tasks import TaskRunner
 from highpeaks_agent.runtime import Readiness
@@ -19,4 +20,5 @@ class Services:
     incidents: IncidentMonitor
     readiness: Readiness
     scope: NamespaceScope
+    resync: Resync
     phases: PhaseCounter = field(default_factory=PhaseCounter)
