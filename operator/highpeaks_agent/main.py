@@ -13,7 +13,7 @@ import contextlib
 import logging
 import sys
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import kopf
 import uvicorn
@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from highpeaks_agent.controller.handlers import register
 from highpeaks_agent.controller.incidents import IncidentMonitor
 from highpeaks_agent.controller.kube import KubeWriter
+from highpeaks_agent.controller.leadership import PeerId, new_peer_id
 from highpeaks_agent.controller.resync import build_resync
 from highpeaks_agent.controller.runtime import Services
 from highpeaks_agent.controller.scope import NamespaceScope
@@ -57,7 +58,9 @@ def configure_logging(debug: bool) -> None:
         logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
 
 
-def build_services(settings: Settings, api_client: client.ApiClient) -> tuple[Services, Any]:
+def build_services(
+    settings: Settings, api_client: client.ApiClient, peer: PeerId | None = None
+) -> tuple[Services, Any]:
     """The shared services and the HTTP app, from one settings object."""
     live = LiveSource(
         api_client, log_tail_lines=settings.log_tail_lines, log_tail_bytes=settings.log_tail_bytes
@@ -86,7 +89,7 @@ def build_services(settings: Settings, api_client: client.ApiClient) -> tuple[Se
         incidents=incidents,
         readiness=readiness,
         scope=NamespaceScope(api_client, settings.watch_namespace_selector),
-        resync=build_resync(settings, api_client, incidents),
+        resync=build_resync(settings, api_client, incidents, peer),
     )
     auth = (
         KubernetesAuth(api_client, cache_seconds=settings.auth_cache_seconds)
@@ -100,7 +103,8 @@ def build_services(settings: Settings, api_client: client.ApiClient) -> tuple[Se
 async def serve(settings: Settings) -> None:
     """Run until Kopf stops (SIGTERM/SIGINT), then stop the HTTP server."""
     api_client = make_api_client()
-    services, app = build_services(settings, api_client)
+    peer = new_peer_id() if settings.peering else None
+    services, app = build_services(settings, api_client, peer)
     registry = kopf.OperatorRegistry()
 
     @kopf.on.login(registry=registry)
@@ -129,6 +133,8 @@ async def serve(settings: Settings) -> None:
             namespaces=namespaces,
             standalone=not settings.peering,
             peering_name=settings.peering or None,
+            identity=cast(Any, peer.identity) if peer else None,
+            priority=peer.priority if peer else None,
         )
     finally:
         services.readiness.mark_unready("shutting down")

@@ -108,9 +108,13 @@ def test_outage_right_after_the_incident_task_is_created(
 def test_one_500_on_the_note_post(
     cluster: SimulatedControllers, proxy: FaultyProxy, operator: OperatorProcess
 ) -> None:
-    proxy.fail(note_posts, 500)
+    # Every note POST fails until the rollout's last change has been looked at, so no later
+    # watch event can hide a lost note: only the operator itself may bring it back.
+    proxy.fail(note_posts, 500, times=1000)
     broken_rollout(cluster)
     eventually(lambda: proxy.answered, timeout=60, what="the injected 500")
+    time.sleep(3)
+    proxy.clear()
     assert_converges_after(cluster, time.monotonic())
 
 
@@ -121,7 +125,7 @@ def test_a_fifth_of_all_requests_fail(
     broken_rollout(cluster)
     time.sleep(OUTAGE_SECONDS)
     proxy.error_rate = 0.0
-    assert len(proxy.answered) > 10, "the faults were not injected"
+    assert proxy.answered, "no fault was injected"
     assert_converges_after(cluster, time.monotonic())
 
 
@@ -175,8 +179,6 @@ def test_a_finished_task_is_diagnosed_once_when_its_events_are_late(
     assert task["status"]["startedAt"] == first["status"]["startedAt"]
     events = read_json(cluster.core.list_namespaced_event, cluster.ns)["items"]
     (diagnosed,) = [
-        e
-        for e in events
-        if e["reason"] == "Diagnosed" and e["involvedObject"]["name"] == "why-web"
+        e for e in events if e["reason"] == "Diagnosed" and e["involvedObject"]["name"] == "why-web"
     ]
     assert diagnosed["count"] == 1

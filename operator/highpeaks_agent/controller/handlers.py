@@ -14,6 +14,7 @@ from typing import Any
 import kopf
 
 from highpeaks_agent.controller.incidents import AUTO, is_resolved
+from highpeaks_agent.controller.leadership import PEERING_LIFETIME
 from highpeaks_agent.controller.runtime import Services
 from highpeaks_agent.controller.tasks import TRIGGER_LABEL, RetryLater
 from highpeaks_agent.controller.watch_filters import (
@@ -152,7 +153,9 @@ def _register_resync(registry: kopf.OperatorRegistry) -> None:
     """The periodic resync (CONTRACT §6) lives as long as the operator."""
 
     @kopf.on.startup(id="start_resync", registry=registry)
-    async def start_resync(*, memo: Any, **_: Any) -> None:
+    async def start_resync(*, settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
+        # With PEERING, a killed replica's standby takes over after this many seconds.
+        settings.peering.lifetime = PEERING_LIFETIME
         memo.services.resync.start()
 
     @kopf.on.cleanup(id="stop_resync", registry=registry)

@@ -27,6 +27,7 @@ from highpeaks_agent.controller.incidents import (
     is_resolved,
 )
 from highpeaks_agent.controller.kube import GROUP, PLURAL, VERSION
+from highpeaks_agent.controller.leadership import PeerId, PeeringLeadership
 from highpeaks_agent.controller.naming import incident_task_name
 from highpeaks_agent.controller.tasks import TRIGGER_LABEL
 from highpeaks_agent.controller.watch_filters import deployment_needs_look
@@ -183,8 +184,15 @@ class Resync:
 
 
 def build_resync(
-    settings: Settings, api_client: client.ApiClient, monitor: IncidentMonitor
+    settings: Settings,
+    api_client: client.ApiClient,
+    monitor: IncidentMonitor,
+    peer: PeerId | None,
 ) -> Resync:
-    """The resync for these settings: the watched namespaces, ``RESYNC_SECONDS``."""
+    """The resync for these settings: the watched namespaces, ``RESYNC_SECONDS``, and (with
+    ``PEERING``) only while Kopf lets this replica act."""
     lister = ClusterLister(api_client, settings.watch_namespaces, settings.watch_namespace_selector)
-    return Resync(lister, monitor, interval=settings.resync_seconds)
+    if peer is None:
+        return Resync(lister, monitor, interval=settings.resync_seconds)
+    leadership = PeeringLeadership(api_client, settings.peering, peer, settings.watch_namespaces)
+    return Resync(lister, monitor, interval=settings.resync_seconds, is_active=leadership.is_active)

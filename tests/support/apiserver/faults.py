@@ -70,6 +70,8 @@ class Trap:
     match: Match
     then: str
     seconds: float = 0.0
+    claimed: bool = False
+    #: Set once the trapped request has been done by the API server behind the proxy.
     sprung: threading.Event = field(default_factory=threading.Event)
 
 
@@ -204,8 +206,8 @@ class FaultyProxy:
                     rule.times -= 1
                     return rule.status
             for trap in self._traps:
-                if not trap.sprung.is_set() and trap.match(seen):
-                    trap.sprung.set()
+                if not trap.claimed and trap.match(seen):
+                    trap.claimed = True
                     return trap
             if self._random.random() < self.error_rate:
                 return self._random.choice((500, 429))
@@ -229,16 +231,25 @@ class FaultyProxy:
             return _failure(fault)
         assert self._session is not None
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_HEADERS}
+        if isinstance(fault, Trap):
+            # The write reaches the API server even if the client hangs up meanwhile.
+            await asyncio.shield(self._forward_only(request, data, headers))
+            fault.sprung.set()
+            return await self._spring(fault)
         async with self._session.request(
             request.method, self.upstream + request.path_qs, data=data, headers=headers
         ) as upstream:
-            if isinstance(fault, Trap):
-                await upstream.read()  # the write happened; its answer never arrives
-                return await self._spring(fault)
             if seen.is_watch:
                 return await self._stream(request, upstream, seen)
             body = await upstream.read()
             return web.Response(body=body, status=upstream.status, headers=_copied(upstream))
+
+    async def _forward_only(self, request: web.Request, data: bytes, headers: Any) -> None:
+        assert self._session is not None
+        async with self._session.request(
+            request.method, self.upstream + request.path_qs, data=data, headers=headers
+        ) as upstream:
+            await upstream.read()
 
     async def _spring(self, trap: Trap) -> web.StreamResponse:
         if trap.then == "outage":
