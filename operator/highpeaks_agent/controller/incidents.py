@@ -6,6 +6,11 @@ has been reported is read back from the cluster — the incident task named
 ``incident-<deployment>-r<revision>`` and its failure-signature annotation — so restarts of
 the operator, restart counters ticking and pods being replaced never produce another note.
 :func:`decide` is the pure part; :class:`IncidentMonitor` gathers and publishes.
+
+A look that fails is retried a few times with backoff, then left to the periodic resync
+(``resync.py``), which pokes every Deployment whose incident is unfinished: writes happen in
+the order task, status, note, signature annotation, so whatever is missing is found and
+written on the next look. The note has a deterministic name; a 409 on it means "posted".
 """
 
 from __future__ import annotations
