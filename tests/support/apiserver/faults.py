@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 from aiohttp import web
@@ -68,7 +68,7 @@ class Trap:
     (the API server goes away for ``seconds`` right after it did the write)."""
 
     match: Match
-    then: str
+    then: Literal["hold", "outage"]
     seconds: float = 0.0
     claimed: bool = False
     #: Set once the trapped request has been done by the API server behind the proxy.
@@ -140,17 +140,13 @@ class FaultyProxy:
             raise AssertionError(f"the API server did not come back within {timeout:g}s")
         return self.back_at
 
-    @property
-    def listening(self) -> bool:
-        return self._runner is not None
-
     # --- faults ------------------------------------------------------------------------
 
     def fail(self, match: Match, status: int = 500, times: int = 1) -> None:
         with self._lock:
             self._rules.append(Rule(match, status, times))
 
-    def trap(self, match: Match, then: str, seconds: float = 0.0) -> Trap:
+    def trap(self, match: Match, then: Literal["hold", "outage"], seconds: float = 0.0) -> Trap:
         trap = Trap(match, then, seconds)
         with self._lock:
             self._traps.append(trap)
