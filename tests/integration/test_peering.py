@@ -18,6 +18,7 @@ from tests.support.apiserver.serve import RunningApiServer
 from tests.support.controllers import SimulatedControllers
 from tests.support.operator_process import OperatorProcess
 
+from .conftest import eventually
 from .test_faults import assert_converges_after, converged, note_posts
 from .test_incidents import broken_rollout
 
@@ -109,7 +110,7 @@ def active(api: client.ApiClient, replicas: list[OperatorProcess]) -> OperatorPr
 def test_two_replicas_post_one_note(
     cluster: SimulatedControllers, api: client.ApiClient, replicas: list[OperatorProcess]
 ) -> None:
-    active(api, replicas)  # both are registered, one leads
+    eventually(lambda: active(api, replicas), what="both replicas registered, one leading")
     broken_rollout(cluster)
     assert_converges_after(cluster, time.monotonic())
 
@@ -120,7 +121,7 @@ def test_the_standby_finishes_what_the_killed_replica_left_open(
     proxy: FaultyProxy,
     replicas: list[OperatorProcess],
 ) -> None:
-    leader = active(api, replicas)
+    leader = eventually(lambda: active(api, replicas), what="both replicas registered")
     trap = proxy.trap(note_posts, "hold")
     broken_rollout(cluster)
     assert trap.sprung.wait(60), "no replica posted the note"
