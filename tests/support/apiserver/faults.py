@@ -96,6 +96,7 @@ class FaultyProxy:
         self._handlers: set[asyncio.Task[Any]] = set()
         self._lock = threading.Lock()
         self._back = threading.Event()
+        self._held: set[asyncio.Task[Any]] = set()
         self.back_at = 0.0
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -153,12 +154,16 @@ class FaultyProxy:
         return trap
 
     def clear(self) -> None:
-        """No more faults: every request is forwarded and answered at once."""
+        """No more faults: every request is forwarded and answered at once, and a held
+        answer is cut off (its client sees the connection drop, as after a network fault)."""
         with self._lock:
             self._rules.clear()
             self._traps.clear()
             self.error_rate = 0.0
             self.watch_delay.clear()
+            held, self._held = self._held, set()
+        for task in held:
+            self._loop.call_soon_threadsafe(task.cancel)
 
     # --- serving -----------------------------------------------------------------------
 
@@ -250,7 +255,11 @@ class FaultyProxy:
     async def _spring(self, trap: Trap) -> web.StreamResponse:
         if trap.then == "outage":
             asyncio.get_running_loop().create_task(self._outage(trap.seconds))
-        await asyncio.Event().wait()  # cancelled by go_away(), or the client hangs up
+        task = asyncio.current_task()
+        assert task is not None
+        with self._lock:
+            self._held.add(task)
+        await asyncio.Event().wait()  # cancelled by clear() or go_away()
         raise AssertionError("unreachable")
 
     async def _stream(
