@@ -111,8 +111,19 @@ class FaultyProxy:
         self._run(self._go_away())
         if self._session is not None:
             self._run(self._session.close())
+        self._run(self._finish_tasks())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
+        self._loop.close()
+
+    async def _finish_tasks(self) -> None:
+        """Cancel and await what is left (pending comebacks, stream readers), so nothing is
+        garbage-collected half-run when the loop stops."""
+        current = asyncio.current_task()
+        tasks = [t for t in asyncio.all_tasks() if t is not current]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def go_away(self) -> None:
         """Stop listening and cut every open connection (watches included)."""
