@@ -3,13 +3,19 @@
 1. Burst: 50 Deployments roll to a new revision whose 20 pods each (1,000 pods) crash-loop.
    Reports the IncidentNotes posted (goal: exactly 50), the time from the end of the burst
    to the last note (goal: < 5 s) and the operator's RSS (goal: < 150 MB).
-2. Quiet: 10,000 healthy pods in 500 Deployments. Reports RSS once the operator has seen
+2. Outage: another burst of 50 failing Deployments, and the API server goes away for 20 s
+   right after it. Reports the time from the API server answering again to the last
+   converged incident (note posted, task finished and annotated; CONTRACT §6 goal: < 90 s)
+   and whether every note is one Event with count 1.
+3. Quiet: 10,000 healthy pods in 500 Deployments. Reports RSS once the operator has seen
    them all, and how many incident tasks appeared (goal: 0).
 
     python benchmarks/operator_bench.py [--deployments 50] [--pods-per 20] [--healthy 10000]
 
 Objects are written straight into the emulator's store (the operator still receives every
 one through its watches, over HTTP), so the figures measure the operator, not the writer.
+The operator reaches the emulator through the fault-injecting proxy of the test tier, which
+forwards everything untouched except during the outage.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "operator"))
 sys.path.insert(0, str(ROOT))
 
+from tests.support.apiserver.faults import FaultyProxy  # noqa: E402
 from tests.support.apiserver.serve import RunningApiServer  # noqa: E402
 from tests.support.apiserver.store import ResourceType  # noqa: E402
 from tests.support.operator_process import OperatorProcess  # noqa: E402
@@ -209,6 +216,55 @@ def burst(
     )
 
 
+def converged_incidents(server: RunningApiServer, ns: str) -> tuple[int, list[int]]:
+    """(incident tasks finished and annotated, the count of every IncidentNote) in ``ns``."""
+    tasks = server.emulator.store.list(TASK, ns)
+    done = [
+        t
+        for t in tasks
+        if (t.get("status") or {}).get("phase") == "Succeeded"
+        and "devops.highpeaks.io/failure-signature" in (t["metadata"].get("annotations") or {})
+    ]
+    counts = [e["count"] for e in notes(server) if e["metadata"]["namespace"] == ns]
+    return len(done), counts
+
+
+def outage(
+    server: RunningApiServer, proxy: FaultyProxy, deployments: int, pods_per: int, seconds: float
+) -> None:
+    ns = "outage"
+    server.call(lambda: server.emulator.store.create(NAMESPACE, None, {"metadata": {"name": ns}}))
+
+    def write() -> None:
+        for d in range(deployments):
+            name = f"api-{d:03d}"
+            _, rs = workload(server, ns, name, 2, pods_per)
+            for p in range(pods_per):
+                add_pod(server, ns, rs, p, crashing=True)
+            set_rollout_status(server, ns, name, pods_per, 0)
+
+    server.call(write)
+    time.sleep(0.5)  # the operator has started on some of them
+    before = server.call(lambda: converged_incidents(server, ns))[0]
+    proxy.outage(seconds)
+    back = proxy.wait_healthy(seconds + 10)
+    done, counts = 0, []
+    while time.monotonic() - back < 180:
+        done, counts = server.call(lambda: converged_incidents(server, ns))
+        if done == deployments and len(counts) == deployments:
+            break
+        time.sleep(0.1)
+    took = time.monotonic() - back
+    print(
+        f"outage: {deployments} failing Deployments, API away {seconds:.0f} s right after the "
+        f"burst ({before} incidents finished before it)"
+    )
+    print(
+        f"  API back → last converged incident: {took:.1f} s (goal < 90 s); "
+        f"converged {done}/{deployments}, notes {len(counts)}, counts {sorted(set(counts))}"
+    )
+
+
 def quiet(server: RunningApiServer, process: OperatorProcess, pods: int) -> None:
     ns = "quiet"
     server.call(lambda: server.emulator.store.create(NAMESPACE, None, {"metadata": {"name": ns}}))
@@ -242,6 +298,7 @@ def main() -> None:
     parser.add_argument("--deployments", type=int, default=50)
     parser.add_argument("--pods-per", type=int, default=20)
     parser.add_argument("--healthy", type=int, default=10_000)
+    parser.add_argument("--outage-seconds", type=float, default=20.0)
     parser.add_argument(
         "--env",
         action="append",
@@ -253,7 +310,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         server = RunningApiServer()
         server.start()
-        kubeconfig = server.write_kubeconfig(Path(tmp) / "config")
+        proxy = FaultyProxy(server.url)
+        proxy.start()
+        kubeconfig = server.write_kubeconfig(Path(tmp) / "config", via=proxy.url)
         process = OperatorProcess(
             kubeconfig,
             Path(tmp) / "operator.log",
@@ -263,9 +322,11 @@ def main() -> None:
         try:
             print(f"operator RSS at start: {rss_mb(process.pid)[0]:.0f} MB")
             burst(server, process, args.deployments, args.pods_per)
+            outage(server, proxy, args.deployments, args.pods_per, args.outage_seconds)
             quiet(server, process, args.healthy)
         finally:
             process.stop()
+            proxy.close()
             server.stop()
 
 

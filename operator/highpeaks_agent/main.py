@@ -15,7 +15,7 @@ import functools
 import logging
 import sys
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import kopf
 import uvicorn
@@ -27,6 +27,8 @@ from highpeaks_agent.alerts.intake import AlertIntake
 from highpeaks_agent.controller.handlers import register
 from highpeaks_agent.controller.incidents import IncidentMonitor
 from highpeaks_agent.controller.kube import KubeWriter
+from highpeaks_agent.controller.leadership import PeerId, new_peer_id
+from highpeaks_agent.controller.resync import build_resync
 from highpeaks_agent.controller.scope import NamespaceScope
 from highpeaks_agent.controller.services import Services
 from highpeaks_agent.controller.tasks import TaskRunner
@@ -76,7 +78,9 @@ def build_notifier(settings: Settings, kube: KubeWriter) -> Notifier | None:
     )
 
 
-def build_services(settings: Settings, api_client: client.ApiClient) -> tuple[Services, Any]:
+def build_services(
+    settings: Settings, api_client: client.ApiClient, peer: PeerId | None = None
+) -> tuple[Services, Any]:
     """The shared services and the HTTP app, from one settings object."""
     live = LiveSource(
         api_client, log_tail_lines=settings.log_tail_lines, log_tail_bytes=settings.log_tail_bytes
@@ -97,17 +101,19 @@ def build_services(settings: Settings, api_client: client.ApiClient) -> tuple[Se
 
     readiness = Readiness(api_probe=api_probe)
     scope = NamespaceScope(api_client, settings.watch_namespace_selector)
+    incidents = IncidentMonitor(
+        service,
+        kube,
+        debounce_seconds=settings.incident_debounce_seconds,
+        flowise_configured=settings.flowise_enabled,
+        notifier=notifier,
+    )
     services = Services(
         tasks=TaskRunner(service, kube, flowise_configured=settings.flowise_enabled),
-        incidents=IncidentMonitor(
-            service,
-            kube,
-            debounce_seconds=settings.incident_debounce_seconds,
-            flowise_configured=settings.flowise_enabled,
-            notifier=notifier,
-        ),
+        incidents=incidents,
         readiness=readiness,
         scope=scope,
+        resync=build_resync(settings, api_client, incidents, peer),
         explainer=explainer,
         notifier=notifier,
     )
@@ -136,7 +142,8 @@ async def serve(settings: Settings) -> None:
     """Run until Kopf stops (SIGTERM/SIGINT), then stop the HTTP server."""
     tracer_provider = configure_tracing()
     api_client = make_api_client()
-    services, app = build_services(settings, api_client)
+    peer = new_peer_id() if settings.peering else None
+    services, app = build_services(settings, api_client, peer)
     instrument_app(app, tracer_provider)
     registry = kopf.OperatorRegistry()
     register(registry, settings)
@@ -160,6 +167,8 @@ async def serve(settings: Settings) -> None:
             namespaces=namespaces,
             standalone=not settings.peering,
             peering_name=settings.peering or None,
+            identity=cast(Any, peer.identity) if peer else None,
+            priority=peer.priority if peer else None,
         )
     finally:
         services.readiness.mark_unready("shutting down")

@@ -13,8 +13,9 @@ Kopf's own calls count too: it lists and watches what handlers and indexes name,
 JSON-patches objects and their ``status`` subresource (never ``get``, ``update`` or
 ``delete``), posts Events, and watches CustomResourceDefinitions and (with namespace
 patterns) Namespaces. API discovery (``/api``, ``/apis``, ``/version``) is open to every
-authenticated user and needs no rule. ``PEERING`` (Kopf peering for several replicas) is off
-in the shipped manifests; turning it on needs ``kopf.dev`` peering objects as well.
+authenticated user and needs no rule. ``PEERING`` (Kopf peering, two replicas) is on in the
+shipped manifests, cluster-wide; with ``WATCH_NAMESPACES`` set Kopf uses namespaced
+``kopfpeerings`` in each watched namespace instead, which need the same verbs.
 """
 
 from __future__ import annotations
@@ -110,6 +111,12 @@ PERMISSIONS: tuple[Permission, ...] = (
         ("customresourcedefinitions",),
         ("list", "watch"),
         "Kopf notices the AgentTask CRD being installed or upgraded while it runs",
+    ),
+    Permission(
+        "kopf.dev",
+        ("clusterkopfpeerings",),
+        ("get", "list", "patch", "watch"),
+        "Kopf peering keep-alives (list, watch, patch); who is active (controller/leadership.py)",
     ),
 )
 

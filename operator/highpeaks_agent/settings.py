@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     """Quiet period per Deployment before an incident is evaluated, so a burst is one look."""
     max_concurrent_diagnoses: int = Field(default=4, ge=1)
     """Diagnoses (live context gathering + engine + Flowise) running at once, process-wide."""
+    resync_seconds: float = Field(default=30.0, gt=0)
+    """Period of the level-triggered resync of failing Deployments and open incidents."""
     peering: str = ""
     """Kopf peering object name for multi-replica safety; empty runs standalone (one replica)."""
 

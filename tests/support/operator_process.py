@@ -72,6 +72,14 @@ class OperatorProcess:
         finally:
             self._process = None
 
+    def kill(self) -> None:
+        """SIGKILL: the process dies at once, mid-request, with nothing cleaned up."""
+        if self._process is None:
+            return
+        self._process.kill()
+        self._process.wait(timeout=30)
+        self._process = None
+
     @property
     def pid(self) -> int:
         assert self._process is not None

@@ -16,6 +16,7 @@ from typing import Any
 import kopf
 
 from highpeaks_agent.controller.incidents import AUTO, is_resolved
+from highpeaks_agent.controller.leadership import PEERING_LIFETIME
 from highpeaks_agent.controller.services import Services
 from highpeaks_agent.controller.tasks import TRIGGER_LABEL, RetryLater, is_settled
 from highpeaks_agent.controller.watch_filters import (
@@ -91,7 +92,10 @@ async def configure(*, settings: kopf.OperatorSettings, memo: Services, **_: Any
     settings.batching.idle_timeout = 0.5
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
+    # With PEERING, a killed replica's standby takes over after this many seconds.
+    settings.peering.lifetime = PEERING_LIFETIME
     memo.readiness.mark_ready()
+    memo.resync.start()  # the periodic resync (CONTRACT §6) lives as long as the operator
 
 
 async def shutdown(*, memo: Services, **_: Any) -> None:

@@ -6,6 +6,11 @@ has been reported is read back from the cluster — the incident task named
 ``incident-<deployment>-r<revision>`` and its failure-signature annotation — so restarts of
 the operator, restart counters ticking and pods being replaced never produce another note.
 :func:`decide` is the pure part; :class:`IncidentMonitor` gathers and publishes.
+
+A look that fails is retried a few times with backoff, then left to the periodic resync
+(``resync.py``), which pokes every Deployment whose incident is unfinished: writes happen in
+the order task, status, note, signature annotation, so whatever is missing is found and
+written on the next look. The note has a deterministic name; a 409 on it means "posted".
 """
 
 from __future__ import annotations
@@ -37,7 +42,12 @@ log = logging.getLogger(__name__)
 SIGNATURE_ANNOTATION = "devops.highpeaks.io/failure-signature"
 REVISION_ANNOTATION = "devops.highpeaks.io/revision"
 AUTO = "auto"
-MAX_ATTEMPTS = 5  # consecutive failed looks at one Deployment before waiting for a new event
+#: Consecutive failed looks at one Deployment before leaving it to the periodic resync.
+MAX_ATTEMPTS = 5
+
+
+class NoteNotPosted(Exception):
+    """The IncidentNote could not be written this time; the incident stays unfinished."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,19 +284,21 @@ class IncidentMonitor:
             type_="Warning",
             key=f"{action.revision}/{action.signature}",
             now=self._clock(),
+            once=True,
         )
         metrics.INCIDENT_NOTES.labels("posted" if posted else "failed").inc()
-        if posted and action.kind == "open":
+        if not posted:
+            raise NoteNotPosted(f"IncidentNote for {namespace}/{action.task_name}")
+        if action.kind == "open":
             _observe_detection(diagnosed, self._clock())
-        if posted:
-            # Recorded only once the note is out: a crash in between means the next look
-            # posts it (at worst as one more count on the same Event) rather than never.
-            await self._kube.patch_task_metadata(
-                namespace,
-                action.task_name,
-                {"annotations": {SIGNATURE_ANNOTATION: action.signature}},
-            )
-            self._notify(namespace, action)
+        # Recorded only once the note is out: a crash in between means the next look finds
+        # the note already there (409 on its deterministic name) and records it then.
+        await self._kube.patch_task_metadata(
+            namespace,
+            action.task_name,
+            {"annotations": {SIGNATURE_ANNOTATION: action.signature}},
+        )
+        self._notify(namespace, action)
         await self._kube.post_event(
             task,
             reason="Diagnosed",

@@ -130,11 +130,14 @@ class KubeWriter:
         type_: Literal["Normal", "Warning"],
         key: str,
         now: datetime,
+        once: bool = False,
     ) -> bool:
         """Post an Event about ``obj``, or count one more of the same (kubelet's aggregation).
 
-        Returns False when the Event could not be written; an Event is never worth failing
-        the work it reports on, so errors are logged, not raised.
+        With ``once`` the Event is a note that exists at most once: a 409 on its deterministic
+        name means it was already posted (by an earlier attempt whose answer was lost), and
+        its count stays 1. Returns False when the Event could not be written; an Event is
+        never worth failing the work it reports on, so errors are logged, not raised.
         """
         body = new_event(obj, reason=reason, message=message, type_=type_, key=key, now=now)
         namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
@@ -145,6 +148,8 @@ class KubeWriter:
             except ApiException as exc:
                 if exc.status != 409:
                     raise
+                if once:
+                    return True
             existing = await call_json(self._core.read_namespaced_event, name, namespace)
             await call_json(
                 self._core.patch_namespaced_event,

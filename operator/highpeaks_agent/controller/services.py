@@ -8,6 +8,7 @@ from typing import Protocol
 from highpeaks_agent.controller.incidents import IncidentMonitor
 from highpeaks_agent.controller.open_incidents import OpenIncidentCounter
 from highpeaks_agent.controller.phases import PhaseCounter
+from highpeaks_agent.controller.resync import Resync
 from highpeaks_agent.controller.scope import NamespaceScope
 from highpeaks_agent.controller.tasks import TaskRunner
 from highpeaks_agent.readiness import Readiness
@@ -31,6 +32,7 @@ class Services:
     incidents: IncidentMonitor
     readiness: Readiness
     scope: NamespaceScope
+    resync: Resync
     phases: PhaseCounter = field(default_factory=PhaseCounter)
     open_incidents: OpenIncidentCounter = field(default_factory=OpenIncidentCounter)
     explainer: AsyncClosable | None = None
@@ -42,8 +44,9 @@ class Services:
         return self
 
     async def close(self) -> None:
-        """Stop pending incident looks and close outgoing connections (operator shutdown)."""
+        """Stop the resync and pending incident looks, close outgoing connections (shutdown)."""
         try:
+            await self.resync.stop()
             await self.incidents.close()
         finally:
             for closable in (self.explainer, self.notifier):

@@ -56,7 +56,25 @@ class TaskRunner:
         self._clock = clock
 
     async def run(self, body: Mapping[str, Any]) -> None:
-        """Diagnose the task's target and write the whole status."""
+        """Diagnose the task's target and write the whole status, unless it is already done.
+
+        The body a watch delivers may be seconds old (Kopf re-handles a stale one when its
+        own annotation patch is late), so whether the current generation is finished is read
+        from the API server, never judged from the event alone.
+        """
+        md = body.get("metadata") or {}
+        current = await self._current(str(md.get("namespace", "")), str(md.get("name", "")))
+        if current is None or is_settled(current):
+            return
+        await self._run(current)
+
+    async def _current(self, namespace: str, name: str) -> Mapping[str, Any] | None:
+        try:
+            return await self._kube.read_task(namespace, name)
+        except ApiException as exc:
+            raise RetryLater(f"Kubernetes API error {exc.status}: {exc.reason}") from exc
+
+    async def _run(self, body: Mapping[str, Any]) -> None:
         md = body.get("metadata") or {}
         namespace, name = str(md.get("namespace", "")), str(md.get("name", ""))
         generation = md.get("generation")

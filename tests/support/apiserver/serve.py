@@ -97,12 +97,14 @@ class RunningApiServer:
 
         return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout=10)
 
-    def write_kubeconfig(self, path: Path, token: str = OPERATOR_TOKEN) -> Path:
-        """A kubeconfig that reaches this server with ``token``."""
+    def write_kubeconfig(
+        self, path: Path, token: str = OPERATOR_TOKEN, *, via: str | None = None
+    ) -> Path:
+        """A kubeconfig that reaches this server with ``token`` (through the proxy ``via``)."""
         config: dict[str, Any] = {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": "emulated", "cluster": {"server": self.url}}],
+            "clusters": [{"name": "emulated", "cluster": {"server": via or self.url}}],
             "users": [{"name": "operator", "user": {"token": token}}],
             "contexts": [
                 {"name": "emulated", "context": {"cluster": "emulated", "user": "operator"}}

@@ -31,17 +31,27 @@ from tests.unit.shipping.shipped import (
     one,
 )
 
-KINDS = {
+KINDS = [
+    "ClusterKopfPeering",
     "ClusterRole",
     "ClusterRoleBinding",
     "ConfigMap",
-    "CustomResourceDefinition",
+    "CustomResourceDefinition",  # AgentTask
+    "CustomResourceDefinition",  # ClusterKopfPeering
     "Deployment",
     "Namespace",
     "Service",
     "ServiceAccount",
+]
+CLUSTER_SCOPED = {
+    "ClusterKopfPeering",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "Namespace",
 }
-CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Namespace"}
+#: Custom resources the manifests ship instances of: validated against their shipped CRD.
+CUSTOM = {"ClusterKopfPeering"}
 API_VERBS = {"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"}
 
 
@@ -55,12 +65,25 @@ def rendered(request: pytest.FixtureRequest) -> Objects:
 
 
 def test_every_rendered_object_validates(rendered: Objects) -> None:
-    assert sorted(o["kind"] for o in rendered) == sorted(KINDS), "one object of each kind"
+    assert sorted(o["kind"] for o in rendered) == sorted(KINDS), "the expected objects"
     for obj in rendered:
+        if obj["kind"] in CUSTOM:
+            assert_served_by_a_shipped_crd(rendered, obj)
+            continue
         try:
             kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
         except kubernetes_validate.ValidationError as exc:
             pytest.fail(f"{label(obj)} does not validate against {KUBERNETES_VERSION}: {exc}")
+
+
+def assert_served_by_a_shipped_crd(rendered: Objects, obj: dict[str, Any]) -> None:
+    """A custom object is served by a CRD in the same manifests, with the same scope."""
+    group, version = obj["apiVersion"].split("/")
+    crds = [o for o in rendered if o["kind"] == "CustomResourceDefinition"]
+    (crd,) = [c for c in crds if c["spec"]["group"] == group]
+    assert crd["spec"]["names"]["kind"] == obj["kind"]
+    assert crd["spec"]["scope"] == ("Cluster" if obj["kind"] in CLUSTER_SCOPED else "Namespaced")
+    assert [v["name"] for v in crd["spec"]["versions"] if v["served"]] == [version]
 
 
 def test_everything_lands_in_the_agent_namespace(rendered: Objects) -> None:
@@ -71,8 +94,8 @@ def test_everything_lands_in_the_agent_namespace(rendered: Objects) -> None:
         else:
             assert namespace == NAMESPACE, label(obj)
     assert one(rendered, "Namespace")["metadata"]["name"] == NAMESPACE
-    crd = one(rendered, "CustomResourceDefinition")
-    assert crd["metadata"]["name"] == "agenttasks.devops.highpeaks.io"
+    crds = {o["metadata"]["name"] for o in rendered if o["kind"] == "CustomResourceDefinition"}
+    assert crds == {"agenttasks.devops.highpeaks.io", "clusterkopfpeerings.kopf.dev"}
 
 
 def test_the_agent_namespace_enforces_pod_security_restricted(base_objects: Objects) -> None:
@@ -111,7 +134,8 @@ def test_the_permissions_list_is_least_privilege() -> None:
                 assert verb in API_VERBS, verb
                 assert (permission.api_group, resource, verb) not in seen, "listed once"
                 seen.add((permission.api_group, resource, verb))
-    # The operator reads Secrets never, and changes nothing it watches but Events and tasks.
+    # The operator reads Secrets never, and changes nothing it watches but Events, tasks and
+    # the peering object.
     assert not {g for g in seen if g[1] in ("secrets", "configmaps")}
     writes = {(g, r) for g, r, v in seen if v not in ("get", "list", "watch")}
     assert writes == {
@@ -120,6 +144,7 @@ def test_the_permissions_list_is_least_privilege() -> None:
         ("devops.highpeaks.io", "agenttasks/status"),
         ("authentication.k8s.io", "tokenreviews"),
         ("authorization.k8s.io", "subjectaccessreviews"),
+        ("kopf.dev", "clusterkopfpeerings"),  # Kopf's peering keep-alives, its own object
     }
 
 
@@ -169,10 +194,15 @@ def test_the_read_only_root_filesystem_has_a_writable_tmp(base_objects: Objects)
     assert "emptyDir" in volume
 
 
-def test_the_deployment_runs_one_agent_with_probes_and_limits(base_objects: Objects) -> None:
+def test_the_deployment_runs_two_peered_agents_with_probes_and_limits(
+    base_objects: Objects,
+) -> None:
     deployment = one(base_objects, "Deployment")
-    assert deployment["spec"]["replicas"] == 1
-    assert deployment["spec"]["strategy"] == {"type": "Recreate"}, "never two operators at once"
+    assert deployment["spec"]["replicas"] == 2, "one acts, one stands by (Kopf peering)"
+    assert deployment["spec"]["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+    }, "an update never leaves no agent running"
     labels = deployment["spec"]["template"]["metadata"]["labels"]
     assert labels["app.kubernetes.io/name"] == NAME
     assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
@@ -248,7 +278,9 @@ def test_every_configured_variable_is_a_valid_setting(
         monkeypatch.setenv(name, value)
     settings = Settings()  # what the pod reads; raises on a value it would refuse
     assert settings.http_port == 8000
-    assert not settings.peering, "one replica runs standalone: no Kopf peering permissions"
+    peering = one(rendered, "ClusterKopfPeering")
+    assert settings.peering == peering["metadata"]["name"], "replicas peer on the shipped object"
+    assert not settings.watch_namespaces, "cluster-wide, so Kopf uses the ClusterKopfPeering"
 
 
 # --- the example to try it with ------------------------------------------------------------
