@@ -40,6 +40,7 @@ KINDS = [
     "CustomResourceDefinition",  # ClusterKopfPeering
     "Deployment",
     "Namespace",
+    "PodDisruptionBudget",
     "Service",
     "ServiceAccount",
 ]
@@ -215,6 +216,14 @@ def test_the_deployment_runs_two_peered_agents_with_probes_and_limits(
         "requests": {"cpu": "100m", "memory": "192Mi"},
         "limits": {"cpu": "500m", "memory": "384Mi"},
     }
+
+
+def test_a_drain_keeps_one_of_the_two_agents(base_objects: Objects) -> None:
+    budget = one(base_objects, "PodDisruptionBudget")
+    deployment = one(base_objects, "Deployment")
+    assert budget["spec"]["minAvailable"] == 1 < deployment["spec"]["replicas"]
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert budget["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
 
 
 def test_the_flowise_key_comes_from_an_optional_secret(base_objects: Objects) -> None:
