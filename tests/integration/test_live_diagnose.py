@@ -209,3 +209,24 @@ def test_a_missing_target_an_empty_namespace_and_no_kubeconfig(
     assert nothing.code == 2
     assert nothing.err.startswith(f"highpeaks-agent: error: kubeconfig {tmp_path / 'absent'}: ")
     assert nothing.err.count("\n") == 1
+
+
+def test_a_cronjob_by_its_short_name_is_diagnosed_from_its_most_recent_job(
+    kubeconfig_for: dict[str, str], shop: SimulatedControllers
+) -> None:
+    nightly = shop.cronjob("nightly", "registry.example.com/shop/report:3.1.0")
+    job = shop.job("nightly-29001", "registry.example.com/shop/report:3.1.0", cronjob=nightly)
+    shop.job_pod_failed(job, "ERROR export failed: disk full\n", exit_code=2)
+    shop.job_failed(
+        "nightly-29001",
+        failed=1,
+        reason="BackoffLimitExceeded",
+        message="Job has reached the specified backoff limit",
+    )
+    for spelling in ("cj/nightly", "cronjob/nightly", "cronjobs.batch/nightly"):
+        ran = live(kubeconfig_for, spelling, "-o", "json")
+        assert ran.code == 1, ran.err
+        (diagnosis,) = ran.json()["diagnoses"]
+        assert diagnosis["target"] == {"kind": "CronJob", "namespace": shop.ns, "name": "nightly"}
+        assert diagnosis["findings"][0]["code"] == "JobFailed.BackoffLimitExceeded"
+        assert "most recent Job is nightly-29001" in diagnosis["summary"]
