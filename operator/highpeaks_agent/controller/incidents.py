@@ -249,18 +249,23 @@ class IncidentMonitor:
         if action.kind == "suppress":
             metrics.INCIDENT_NOTES.labels("suppressed").inc()
             self._notify(namespace, action)  # sends only what a crash left unsent
-            return
-        if action.kind == "resolve":
+        elif action.kind == "resolve":
             await self._resolve(namespace, action.task_name)
-            return
-        if action.kind == "reopen":
+        elif action.kind == "reopen":
             await self._kube.patch_task_status(
                 namespace,
                 action.task_name,
                 {"conditions": self._conditions(diagnosed, "FailingAgain", resolved=False)},
             )
             metrics.INCIDENT_NOTES.labels("suppressed").inc()
-            return
+        else:
+            await self._report(action, deployment, diagnosed)
+
+    async def _report(
+        self, action: Action, deployment: dict[str, Any], diagnosed: Diagnosed
+    ) -> None:
+        """Open an incident (or give it a new root cause): its task, status, note, record."""
+        namespace = str(meta(deployment).get("namespace"))
         started = self._clock()
         task, created = await self._kube.create_task(incident_task(deployment, action))
         if action.kind == "open" and not created:
@@ -277,18 +282,7 @@ class IncidentMonitor:
             flowise_configured=self._flowise,
         )
         await self._kube.patch_task_status(namespace, action.task_name, status)
-        posted = await self._kube.post_event(
-            deployment,
-            reason="IncidentNote",
-            message=note_message(explained, action),
-            type_="Warning",
-            key=f"{action.revision}/{action.signature}",
-            now=self._clock(),
-            once=True,
-        )
-        metrics.INCIDENT_NOTES.labels("posted" if posted else "failed").inc()
-        if not posted:
-            raise NoteNotPosted(f"IncidentNote for {namespace}/{action.task_name}")
+        await self._post_note(action, deployment, explained)
         if action.kind == "open":
             _observe_detection(diagnosed, self._clock())
         # Recorded only once the note is out: a crash in between means the next look finds
@@ -307,6 +301,25 @@ class IncidentMonitor:
             key=f"diagnosed/{action.signature}",
             now=self._clock(),
         )
+
+    async def _post_note(
+        self, action: Action, deployment: dict[str, Any], explained: Report
+    ) -> None:
+        """The IncidentNote, exactly once (a 409 on its name means an earlier try posted it);
+        raises ``NoteNotPosted`` so the look is retried and, failing that, the resync comes."""
+        posted = await self._kube.post_event(
+            deployment,
+            reason="IncidentNote",
+            message=note_message(explained, action),
+            type_="Warning",
+            key=f"{action.revision}/{action.signature}",
+            now=self._clock(),
+            once=True,
+        )
+        metrics.INCIDENT_NOTES.labels("posted" if posted else "failed").inc()
+        if not posted:
+            namespace = meta(deployment).get("namespace")
+            raise NoteNotPosted(f"IncidentNote for {namespace}/{action.task_name}")
 
     def _notify(self, namespace: str, action: Action) -> None:
         if self._notifier is not None:
