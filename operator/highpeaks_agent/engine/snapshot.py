@@ -66,7 +66,7 @@ def controller_ref(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
     if not isinstance(refs, list):
         return None
     for ref in refs:
-        if isinstance(ref, Mapping) and ref.get("controller") is True:
+        if (type(ref) is dict or isinstance(ref, Mapping)) and ref.get("controller") is True:
             return ref
     return None
 

@@ -37,6 +37,7 @@ from highpeaks_agent.engine.analyzers.context import (
     WorkloadRule,
     as_list,
 )
+from highpeaks_agent.engine.analyzers.settled import settled
 from highpeaks_agent.engine.model import Finding
 from highpeaks_agent.engine.snapshot import Snapshot, meta
 from highpeaks_agent.engine.thresholds import Thresholds
@@ -108,6 +109,8 @@ def analyze_pod(
     pod: Mapping[str, Any], snapshot: Snapshot, now: datetime, thresholds: Thresholds
 ) -> list[Finding]:
     """Every failure this pod shows past the thresholds; empty when it is healthy or starting."""
+    if settled(pod, snapshot, thresholds):
+        return []  # the common case, decided without building the rules' contexts
     context = PodContext(pod, snapshot, now, thresholds)
     if context.status.get("phase") == "Succeeded" or _held_on_purpose(context):
         return []
