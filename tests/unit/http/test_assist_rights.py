@@ -126,10 +126,14 @@ async def test_the_reviews_ask_for_the_kinds_of_data(reviews: tuple[FakeReviews,
         ("get", "pods", ""),
         ("get", "replicasets", ""),
         ("get", "persistentvolumeclaims", ""),
+        ("get", "nodes", ""),
         ("get", "pods/log", ""),
         ("list", "events", ""),
     }
     assert {spec["user"] for spec in fake.sar_specs} == {"alice"}
+    # a Node has no namespace: the review asks at the cluster scope
+    (node_review,) = [s for s in fake.sar_specs if s["resourceAttributes"]["resource"] == "nodes"]
+    assert node_review["resourceAttributes"]["namespace"] == ""
     fake.sar_specs.clear()
     await ask(url, shop_source(), "alice-token", {})
     namespace_wide = {
@@ -146,6 +150,7 @@ async def test_the_reviews_ask_for_the_kinds_of_data(reviews: tuple[FakeReviews,
         ("list", "persistentvolumeclaims"),
         ("list", "pods"),
         ("get", "pods"),  # pods/log: resource pods, subresource log
+        ("get", "nodes"),  # cluster-scoped: read by name, never listed
         ("list", "events"),
     }
 
