@@ -57,11 +57,16 @@ class RecordingApiServer:
     requests: list[str] = field(default_factory=list)
     #: pod name → its log text (else LOG_TEXT)
     logs: dict[str, str] = field(default_factory=dict)
+    #: resources (plurals) every request for which is refused with 403
+    forbidden: set[str] = field(default_factory=set)
 
     async def handle(self, request: web.Request) -> web.Response:
         self.requests.append(request.path_qs)
         match = PATH.match(request.path)
         assert match, request.path
+        if match["plural"] in self.forbidden:
+            body = {"kind": "Status", "reason": "Forbidden", "code": 403}
+            return web.json_response(body, status=403)
         if match["sub"] == "log":
             return web.Response(text=self.logs.get(match["name"], LOG_TEXT))
         kind, namespace = PLURAL_KIND[match["plural"]], match["namespace"]
@@ -459,6 +464,19 @@ async def test_nodes_are_read_only_when_the_caller_may_get_them(
     await live.namespace_snapshot("shop", visible=visible)
     assert node_reads(server) == []
     assert not any("Node" in line for line in visible.withheld()), "extra evidence, never withheld"
+
+
+async def test_a_node_the_credentials_may_not_get_is_left_out(
+    cluster: tuple[RecordingApiServer, LiveSource],
+) -> None:
+    """``diagnose --live`` with a user's own credentials, which often stop at the namespace."""
+    server, live = cluster
+    dep, rs, crashed = failing_objects()
+    server.objects = [dep, rs, crashed, node()]
+    server.forbidden = {"nodes"}
+    snapshot = await live.target_snapshot("shop", "Deployment", "checkout")
+    assert node_reads(server) == ["/api/v1/nodes/worker-1"]
+    assert snapshot.nodes == [] and len(snapshot.pods) == 1
 
 
 async def test_a_live_read_of_a_pod_on_an_unreachable_node_diagnoses_node_not_ready(
