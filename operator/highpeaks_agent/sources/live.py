@@ -307,7 +307,9 @@ def _exec_format_error(pod: Mapping[str, Any], snapshot: Snapshot) -> bool:
             if not isinstance(cs, Mapping):
                 continue
             for state in (cs.get("state") or {}, cs.get("lastState") or {}):
-                texts.extend(str((s or {}).get("message") or "") for s in state.values())
+                texts.extend(
+                    str(s.get("message") or "") for s in state.values() if isinstance(s, Mapping)
+                )
             found = snapshot.log(md.get("namespace", ""), md.get("name", ""), str(cs.get("name")))
             if found is not None:
                 texts.append(found.text)
