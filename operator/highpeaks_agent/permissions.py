@@ -86,6 +86,12 @@ PERMISSIONS: tuple[Permission, ...] = (
         "the claims pending pods wait on, as evidence (sources/live.py)",
     ),
     Permission(
+        "",
+        ("nodes",),
+        ("get",),
+        "the nodes pods run on, by name: Ready condition, taints, architecture (sources/live.py)",
+    ),
+    Permission(
         "devops.highpeaks.io",
         ("agenttasks",),
         ("create", "get", "list", "patch", "watch"),

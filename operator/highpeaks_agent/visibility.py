@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from highpeaks_agent.engine.kinds import KINDS
+from highpeaks_agent.engine.kinds import KINDS, NODE
 
 #: Every kind whose objects a diagnosis may read: targets, workloads, their pods, and the
 #: objects read as evidence about them (Events are governed by their own flag).
@@ -55,7 +55,8 @@ class Visibility:
             left_out.append("container logs (get pods/log)")
         if not self.events:
             left_out.append("events (list events)")
-        hidden = sorted(self.wanted - self.kinds - {"Pod"})
+        # nodes are extra evidence, read when allowed: their absence hides nothing asked about
+        hidden = sorted(self.wanted - self.kinds - {"Pod", NODE.kind})
         if hidden:
             left_out.append(", ".join(hidden) + " objects")
         return left_out

@@ -102,6 +102,40 @@ def test_crash_looping_rollout_gets_one_task_and_one_note(
     assert [t["metadata"]["name"] for t in tasks(cluster)] == ["incident-checkout-r2"]
 
 
+def test_pods_on_a_lost_node_get_a_note_with_the_nodes_evidence(
+    cluster: SimulatedControllers, operator: OperatorProcess
+) -> None:
+    """The kubelet stops reporting: the node lifecycle controller marks the node Unknown,
+    taints it and flips its pods' Ready condition; their containers still look healthy, and
+    the Deployment's own status is not touched, so only the pods' watch events can tell."""
+    node = f"worker-{cluster.ns}"
+    cluster.node(node)
+    cluster.deployment("checkout", "registry.example.com/shop/checkout:2.13.4", replicas=2)
+    rs = cluster.rollout("checkout", 1, "registry.example.com/shop/checkout:2.13.4")
+    pods = [cluster.pod(rs, node=node) for _ in range(2)]
+    for pod in pods:
+        cluster.running(pod)
+    cluster.deployment_status("checkout", updated=2, available=2)
+    settle(operator)
+    assert notes(cluster, "checkout") == [], "a healthy Deployment on a healthy node is quiet"
+
+    cluster.node_unreachable(node)
+    for pod in pods:
+        cluster.mark_not_ready(pod)
+    note, task = one_incident(cluster)
+    assert "Revision 1 is failing (NodeNotReady)" in note["message"], note["message"]
+    assert f"kubectl describe node {node}" in note["message"]
+    status = task["status"]
+    assert status["rootCause"] == "NodeNotReady"
+    assert {f["code"] for f in status["findings"]} == {"NodeNotReady"}
+    evidence = status["findings"][0]["evidence"]
+    # the node's own evidence, read from the Node (the pod alone only says "Node is not ready")
+    assert evidence[0].startswith(
+        f"node {node}: Ready=Unknown (NodeStatusUnknown: Kubelet stopped posting node status.)"
+    )
+    assert f"node {node}: taint node.kubernetes.io/unreachable:NoExecute" in evidence
+
+
 def test_operator_restart_posts_nothing_new(
     cluster: SimulatedControllers, operator: OperatorProcess
 ) -> None:

@@ -265,8 +265,8 @@ class SimulatedControllers:
 
     # --- pods ----------------------------------------------------------------------------
 
-    def pod(self, rs_name: str) -> str:
-        """A new pod of ``rs_name``, scheduled and starting."""
+    def pod(self, rs_name: str, *, node: str = "worker-1") -> str:
+        """A new pod of ``rs_name``, scheduled (on ``node``) and starting."""
         import json
 
         rs = json.loads(
@@ -283,7 +283,7 @@ class SimulatedControllers:
                     "labels": template["metadata"]["labels"],
                     "ownerReferences": [_owner(rs, "ReplicaSet")],
                 },
-                "spec": {**template["spec"], "nodeName": "worker-1"},
+                "spec": {**template["spec"], "nodeName": node},
             },
         )
         return name
@@ -370,6 +370,82 @@ class SimulatedControllers:
                     ],
                     "containerStatuses": [container_status],
                 }
+            },
+        )
+
+    # --- nodes -----------------------------------------------------------------------------
+
+    def node(self, name: str, *, arch: str = "amd64") -> None:
+        """A Node whose kubelet reports Ready (Nodes are cluster-scoped: use a unique name)."""
+        self.core.create_node(
+            {
+                "metadata": {
+                    "name": name,
+                    "labels": {"kubernetes.io/arch": arch, "kubernetes.io/hostname": name},
+                },
+                "spec": {},
+            }
+        )
+        ready = {
+            "type": "Ready",
+            "status": "True",
+            "reason": "KubeletReady",
+            "message": "kubelet is posting ready status",
+            "lastHeartbeatTime": _ts(10),
+            "lastTransitionTime": _ts(3600),
+        }
+        self.core.patch_node_status(name, {"status": {"conditions": [ready]}})
+
+    def node_unreachable(self, name: str, *, silent_for: float = 60) -> None:
+        """The node lifecycle controller after the kubelet stopped posting status: Ready
+        Unknown (the last heartbeat kept), then the unreachable taints."""
+        lost = {
+            "type": "Ready",
+            "status": "Unknown",
+            "reason": "NodeStatusUnknown",
+            "message": "Kubelet stopped posting node status.",
+            "lastHeartbeatTime": _ts(silent_for),
+            "lastTransitionTime": _ts(),
+        }
+        self.core.patch_node_status(name, {"status": {"conditions": [lost]}})
+        taints = [
+            {"key": "node.kubernetes.io/unreachable", "effect": effect, "timeAdded": _ts()}
+            for effect in ("NoSchedule", "NoExecute")
+        ]
+        self.core.patch_node(name, {"spec": {"taints": taints}})
+
+    def mark_not_ready(self, pod: str) -> None:
+        """What MarkPodsNotReady writes for each pod of that node: only ``Ready`` flipped to
+        False (containers untouched), then a ``NodeNotReady`` Event on the pod."""
+        import json
+
+        obj = json.loads(self.core.read_namespaced_pod(pod, self.ns, _preload_content=False).data)
+        conditions = obj["status"]["conditions"]
+        for condition in conditions:
+            if condition["type"] == "Ready":
+                condition.update(status="False", lastTransitionTime=_ts())
+        self.core.patch_namespaced_pod_status(pod, self.ns, {"status": {"conditions": conditions}})
+        self._controller_event(pod, obj["metadata"]["uid"], "NodeNotReady", "Node is not ready")
+
+    def _controller_event(self, pod: str, uid: str, reason: str, message: str) -> None:
+        self.core.create_namespaced_event(
+            self.ns,
+            {
+                "metadata": {"generateName": f"{pod}."},
+                "involvedObject": {
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                    "name": pod,
+                    "namespace": self.ns,
+                    "uid": uid,
+                },
+                "reason": reason,
+                "message": message,
+                "type": "Warning",
+                "count": 1,
+                "firstTimestamp": _ts(),
+                "lastTimestamp": _ts(),
+                "source": {"component": "node-controller"},
             },
         )
 

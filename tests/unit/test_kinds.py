@@ -60,6 +60,8 @@ def test_every_spelling_names_one_kind_only() -> None:
         ("cronjobs.batch", "CronJob"),
         ("pvc", "PersistentVolumeClaim"),
         ("controllerrevisions.apps", "ControllerRevision"),
+        ("no", "Node"),
+        ("nodes", "Node"),
     ],
 )
 def test_kubectl_names_find_their_kind(name: str, kind: str) -> None:
@@ -99,6 +101,7 @@ def test_task_and_assist_targets_accept_the_same_kinds_and_names(model: type) ->
     for bad in (
         {"kind": "ControllerRevision", "name": "x"},
         {"kind": "Service", "name": "x"},
+        {"kind": "Node", "name": "worker-1"},
         {"kind": "Pod", "name": "Web"},
     ):
         with pytest.raises(ValidationError):

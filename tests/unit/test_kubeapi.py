@@ -24,6 +24,8 @@ from tests.support.loopback import serve
         ("Job", "shop", "nightly", None, "/apis/batch/v1/namespaces/shop/jobs/nightly"),
         ("Pod", "shop", "web-0", "log", "/api/v1/namespaces/shop/pods/web-0/log"),
         ("Event", None, None, None, "/api/v1/events"),
+        ("Node", None, "worker-1", None, "/api/v1/nodes/worker-1"),
+        ("Node", "shop", "worker-1", None, "/api/v1/nodes/worker-1"),
     ],
 )
 def test_resource_paths(

@@ -2,8 +2,9 @@
 
 Most Pod and Deployment events in a cluster are healthy churn. Only events that may change
 the verdict reach the incident monitor: a pod that is waiting for a bad reason, crashed,
-failed, cannot be scheduled or is running but not ready; a Deployment whose controller reports
-trouble. Everything else costs one function call and no API request. Also here: the
+failed, cannot be scheduled, was never picked up by a scheduler, sits on a lost node (its
+containers still look healthy) or is running but not ready; a Deployment whose controller
+reports trouble. Everything else costs one function call and no API request. Also here: the
 namespace selector as Kopf's ``labels=`` filter.
 """
 
@@ -14,6 +15,7 @@ from typing import Any
 
 import kopf
 
+from highpeaks_agent.engine.node_signs import shows_lost_node
 from highpeaks_agent.selectors import Requirement, parse_selector
 
 #: Waiting reasons of a container that is simply starting.
@@ -24,6 +26,8 @@ def pod_needs_look(pod: Mapping[str, Any]) -> bool:
     """Whether this pod's state could make its workload fail."""
     status = pod.get("status") or {}
     if status.get("phase") in ("Failed", "Unknown"):
+        return True
+    if _never_picked_up(pod) or shows_lost_node(pod):
         return True
     for cond in status.get("conditions") or []:
         if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
@@ -40,6 +44,20 @@ def pod_needs_look(pod: Mapping[str, Any]) -> bool:
             if key == "containerStatuses" and "running" in state and cs.get("ready") is False:
                 return True
     return False
+
+
+def _never_picked_up(pod: Mapping[str, Any]) -> bool:
+    """Pending with no node, no condition and no container status: no scheduler has looked at
+    it (each writes PodScheduled when it cannot place a pod). A pod seconds old looks the same;
+    the monitor's thresholds tell the two apart."""
+    status = pod.get("status") or {}
+    return (
+        status.get("phase", "Pending") == "Pending"
+        and not (pod.get("spec") or {}).get("nodeName")
+        and not status.get("conditions")
+        and not status.get("containerStatuses")
+        and not status.get("initContainerStatuses")
+    )
 
 
 def deployment_needs_look(deployment: Mapping[str, Any]) -> bool:

@@ -82,6 +82,19 @@ KINDS: tuple[KindInfo, ...] = (
         workload=False,
         evidence=True,
     ),
+    # The nodes pods run on: Ready condition, taints, CPU architecture. Cluster-scoped and
+    # read one by one, by name, never listed.
+    KindInfo(
+        "Node",
+        "",
+        "v1",
+        "nodes",
+        ("no",),
+        target=False,
+        workload=False,
+        evidence=True,
+        namespaced=False,
+    ),
 )
 
 BY_KIND: dict[str, KindInfo] = {info.kind: info for info in KINDS}
@@ -90,6 +103,7 @@ WORKLOAD_KINDS: frozenset[str] = frozenset(info.kind for info in KINDS if info.w
 EVENT = BY_KIND["Event"]
 CONTROLLER_REVISION = BY_KIND["ControllerRevision"]
 PERSISTENT_VOLUME_CLAIM = BY_KIND["PersistentVolumeClaim"]
+NODE = BY_KIND["Node"]
 
 _BY_NAME: dict[str, KindInfo] = {name: info for info in KINDS for name in info.names}
 

@@ -3,8 +3,10 @@
 A snapshot for one target holds the workload, what it owns on the way to its pods (a
 Deployment's ReplicaSets, a CronJob's Jobs; found through ownerReferences, never by name), its
 pods, a StatefulSet's or DaemonSet's ControllerRevisions, the PersistentVolumeClaims its pods
-mount, the Events about all of those, and the log tails of containers that crashed
-(``previous=true``) or are stuck. A :class:`~highpeaks_agent.visibility.Visibility` narrows
+mount, the Events about all of those, the log tails of containers that crashed
+(``previous=true``) or are stuck, and the Nodes its pods run on (their Ready condition, taints
+and architecture; a namespace snapshot reads only the nodes of pods that look node-related:
+a lost node, an "exec format error"). A :class:`~highpeaks_agent.visibility.Visibility` narrows
 that to what the asking user may read (/assist): kinds, logs and Events it does not allow are
 never requested, so they cannot reach the engine or an answer. Every kind is read the same
 way, from its row in :mod:`highpeaks_agent.engine.kinds` (no reader per kind), through
@@ -22,15 +24,18 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from highpeaks_agent.engine.analyzers.volumes import claim_names
+from highpeaks_agent.engine.classify import is_exec_format_error
 from highpeaks_agent.engine.kinds import (
     BY_KIND,
     CONTROLLER_REVISION,
     EVENT,
     KINDS,
+    NODE,
     PERSISTENT_VOLUME_CLAIM,
     TARGET_KINDS,
     KindInfo,
 )
+from highpeaks_agent.engine.node_signs import shows_lost_node
 from highpeaks_agent.engine.snapshot import ContainerLog, Snapshot, controller_ref, meta
 from highpeaks_agent.errors import Forbidden, TargetNotFound, UnsupportedTarget
 from highpeaks_agent.kubeapi import Query, get_bytes, get_json, resource_path
@@ -38,9 +43,10 @@ from highpeaks_agent.visibility import EVERYTHING, Visibility
 
 log = logging.getLogger(__name__)
 
-#: What a namespace diagnosis reads: every target and workload kind, and their evidence.
+#: What a namespace diagnosis lists: every target and workload kind, and their namespaced
+#: evidence (nodes are read one by one, only those pods point at).
 NAMESPACE_KINDS: tuple[KindInfo, ...] = tuple(
-    info for info in KINDS if info.target or info.workload or info.evidence
+    info for info in KINDS if (info.target or info.workload or info.evidence) and info.namespaced
 )
 _POD, _REPLICASET, _JOB = BY_KIND["Pod"], BY_KIND["ReplicaSet"], BY_KIND["Job"]
 #: Kinds that own what stands between them and their pods, read with them as a target.
@@ -50,6 +56,10 @@ _REVISIONED = frozenset({"StatefulSet", "DaemonSet"})
 
 #: Containers whose logs are worth reading: at most this many pods per target.
 MAX_PODS_WITH_LOGS = 3
+#: Nodes read for one snapshot at most (each is one GET).
+MAX_NODES = 10
+#: Event reasons about a pod that point at its node.
+_NODE_EVENT_REASONS = frozenset({"NodeNotReady", "TaintManagerEviction", "NodeControllerEviction"})
 
 
 class LiveSource:
@@ -105,6 +115,10 @@ class LiveSource:
         snapshot = Snapshot.from_objects(objects)
         if visible.logs:
             await self._read_logs(snapshot, pods)
+        if visible.may_read(NODE.kind):
+            # every node of the target's pods, the suspicious ones first should they be many
+            ranked = sorted(pods, key=lambda pod: not _node_related(pod, snapshot))
+            await self._add_nodes(snapshot, ranked)
         return snapshot
 
     async def namespace_snapshot(
@@ -130,6 +144,10 @@ class LiveSource:
         snapshot = Snapshot.from_objects(objects)
         if visible.logs:
             await self._read_logs(snapshot, snapshot.pods, per_owner=MAX_PODS_WITH_LOGS)
+        if visible.may_read(NODE.kind):
+            await self._add_nodes(
+                snapshot, [p for p in snapshot.pods if _node_related(p, snapshot)]
+            )
         return snapshot
 
     # --- reading -----------------------------------------------------------------------
@@ -182,6 +200,30 @@ class LiveSource:
             return []
         claims = await self._list(namespace, PERSISTENT_VOLUME_CLAIM, None)
         return [c for c in claims if meta(c).get("name") in wanted]
+
+    async def _add_nodes(self, snapshot: Snapshot, pods: list[dict[str, Any]]) -> None:
+        """Read the distinct nodes the pods run on (at most :data:`MAX_NODES`) into the
+        snapshot; a node that is gone (404) is left out."""
+        names = [n for n in dict.fromkeys(_node_name(p) for p in pods) if n][:MAX_NODES]
+        if not names:
+            return
+        nodes = await asyncio.gather(*(self._read_node(name) for name in names))
+        for node in nodes:
+            if node is not None:
+                snapshot.add(node, kind=NODE.kind)
+        snapshot.reindex()
+
+    async def _read_node(self, name: str) -> dict[str, Any] | None:
+        try:
+            return _with_kind(await get_json(self._api, resource_path(NODE, None, name)), NODE.kind)
+        except ApiException as exc:
+            # 404: deleted with its machine, the pods' own status still tells; 403: a user's
+            # own credentials (`diagnose --live`) often stop at the namespace, and a node is
+            # extra evidence, so the diagnosis goes on without it
+            if exc.status in (403, 404):
+                log.debug("node %s not read: %s", name, exc.reason)
+                return None
+            raise
 
     async def _list(
         self, namespace: str | None, info: KindInfo, label_selector: str | None
@@ -238,6 +280,40 @@ def _with_kind(obj: dict[str, Any], kind: str) -> dict[str, Any]:
     # list items carry no ``kind``: the List's kind names it once for all of them
     obj.setdefault("kind", kind)
     return obj
+
+
+def _node_name(pod: Mapping[str, Any]) -> str | None:
+    name = (pod.get("spec") or {}).get("nodeName")
+    return name if isinstance(name, str) and name else None
+
+
+def _node_related(pod: Mapping[str, Any], snapshot: Snapshot) -> bool:
+    """Whether the pod's trouble may lie with its node: a lost node, or a container the
+    kernel refused to execute (the node's architecture is the evidence)."""
+    if _node_name(pod) is None:
+        return False
+    if shows_lost_node(pod) or any(
+        e.get("reason") in _NODE_EVENT_REASONS for e in snapshot.events_for(pod)
+    ):
+        return True
+    return _exec_format_error(pod, snapshot)
+
+
+def _exec_format_error(pod: Mapping[str, Any], snapshot: Snapshot) -> bool:
+    md = meta(pod)
+    texts = [str(e.get("message") or "") for e in snapshot.events_for(pod)]
+    for key in ("initContainerStatuses", "containerStatuses"):
+        for cs in (pod.get("status") or {}).get(key) or []:
+            if not isinstance(cs, Mapping):
+                continue
+            for state in (cs.get("state") or {}, cs.get("lastState") or {}):
+                texts.extend(
+                    str(s.get("message") or "") for s in state.values() if isinstance(s, Mapping)
+                )
+            found = snapshot.log(md.get("namespace", ""), md.get("name", ""), str(cs.get("name")))
+            if found is not None:
+                texts.append(found.text)
+    return any(is_exec_format_error(text) for text in texts)
 
 
 def _owned_by(obj: Mapping[str, Any], owner: Mapping[str, Any]) -> bool:

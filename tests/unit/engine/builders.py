@@ -466,3 +466,30 @@ def node(
             ]
         },
     }
+
+
+def unreachable_taints(seconds_ago: float = 60) -> list[dict[str, Any]]:
+    """The node lifecycle controller's taints on a node whose kubelet stopped reporting."""
+    return [
+        {"key": "node.kubernetes.io/unreachable", "effect": effect, "timeAdded": ts(seconds_ago)}
+        for effect in ("NoSchedule", "NoExecute")
+    ]
+
+
+def marked_not_ready(p: dict[str, Any], seconds_ago: float = 60) -> dict[str, Any]:
+    """The pod as the node lifecycle controller leaves it when its node stops reporting: only
+    ``Ready`` flipped to False (no reason); ``ContainersReady`` and the container statuses stay
+    as the kubelet last wrote them, running and ready."""
+    kept = [ts(3000)] * 3
+    p["status"]["conditions"] = [
+        {"type": kind, "status": "True", "lastProbeTime": None, "lastTransitionTime": when}
+        for kind, when in zip(("PodScheduled", "Initialized", "ContainersReady"), kept, strict=True)
+    ] + [
+        {
+            "type": "Ready",
+            "status": "False",
+            "lastProbeTime": None,
+            "lastTransitionTime": ts(seconds_ago),
+        }
+    ]
+    return p

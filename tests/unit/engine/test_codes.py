@@ -21,11 +21,13 @@ from .builders import (
     failing_deployment,
     job,
     job_condition,
+    marked_not_ready,
     node,
     pod,
     replicaset,
     running,
     terminated,
+    unreachable_taints,
     waiting,
 )
 
@@ -527,6 +529,25 @@ def test_pod_stuck_terminating_on_a_lost_node_is_not_a_rollout_replacement() -> 
     p["metadata"]["deletionTimestamp"] = "2026-11-20T09:50:00Z"
     assert run(dep, rs, p, node(ready="True")) == []
     assert root(dep, rs, p, node(ready="Unknown")) == "NodeNotReady"
+
+
+def test_a_live_read_pod_on_an_unreachable_node_shows_the_nodes_evidence() -> None:
+    """What the live reader returns: the pod as the node lifecycle controller marked it (its
+    containers still running and ready) and the node it read by name."""
+    dep, rs, p = failing_deployment([running()])
+    lost = node(ready="Unknown", taints=unreachable_taints(), heartbeat_ago=200)
+    (diagnosis,) = run(dep, rs, marked_not_ready(p), lost)
+    finding = diagnosis.findings[0]
+    assert finding.code == "NodeNotReady"
+    assert finding.evidence[:3] == [
+        "node worker-1: Ready=Unknown (NodeStatusUnknown: Kubelet stopped posting node status.) "
+        f"since {lost['status']['conditions'][0]['lastTransitionTime']}",
+        "node worker-1: taint node.kubernetes.io/unreachable:NoSchedule",
+        "node worker-1: taint node.kubernetes.io/unreachable:NoExecute",
+    ]
+    assert "kubectl describe node worker-1" in finding.suggestion
+    # without the node (and before the NodeNotReady event) the pod alone shows nothing wrong
+    assert run(dep, rs, marked_not_ready(p)) == []
 
 
 def test_healthy_node_is_quiet() -> None:

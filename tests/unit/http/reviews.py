@@ -24,6 +24,7 @@ TOKENS = {
 GRANTS = {("alice", "shop"), ("bob", "sandbox")}
 #: (user, namespace, verb, resource[/subresource]): one permission each
 RESOURCE_GRANTS = {
+    ("alice", "", "get", "nodes"),  # cluster-scoped: no namespace
     ("carol", "shop", "get", "pods"),
     ("dave", "shop", "list", "pods"),
     ("erin", "shop", "get", "deployments"),

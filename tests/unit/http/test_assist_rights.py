@@ -126,10 +126,14 @@ async def test_the_reviews_ask_for_the_kinds_of_data(reviews: tuple[FakeReviews,
         ("get", "pods", ""),
         ("get", "replicasets", ""),
         ("get", "persistentvolumeclaims", ""),
+        ("get", "nodes", ""),
         ("get", "pods/log", ""),
         ("list", "events", ""),
     }
     assert {spec["user"] for spec in fake.sar_specs} == {"alice"}
+    # a Node has no namespace: the review asks at the cluster scope
+    (node_review,) = [s for s in fake.sar_specs if s["resourceAttributes"]["resource"] == "nodes"]
+    assert node_review["resourceAttributes"]["namespace"] == ""
     fake.sar_specs.clear()
     await ask(url, shop_source(), "alice-token", {})
     namespace_wide = {
@@ -146,6 +150,7 @@ async def test_the_reviews_ask_for_the_kinds_of_data(reviews: tuple[FakeReviews,
         ("list", "persistentvolumeclaims"),
         ("list", "pods"),
         ("get", "pods"),  # pods/log: resource pods, subresource log
+        ("get", "nodes"),  # cluster-scoped: read by name, never listed
         ("list", "events"),
     }
 
@@ -190,3 +195,16 @@ async def test_flow_text_in_an_answer_is_labelled_as_generated(
     body = await answered_by_the_flow(reviews[1], destructive)
     assert body["source"] == "rules" and not body["generated"]
     assert "delete" not in json.dumps(body) and "Clean up" not in json.dumps(body)
+
+
+async def test_nodes_are_read_for_callers_who_may_get_them_and_never_reported_withheld(
+    reviews: tuple[FakeReviews, str],
+) -> None:
+    url = reviews[1]
+    source = shop_source()
+    await ask(url, source, "alice-token", {"target": TARGET})
+    await ask(url, source, "alice-token", {})
+    assert [v.may_read("Node") for v in source.visibilities] == [True, True]
+    response = await ask(url, source, "erin-token", {"target": TARGET})
+    assert not source.visibilities[-1].may_read("Node")
+    assert not any("Node" in line for line in response.json()["withheld"])

@@ -13,29 +13,36 @@ import pytest
 from aiohttp import web
 from kubernetes import client
 
+from highpeaks_agent.engine import diagnose_target
 from highpeaks_agent.engine.kinds import BY_KIND, KINDS, TARGET_KINDS
+from highpeaks_agent.engine.model import ObjectRef
 from highpeaks_agent.errors import Forbidden, TargetNotFound, UnsupportedTarget
 from highpeaks_agent.permissions import cluster_role_rules
-from highpeaks_agent.sources.live import NAMESPACE_KINDS, LiveSource
+from highpeaks_agent.sources.live import MAX_NODES, NAMESPACE_KINDS, LiveSource
 from highpeaks_agent.visibility import Visibility
 from tests.support.loopback import serve
 from tests.unit.shipping.shipped import grants
 
 from ..engine.builders import (
+    NOW,
     controller_revision,
     event,
+    marked_not_ready,
+    node,
     owner_ref,
     pod,
     pvc,
+    running,
     terminated,
     uid,
+    unreachable_taints,
     waiting,
     with_claim,
 )
 from ..service.test_diagnosis_service import failing_objects
 
 PATH = re.compile(
-    r"^/(?:api|apis/(?P<group>[^/]+))/v1/namespaces/(?P<namespace>[^/]+)/(?P<plural>[^/]+)"
+    r"^/(?:api|apis/(?P<group>[^/]+))/v1(?:/namespaces/(?P<namespace>[^/]+))?/(?P<plural>[^/]+)"
     r"(?:/(?P<name>[^/]+)(?:/(?P<sub>log))?)?$"
 )
 LOG_TEXT = "panic: cannot reach the database\n"
@@ -48,16 +55,25 @@ class RecordingApiServer:
 
     objects: list[dict[str, Any]]
     requests: list[str] = field(default_factory=list)
+    #: pod name → its log text (else LOG_TEXT)
+    logs: dict[str, str] = field(default_factory=dict)
+    #: resources (plurals) every request for which is refused with 403
+    forbidden: set[str] = field(default_factory=set)
 
     async def handle(self, request: web.Request) -> web.Response:
         self.requests.append(request.path_qs)
         match = PATH.match(request.path)
         assert match, request.path
+        if match["plural"] in self.forbidden:
+            body = {"kind": "Status", "reason": "Forbidden", "code": 403}
+            return web.json_response(body, status=403)
         if match["sub"] == "log":
-            return web.Response(text=LOG_TEXT)
+            return web.Response(text=self.logs.get(match["name"], LOG_TEXT))
         kind, namespace = PLURAL_KIND[match["plural"]], match["namespace"]
         found = [
-            o for o in self.objects if o["kind"] == kind and o["metadata"]["namespace"] == namespace
+            o
+            for o in self.objects
+            if o["kind"] == kind and o["metadata"].get("namespace") == namespace
         ]
         if match["name"] is None:
             items = [{k: v for k, v in o.items() if k != "kind"} for o in found]
@@ -119,6 +135,7 @@ async def test_a_deployment_is_read_with_the_paths_and_parameters_kubectl_uses(
         "/api/v1/namespaces/shop/events",
         f"/api/v1/namespaces/shop/pods/{crashed['metadata']['name']}/log"
         "?container=app&limitBytes=16384&previous=true&tailLines=100",
+        "/api/v1/nodes/worker-1",  # not there: a 404 the reader leaves out
     ]
     assert sorted(o["kind"] for o in snapshot.all_objects()) == [
         "Deployment",
@@ -277,6 +294,9 @@ async def test_the_cluster_role_grants_every_read_the_live_reader_makes(
         if kind == "CronJob":
             server.objects.append(owned_job(target, f"{name}-1"))
         await live.target_snapshot("shop", kind, name)
+    server.objects.append(node())
+    lost = marked_not_ready(pod("lost-0", statuses=[running()]))
+    server.objects.append(lost)
     await live.namespace_snapshot("shop")
     used = server.grants_used()
     granted = grants(cluster_role_rules())
@@ -289,7 +309,9 @@ async def test_the_cluster_role_grants_every_read_the_live_reader_makes(
         ("apps", "controllerrevisions", "list"),
         ("batch", "jobs", "list"),
         ("", "persistentvolumeclaims", "list"),
+        ("", "nodes", "get"),
     } <= used
+    assert ("", "nodes", "list") not in used, "nodes are read by name, never listed"
 
 
 def test_the_cluster_role_grants_reading_every_kind_of_the_table_the_reader_reads() -> None:
@@ -355,3 +377,119 @@ async def test_a_namespace_is_read_only_as_far_as_the_caller_may_see(
     snapshot = await live.namespace_snapshot("shop", visible=visible)
     assert server.requests == ["/api/v1/namespaces/shop/pods"]
     assert [o["kind"] for o in snapshot.all_objects()] == ["Pod"]
+
+
+def on_node(p: dict[str, Any], name: str) -> dict[str, Any]:
+    p["spec"]["nodeName"] = name
+    return p
+
+
+def node_reads(server: RecordingApiServer) -> list[str]:
+    return [r for r in server.requests if r.startswith("/api/v1/nodes")]
+
+
+async def test_a_target_is_read_with_each_node_its_pods_run_on_once(
+    cluster: tuple[RecordingApiServer, LiveSource],
+) -> None:
+    server, live = cluster
+    target = workload("StatefulSet", "db")
+    pods = [
+        on_node(crashing_pod(target, "db-0"), "worker-1"),
+        on_node(crashing_pod(target, "db-1"), "worker-1"),
+        on_node(crashing_pod(target, "db-2"), "worker-gone"),  # deleted with its machine
+    ]
+    server.objects = [target, *pods, node("worker-1"), node("worker-2")]
+    snapshot = await live.target_snapshot("shop", "StatefulSet", "db")
+    assert node_reads(server) == ["/api/v1/nodes/worker-1", "/api/v1/nodes/worker-gone"]
+    assert [n["metadata"]["name"] for n in snapshot.nodes] == ["worker-1"]
+    assert snapshot.node("worker-1")["kind"] == "Node"
+
+
+async def test_at_most_a_few_nodes_are_read_and_the_lost_ones_first(
+    cluster: tuple[RecordingApiServer, LiveSource],
+) -> None:
+    server, live = cluster
+    target = workload("DaemonSet", "agent")
+    pods = [
+        on_node(pod(f"agent-{i}", owner=target, statuses=[running()]), f"worker-{i}")
+        for i in range(2 * MAX_NODES)
+    ]
+    pods.append(on_node(marked_not_ready(pod("agent-lost", owner=target)), "worker-lost"))
+    server.objects = [target, *pods]
+    await live.target_snapshot("shop", "DaemonSet", "agent")
+    reads = node_reads(server)
+    assert len(reads) == MAX_NODES
+    assert "/api/v1/nodes/worker-lost" in reads
+
+
+async def test_a_namespace_reads_only_the_nodes_of_pods_that_look_node_related(
+    cluster: tuple[RecordingApiServer, LiveSource],
+) -> None:
+    server, live = cluster
+    crashing = on_node(crashing_pod(None, "crashing"), "worker-1")
+    lost = on_node(marked_not_ready(pod("lost", statuses=[running()])), "worker-2")
+    wrong_arch = on_node(crashing_pod(None, "arm-only"), "worker-3")
+    reported = on_node(pod("reported", statuses=[running()]), "worker-4")
+    server.objects = [
+        crashing,
+        lost,
+        wrong_arch,
+        reported,
+        event(reported, "NodeNotReady", "Node is not ready"),
+        *(node(f"worker-{i}") for i in range(1, 5)),
+    ]
+    server.logs = {"arm-only": "exec /app/server: exec format error\n"}
+    snapshot = await live.namespace_snapshot("shop")
+    assert sorted(node_reads(server)) == [
+        "/api/v1/nodes/worker-2",
+        "/api/v1/nodes/worker-3",
+        "/api/v1/nodes/worker-4",
+    ]
+    assert sorted(n["metadata"]["name"] for n in snapshot.nodes) == [
+        "worker-2",
+        "worker-3",
+        "worker-4",
+    ]
+
+
+async def test_nodes_are_read_only_when_the_caller_may_get_them(
+    cluster: tuple[RecordingApiServer, LiveSource],
+) -> None:
+    server, live = cluster
+    dep, rs, crashed = failing_objects()
+    server.objects = [dep, rs, marked_not_ready(crashed), node()]
+    visible = Visibility(kinds=frozenset({"Deployment", "ReplicaSet", "Pod"}))
+    snapshot = await live.target_snapshot("shop", "Deployment", "checkout", visible=visible)
+    assert node_reads(server) == [] and snapshot.nodes == []
+    await live.namespace_snapshot("shop", visible=visible)
+    assert node_reads(server) == []
+    assert not any("Node" in line for line in visible.withheld()), "extra evidence, never withheld"
+
+
+async def test_a_node_the_credentials_may_not_get_is_left_out(
+    cluster: tuple[RecordingApiServer, LiveSource],
+) -> None:
+    """``diagnose --live`` with a user's own credentials, which often stop at the namespace."""
+    server, live = cluster
+    dep, rs, crashed = failing_objects()
+    server.objects = [dep, rs, crashed, node()]
+    server.forbidden = {"nodes"}
+    snapshot = await live.target_snapshot("shop", "Deployment", "checkout")
+    assert node_reads(server) == ["/api/v1/nodes/worker-1"]
+    assert snapshot.nodes == [] and len(snapshot.pods) == 1
+
+
+async def test_a_live_read_of_a_pod_on_an_unreachable_node_diagnoses_node_not_ready(
+    cluster: tuple[RecordingApiServer, LiveSource],
+) -> None:
+    server, live = cluster
+    dep, rs, healthy = failing_objects()
+    healthy["status"]["containerStatuses"] = [running()]
+    lost = node(ready="Unknown", taints=unreachable_taints(), heartbeat_ago=200)
+    server.objects = [dep, rs, marked_not_ready(healthy), lost]
+    snapshot = await live.target_snapshot("shop", "Deployment", "checkout")
+    ref = ObjectRef(kind="Deployment", namespace="shop", name="checkout")
+    finding = diagnose_target(snapshot, ref, now=NOW).findings[0]
+    assert finding.code == "NodeNotReady"
+    assert "NodeStatusUnknown: Kubelet stopped posting node status." in finding.evidence[0]
+    assert "node worker-1: taint node.kubernetes.io/unreachable:NoExecute" in finding.evidence
