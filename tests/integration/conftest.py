@@ -62,8 +62,11 @@ def cluster(
     return SimulatedControllers(api, apiserver, f"it-{next(_namespaces)}")
 
 
-def eventually(check: Callable[[], T], *, timeout: float = 30, what: str = "") -> T:
-    """Poll ``check``; API errors (e.g. a 404 before the object exists) mean "not yet"."""
+def eventually(check: Callable[[], T], *, timeout: float = 60, what: str = "") -> T:
+    """Poll ``check``; API errors (e.g. a 404 before the object exists) mean "not yet".
+
+    60 s: a passing check returns as soon as it holds; the bound is for a 2-core machine
+    busy with the operator processes, the emulator and the test itself."""
     return wait_until(
         check,
         timeout=timeout,
