@@ -9,8 +9,6 @@ own (equal priorities pause everyone, so each replica gets a random one).
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
 import random
 import socket
@@ -21,6 +19,8 @@ from typing import Any
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
+
+from highpeaks_agent.kubeapi import call_json
 
 PEERING_GROUP, PEERING_VERSION = "kopf.dev", "v1"
 #: Seconds a replica stays "alive" in the peering object after its last keep-alive. Kopf's
@@ -89,10 +89,10 @@ class PeeringLeadership:
     async def _status(self, fn: Any, plural: str, *namespace: str) -> Mapping[str, Any]:
         try:
             args = (PEERING_GROUP, PEERING_VERSION, *namespace, plural, self._name)
-            response = await asyncio.to_thread(fn, *args, _preload_content=False)
+            found = await call_json(fn, *args)
         except ApiException as exc:
             if exc.status == 404:
                 return {}  # Kopf itself refuses to run without it; nothing to compare with
             raise
-        status = json.loads(response.data).get("status") or {}
+        status = found.get("status") or {}
         return status if isinstance(status, dict) else {}

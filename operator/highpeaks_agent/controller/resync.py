@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -33,6 +32,7 @@ from highpeaks_agent.controller.tasks import TRIGGER_LABEL
 from highpeaks_agent.controller.watch_filters import deployment_needs_look
 from highpeaks_agent.engine.snapshot import meta
 from highpeaks_agent.engine.workloads import revision as deployment_revision
+from highpeaks_agent.kubeapi import call_json
 from highpeaks_agent.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -125,8 +125,8 @@ class ClusterLister:
 
 
 async def _items(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
-    response = await asyncio.to_thread(fn, *args, _preload_content=False, **kwargs)
-    return [i for i in json.loads(response.data).get("items") or [] if isinstance(i, dict)]
+    listed = await call_json(fn, *args, **kwargs)
+    return [i for i in listed.get("items") or [] if isinstance(i, dict)]
 
 
 async def always_active() -> bool:
