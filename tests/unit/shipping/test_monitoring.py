@@ -1,8 +1,8 @@
 """k8s/components/monitoring: ServiceMonitor, PrometheusRule and Grafana dashboard, offline.
 
 Rendered with the real ``kubectl kustomize`` through ``k8s/overlays/monitoring`` (the base plus
-the component); the two prometheus-operator objects are validated against that project's own
-CRD schemas (vendored in ``data/``, see its README), strictly; every PromQL expression, in the
+the component); the two prometheus-operator objects are validated, strictly, against the part
+of its ``monitoring.coreos.com/v1`` API they use (``monitoring_api.py``); every PromQL expression, in the
 alerts and in the dashboard, is parsed with ``promql-parser`` and may name only metrics the
 agent defines (and Prometheus's ``up``).
 """
@@ -12,17 +12,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import kubernetes_validate
 import promql_parser
 import pytest
-import yaml
 from prometheus_client.metrics import MetricWrapperBase
 
 from highpeaks_agent import metrics
+from tests.unit.shipping.monitoring_api import SCHEMAS
 from tests.unit.shipping.shipped import (
     KUBERNETES_VERSION,
     NAME,
@@ -33,7 +32,6 @@ from tests.unit.shipping.shipped import (
     render,
 )
 
-DATA = Path(__file__).parent / "data"
 ADDED = {"ServiceMonitor", "PrometheusRule", "ConfigMap/highpeaks-agent-dashboard"}
 ALERTS = {
     "HighpeaksAgentNotReady",
@@ -132,46 +130,22 @@ def test_the_component_adds_monitoring_and_changes_nothing_else(
         assert obj["metadata"]["labels"]["app.kubernetes.io/name"] == NAME
 
 
-# --- the prometheus-operator objects validate against its CRDs ------------------------------
-
-
-def strict(schema: Any) -> Any:
-    """The CRD schema, rejecting unknown fields as ``kubectl apply --validate=strict`` does."""
-    if isinstance(schema, dict):
-        out = {k: strict(v) for k, v in schema.items()}
-        if (
-            "properties" in out
-            and "additionalProperties" not in out
-            and not out.get("x-kubernetes-preserve-unknown-fields")
-        ):
-            out["additionalProperties"] = False
-        return out
-    if isinstance(schema, list):
-        return [strict(v) for v in schema]
-    return schema
+# --- the prometheus-operator objects validate against its API ------------------------------
 
 
 def crd_schema(kind: str) -> dict[str, Any]:
-    (crd,) = [
-        doc
-        for path in DATA.glob("monitoring.coreos.com_*.yaml")
-        for doc in yaml.safe_load_all(path.read_text())
-        if doc and doc["spec"]["names"]["kind"] == kind
-    ]
-    (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1"]
-    schema: dict[str, Any] = strict(version["schema"]["openAPIV3Schema"])
-    return schema
+    return SCHEMAS[kind]
 
 
 @pytest.mark.parametrize("kind", ["ServiceMonitor", "PrometheusRule"])
-def test_prometheus_operator_objects_validate_against_its_crds(
+def test_prometheus_operator_objects_validate_against_its_api(
     monitored: Objects, kind: str
 ) -> None:
     obj = one(monitored, kind)
     assert obj["apiVersion"] == "monitoring.coreos.com/v1"
     validator = jsonschema.Draft202012Validator(crd_schema(kind))
     errors = [f"{'.'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(obj)]
-    assert not errors, f"{kind} does not validate against its CRD: {errors}"
+    assert not errors, f"{kind} does not validate against its API: {errors}"
 
 
 def test_the_strict_schema_refuses_unknown_and_mistyped_fields(monitored: Objects) -> None:
