@@ -1,6 +1,6 @@
 """POST /alertmanager on the real operator process against the emulated API server.
 
-Bodies are Alertmanager's webhook payload (version 4): the recorded one, and workload alerts
+Bodies are Alertmanager's webhook payload (version 4): the sample, and workload alerts
 derived from it. Alertmanager is configured with ``http_config.authorization``, so the
 operator runs with ``ALERTMANAGER_TOKEN``.
 """
@@ -15,7 +15,7 @@ import httpx
 import pytest
 from kubernetes import client
 
-from tests.support.alertmanager import alert, group, recorded
+from tests.support.alertmanager import alert, group, sample
 from tests.support.controllers import SimulatedControllers
 from tests.support.operator_process import OperatorProcess
 
@@ -66,10 +66,10 @@ def crash_looping_checkout(cluster: SimulatedControllers) -> list[str]:
     return pods
 
 
-def test_the_recorded_payload_creates_nothing(
+def test_the_sample_payload_creates_nothing(
     cluster: SimulatedControllers, operator: OperatorProcess
 ) -> None:
-    response = send(operator, recorded())
+    response = send(operator, sample())
     assert response.status_code == 202, response.text
     (result,) = response.json()["results"]
     assert (result["outcome"], result["reason"]) == ("ignored", "no namespace label")

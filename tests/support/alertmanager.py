@@ -1,4 +1,5 @@
-"""Alertmanager webhook bodies for tests: the recorded one, and workload alerts derived from it."""
+"""Alertmanager webhook bodies for tests: the sample in the documented v4 format, and workload
+alerts derived from it."""
 
 from __future__ import annotations
 
@@ -7,18 +8,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-RECORDED = Path(__file__).parents[1] / "fixtures" / "alertmanager" / "probe-failure.v4.json"
+SAMPLE = Path(__file__).parents[1] / "fixtures" / "alertmanager" / "endpoint-down.v4.json"
 
 
-def recorded() -> dict[str, Any]:
-    """The recorded Alertmanager body (one alert that names no Kubernetes workload)."""
-    data: dict[str, Any] = json.loads(RECORDED.read_text())
+def sample() -> dict[str, Any]:
+    """The sample Alertmanager body (one alert that names no Kubernetes workload)."""
+    data: dict[str, Any] = json.loads(SAMPLE.read_text())
     return data
 
 
 def group(*alerts: dict[str, Any], status: str | None = None) -> dict[str, Any]:
-    """The recorded body with ``alerts`` in place of its own (every other field as recorded)."""
-    body = recorded()
+    """The sample body with ``alerts`` in place of its own (every other field as written)."""
+    body = sample()
     body["alerts"] = list(alerts)
     firing = any(a["status"] == "firing" for a in alerts)
     body["status"] = status or ("firing" if firing else "resolved")
@@ -34,8 +35,8 @@ def alert(
     summary: str = "",
     alertname: str = "KubePodCrashLooping",
 ) -> dict[str, Any]:
-    """An alert shaped like the recorded one, with kube-state-metrics-style labels."""
-    item = copy.deepcopy(recorded()["alerts"][0])
+    """An alert shaped like the sample's, with kube-state-metrics-style labels."""
+    item = copy.deepcopy(sample()["alerts"][0])
     item["status"] = status
     item["labels"] = {
         "alertname": alertname,

@@ -23,7 +23,7 @@ from highpeaks_agent.alerts.payload import Alert, AlertGroup
 from highpeaks_agent.controller import kube, tasks
 from highpeaks_agent.controller.spec import MAX_QUESTION_CHARS, parse_spec
 from highpeaks_agent.controller.status import condition
-from tests.support.alertmanager import alert, recorded
+from tests.support.alertmanager import alert, sample
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
@@ -32,13 +32,13 @@ def parsed(labels: dict[str, str], **kwargs: str) -> Alert:
     return Alert.model_validate(alert("abc", labels, **kwargs))
 
 
-def test_the_recorded_payload_parses_as_alertmanager_sent_it() -> None:
-    group = AlertGroup.model_validate(recorded())
+def test_the_sample_payload_parses_in_the_v4_shape() -> None:
+    group = AlertGroup.model_validate(sample())
     (only,) = group.alerts
     assert (group.version, group.status, group.truncatedAlerts) == ("4", "firing", 0)
-    assert group.groupKey == '{}/{severity="critical"}:{alertname="ProbeFailure"}'
-    assert only.fingerprint == "1a30ba71cca2921f" and only.name == "ProbeFailure"
-    assert only.summary == "BlackBox Probe Failure: https://server.example.org"
+    assert group.groupKey == '{}/{severity="critical"}:{alertname="EndpointDown"}'
+    assert only.fingerprint == "5c2e9a41d07b8f36" and only.name == "EndpointDown"
+    assert only.summary == "Endpoint down: https://status.shop.example"
     assert scope_of(only) == Unscoped("no namespace label")
 
 

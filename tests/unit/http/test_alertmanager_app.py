@@ -19,7 +19,7 @@ from highpeaks_agent.http.auth import KubernetesAuth
 from highpeaks_agent.readiness import Readiness
 from highpeaks_agent.service import DiagnosisService
 from highpeaks_agent.settings import Settings
-from tests.support.alertmanager import alert, group, recorded
+from tests.support.alertmanager import alert, group, sample
 from tests.support.loopback import serve
 
 from ..alerts.fakes import FakeTasks, FakeWorkloads, obj
@@ -68,16 +68,16 @@ async def post(app: Any, body: Any, token: str | None = TOKEN, **kwargs: Any) ->
         return await http.post("/alertmanager", json=body, headers=headers, **kwargs)
 
 
-async def test_the_recorded_payload_is_accepted_with_a_reason_and_creates_nothing() -> None:
+async def test_the_sample_payload_is_accepted_with_a_reason_and_creates_nothing() -> None:
     tasks = FakeTasks()
     app = make_app(tasks, alertmanager_token=TOKEN)
-    response = await post(app, recorded())
+    response = await post(app, sample())
     assert response.status_code == 202, response.text
     assert response.json() == {
         "results": [
             {
-                "fingerprint": "1a30ba71cca2921f",
-                "alertname": "ProbeFailure",
+                "fingerprint": "5c2e9a41d07b8f36",
+                "alertname": "EndpointDown",
                 "status": "firing",
                 "outcome": "ignored",
                 "reason": "no namespace label",
@@ -179,9 +179,9 @@ async def test_limits_on_body_size_and_alert_count() -> None:
     ("body", "status", "where"),
     [
         (b"{not json", 400, "not valid JSON"),
-        ({**recorded(), "version": "3"}, 422, "version"),
-        ({**recorded(), "alerts": "x"}, 422, "alerts"),
-        ({k: v for k, v in recorded().items() if k != "alerts"}, 422, "alerts"),
+        ({**sample(), "version": "3"}, 422, "version"),
+        ({**sample(), "alerts": "x"}, 422, "alerts"),
+        ({k: v for k, v in sample().items() if k != "alerts"}, 422, "alerts"),
         (group({**alert("a1", CHECKOUT), "status": "pending"}), 422, "alerts.0.status"),
         ([1, 2], 422, "body"),
     ],
