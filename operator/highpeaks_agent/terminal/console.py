@@ -21,11 +21,11 @@ _CLEAR_LINE = "\r\033[K"
 
 
 def use_color(choice: ColorChoice, environ: Mapping[str, str], stdout: TextIO) -> bool:
-    """``--color`` first; then ``NO_COLOR`` (set and not empty: none, per no-color.org); then
+    """``--color`` first; then ``NO_COLOR`` (any value, even empty: none — CONTRACT §1a); then
     ``TERM=dumb`` (none); then whether stdout is a terminal."""
     if choice != "auto":
         return choice == "always"
-    if environ.get("NO_COLOR"):
+    if "NO_COLOR" in environ:
         return False
     if environ.get("TERM") == "dumb":
         return False

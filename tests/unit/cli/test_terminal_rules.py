@@ -35,7 +35,7 @@ class Terminal(io.StringIO):
         ("never", {}, True, False),
         ("auto", {"NO_COLOR": "1"}, True, False),
         ("auto", {"NO_COLOR": "yes", "TERM": "xterm"}, True, False),
-        ("auto", {"NO_COLOR": ""}, True, True),  # set but empty: not set (no-color.org)
+        ("auto", {"NO_COLOR": ""}, True, False),  # any value, even empty (CONTRACT §1a)
         ("auto", {"TERM": "dumb"}, True, False),
         ("auto", {"TERM": "xterm-256color"}, True, True),
         ("auto", {}, False, False),
