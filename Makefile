@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/diagnose_bench.py
 	$(PY) benchmarks/operator_bench.py
 	$(PY) benchmarks/assist_flood_bench.py
+	$(PY) benchmarks/alertmanager_bench.py
 
 ## The image's runtime dependencies (and the `otel` extra), pinned with hashes, for the image's
 ## Python and platform. Run after changing pyproject.toml's dependencies; commit the result.
@@ -57,8 +58,6 @@ lock: $(STAMP)
 	$(VENV)/bin/uv pip compile pyproject.toml --extra otel --generate-hashes --no-emit-index-url \
 		--python-version 3.12 --python-platform x86_64-unknown-linux-gnu \
 		--custom-compile-command "make lock" --output-file requirements.lock
-
-	$(PY) benchmarks/alertmanager_bench.py
 
 ## CycloneDX SBOM of the Python packages inside the built image (needs Docker): build/sbom.cdx.json
 sbom: $(STAMP)

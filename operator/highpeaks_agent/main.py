@@ -187,7 +187,7 @@ def run(port: int | None, namespaces: Sequence[str]) -> int:
     if namespaces:
         overrides["watch_namespaces"] = list(namespaces)
     try:
-        settings = Settings(**overrides)
+        settings = Settings.from_environ(**overrides)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()

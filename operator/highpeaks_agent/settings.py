@@ -1,29 +1,39 @@
 """Every setting of the agent, read once from environment variables.
 
-One pydantic-settings class serves the CLI, the operator, the Flowise bridge and the HTTP
-surface, so a threshold means the same thing everywhere. Variable names are the field names
-in upper case (``WATCH_NAMESPACES``, ``FLOWISE_URL``, ``CRASHLOOP_RESTARTS`` …); README lists
-them all.
+One pydantic model serves the CLI, the operator, the Flowise bridge and the HTTP surface, so
+a threshold means the same thing everywhere. Variable names are the field names in any case
+(``WATCH_NAMESPACES``, ``FLOWISE_URL``, ``CRASHLOOP_RESTARTS`` …); README lists them all.
+
+The environment is read by :meth:`Settings.from_environ` rather than through
+pydantic-settings: every value here is one string the model validates as it stands (the
+namespace list is split by its own validator), which is all that library would do for these
+fields, and importing it costs about 0.1 s (it loads asyncio, argparse and its cloud
+providers' sources), a third of what ``diagnose`` on a small dump may take (CONTRACT §1a).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import os
+from collections.abc import Mapping
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from highpeaks_agent.engine.thresholds import Thresholds
 from highpeaks_agent.selectors import parse_selector
 
 
-class Settings(BaseSettings):
-    """The agent's configuration (CONTRACT §5 plus the thresholds of CONTRACT §2)."""
+class Settings(BaseModel):
+    """The agent's configuration (CONTRACT §5 plus the thresholds of CONTRACT §2).
 
-    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+    ``Settings()`` is the defaults, ``Settings(field=value)`` a chosen value; what a process
+    runs with is :meth:`from_environ`.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     # --- what to watch ---------------------------------------------------------------------
-    watch_namespaces: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    watch_namespaces: list[str] = Field(default_factory=list)
     """Namespaces to watch (comma-separated); empty watches all namespaces."""
     watch_namespace_selector: str = ""
     """Label selector on Namespace objects (e.g. ``highpeaks.io/watch=true``); empty = none."""
@@ -99,6 +109,17 @@ class Settings(BaseSettings):
     """Notifications waiting to be sent; beyond it new ones are dropped and counted."""
 
     debug: bool = False
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """The settings the environment sets (names in any case), then ``overrides``.
+
+        Raises pydantic's ``ValidationError``, whose locations are the field names, so a
+        caller can name the variable at fault in upper case.
+        """
+        source = os.environ if environ is None else environ
+        given = {k.lower(): v for k, v in source.items() if k.lower() in cls.model_fields}
+        return cls.model_validate({**given, **overrides})
 
     @field_validator("watch_namespaces", mode="before")
     @classmethod

@@ -46,7 +46,7 @@ class InvalidSettings(AgentError):
 def load_settings() -> Settings:
     """Every setting, validated once; a bad one is :class:`InvalidSettings`."""
     try:
-        return Settings()
+        return Settings.from_environ()
     except ValidationError as exc:
         raise InvalidSettings(exc) from None
 
