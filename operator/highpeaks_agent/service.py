@@ -289,7 +289,7 @@ def _report(diagnosed: Diagnosed, outcome: ExplainOutcome) -> Report:
     label = answer_guard.labelled
     return dataclasses.replace(
         rules,
-        diagnoses=[d.model_copy(update={"source": "flowise"}) for d in diagnoses],
+        diagnoses=[dataclasses.replace(d, source="flowise") for d in diagnoses],
         answer=label(flow_text) if flow_text else rules.answer,
         summary=label(outcome.summary) if outcome.summary else rules.summary,
         recommendations=[label(r) for r in outcome.recommendations] or rules.recommendations,

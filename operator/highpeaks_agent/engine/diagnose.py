@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -77,7 +78,7 @@ def diagnose_target(
             target=target,
             severity=Severity.INFO,
             summary=_healthy_summary(workload),
-            podsTotal=len(workload.pods),
+            pods_total=len(workload.pods),
         )
     return _redacted(diagnosis, snapshot.redactor)
 
@@ -116,8 +117,8 @@ def _diagnose_workload(
         summary=_summary(workload, findings, rollout),
         findings=findings,
         rollout=rollout,
-        podsAffected=len(_failing_pods(findings)),
-        podsTotal=len(workload.pods),
+        pods_affected=len(_failing_pods(findings)),
+        pods_total=len(workload.pods),
     )
 
 
@@ -154,8 +155,8 @@ def _diagnose_cronjob(
         severity=max((f.severity for f in findings), key=lambda s: s.rank),
         summary=summary,
         findings=findings,
-        podsAffected=len(failing),
-        podsTotal=len(pods),
+        pods_affected=len(failing),
+        pods_total=len(pods),
     )
 
 
@@ -200,7 +201,7 @@ def _rollout(
         return None  # the old revision's pods fail: not a rollout problem
     return Rollout(
         revision=revision(newest) or None,
-        previousRevision=revision(previous) or None,
+        previous_revision=revision(previous) or None,
         changes=diff_pod_templates(_template(previous), _template(newest), snapshot.redactor),
     )
 
@@ -241,19 +242,16 @@ def _redacted(diagnosis: Diagnosis, redactor: Redactor) -> Diagnosis:
     """Redact every free-text field (object names and codes are not free text)."""
     text = redactor.text
     findings = [
-        finding.model_copy(
-            update={
-                "title": text(finding.title),
-                "detail": text(finding.detail),
-                "evidence": [text(line) for line in finding.evidence],
-                "suggestion": text(finding.suggestion),
-            }
+        replace(
+            finding,
+            title=text(finding.title),
+            detail=text(finding.detail),
+            evidence=[text(line) for line in finding.evidence],
+            suggestion=text(finding.suggestion),
         )
         for finding in diagnosis.findings
     ]
     rollout = diagnosis.rollout
     if rollout is not None:
-        rollout = rollout.model_copy(update={"changes": [text(c) for c in rollout.changes]})
-    return diagnosis.model_copy(
-        update={"summary": text(diagnosis.summary), "findings": findings, "rollout": rollout}
-    )
+        rollout = replace(rollout, changes=[text(c) for c in rollout.changes])
+    return replace(diagnosis, summary=text(diagnosis.summary), findings=findings, rollout=rollout)

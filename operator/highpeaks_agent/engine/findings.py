@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from highpeaks_agent.engine.catalogue import CATALOGUE
 from highpeaks_agent.engine.model import Finding, Severity
 
@@ -28,7 +30,9 @@ def merge(findings: list[Finding]) -> list[Finding]:
         key = (finding.code, finding.title)
         existing = merged.get(key)
         if existing is None:
-            merged[key] = finding.model_copy(deep=True)
+            merged[key] = replace(
+                finding, evidence=list(finding.evidence), objects=list(finding.objects)
+            )
             continue
         existing.objects.extend(o for o in finding.objects if o not in existing.objects)
         for line in finding.evidence:

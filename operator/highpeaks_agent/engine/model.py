@@ -3,14 +3,17 @@
 These are the only shapes that leave the engine. The CLI renders them, the operator copies
 them into AgentTask status, the Flowise bridge summarises them and /assist returns them, so
 their JSON field names are part of the public contract and never change (only additions).
+
+Plain dataclasses: the engine builds them from values it has already checked, and every
+consumer serialises them through :meth:`Diagnosis.to_json_dict`, so a validating model would
+only add its import and schema building to every start of ``diagnose`` (CONTRACT §1a).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field
 
 
 class Severity(StrEnum):
@@ -26,10 +29,9 @@ class Severity(StrEnum):
         return {"critical": 3, "warning": 2, "info": 1}[self.value]
 
 
-class ObjectRef(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ObjectRef:
     """A pointer to a Kubernetes object, the same three fields ``kubectl`` needs."""
-
-    model_config = ConfigDict(frozen=True)
 
     kind: str
     namespace: str | None = None
@@ -39,43 +41,63 @@ class ObjectRef(BaseModel):
         prefix = f"{self.namespace}/" if self.namespace else ""
         return f"{self.kind}/{prefix}{self.name}"
 
+    def to_json_dict(self) -> dict[str, object]:
+        return {"kind": self.kind, "namespace": self.namespace, "name": self.name}
 
-class Finding(BaseModel):
+
+@dataclass(slots=True, kw_only=True)
+class Finding:
     """One cause the rules found, with the evidence that shows it and what to do about it."""
 
     code: str
     severity: Severity
     title: str
     detail: str = ""
-    evidence: list[str] = Field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
     suggestion: str = ""
-    objects: list[ObjectRef] = Field(default_factory=list)
+    objects: list[ObjectRef] = field(default_factory=list)
+
+    def to_json_dict(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "severity": self.severity.value,
+            "title": self.title,
+            "detail": self.detail,
+            "evidence": list(self.evidence),
+            "suggestion": self.suggestion,
+            "objects": [o.to_json_dict() for o in self.objects],
+        }
 
 
-class Rollout(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class Rollout:
     """What changed between the failing ReplicaSet's pod template and its healthy predecessor."""
 
-    model_config = ConfigDict(populate_by_name=True)
-
     revision: int | None = None
-    previous_revision: int | None = Field(default=None, alias="previousRevision")
-    changes: list[str] = Field(default_factory=list)
+    previous_revision: int | None = None
+    changes: list[str] = field(default_factory=list)
+
+    def to_json_dict(self) -> dict[str, object]:
+        return {
+            "revision": self.revision,
+            "previousRevision": self.previous_revision,
+            "changes": list(self.changes),
+        }
 
 
-class Diagnosis(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class Diagnosis:
     """Everything the rules say about one failing workload; ``findings[0]`` is the root cause."""
-
-    model_config = ConfigDict(populate_by_name=True)
 
     target: ObjectRef
     severity: Severity
     summary: str
-    findings: list[Finding] = Field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
     rollout: Rollout | None = None
     source: Literal["rules", "flowise"] = "rules"
-    pods_affected: int = Field(default=0, ge=0, alias="podsAffected")
+    pods_affected: int = 0
     """Pods the findings name (the failing ones)."""
-    pods_total: int = Field(default=0, ge=0, alias="podsTotal")
+    pods_total: int = 0
     """Pods of the workload the snapshot holds (its current and older ReplicaSets' together)."""
 
     @property
@@ -84,8 +106,16 @@ class Diagnosis(BaseModel):
         return self.findings[0].code if self.findings else ""
 
     def to_json_dict(self) -> dict[str, object]:
-        """The contract's JSON shape: camelCase aliases, no ``rollout`` key when there is none."""
-        data = self.model_dump(mode="json", by_alias=True)
-        if self.rollout is None:
-            del data["rollout"]
+        """The contract's JSON shape: camelCase names, no ``rollout`` key when there is none."""
+        data: dict[str, object] = {
+            "target": self.target.to_json_dict(),
+            "severity": self.severity.value,
+            "summary": self.summary,
+            "findings": [f.to_json_dict() for f in self.findings],
+        }
+        if self.rollout is not None:
+            data["rollout"] = self.rollout.to_json_dict()
+        data["source"] = self.source
+        data["podsAffected"] = self.pods_affected
+        data["podsTotal"] = self.pods_total
         return data

@@ -86,6 +86,6 @@ def revision_rollout(
     previous = older[-1]
     return Rollout(
         revision=revision_number(update) or None,
-        previousRevision=revision_number(previous) or None,
+        previous_revision=revision_number(previous) or None,
         changes=diff_pod_templates(template_of(previous), template_of(update), snapshot.redactor),
     )

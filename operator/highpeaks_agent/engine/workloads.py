@@ -68,8 +68,7 @@ def _cronjob_of(
 def _ref(obj: Mapping[str, Any]) -> ObjectRef:
     md = meta(obj)
     namespace = md.get("namespace")
-    # values are already checked here, so skip validation: this runs once per workload
-    return ObjectRef.model_construct(
+    return ObjectRef(
         kind=str(obj.get("kind")),
         namespace=namespace if isinstance(namespace, str) else None,
         name=str(md["name"]),

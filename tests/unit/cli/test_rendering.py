@@ -34,8 +34,8 @@ def failing(name: str, code: str = "CrashLoopBackOff", severity: str = "critical
         severity=Severity(severity),
         summary=f"Deployment shop/{name} is failing.",
         findings=[finding],
-        podsAffected=1,
-        podsTotal=3,
+        pods_affected=1,
+        pods_total=3,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from hypothesis import given, settings
@@ -233,7 +234,7 @@ def test_rollout_changes_list_image_and_env_names_never_values() -> None:
         "container app env PAYMENTS_API_URL removed",
         "container app env DB_PASSWORD value changed",
     ]
-    text = diagnosis.model_dump_json()
+    text = json.dumps(diagnosis.to_json_dict())
     assert "hunter2" not in text and "http://payments" not in text
     assert diagnosis.severity.value == "warning"  # revision 1 still serves
 
@@ -305,7 +306,7 @@ def test_planted_secrets_never_reach_the_output() -> None:
         "connecting to postgres://orders:Sup3rS3cret@db:5432/orders\nFATAL: token ghp_1234567890abcdefghijklmnopqrstuvwxyzAB rejected\n",
         previous=True,
     )
-    text = diagnose(snapshot, now=NOW)[0].model_dump_json()
+    text = json.dumps(diagnose(snapshot, now=NOW)[0].to_json_dict())
     for secret in (
         "example-not-a-real-secret-123",
         "Sup3rS3cret",

@@ -279,10 +279,7 @@ def test_conversation_and_cache_identities() -> None:
     base = request()
     assert session_id(base) == session_id(replace(base, question="another question"))
     assert session_id(base) != session_id(replace(base, subject="uid-2"))
-    rolled = [
-        d.model_copy(update={"rollout": Rollout(revision=9, previousRevision=8)})
-        for d in base.diagnoses
-    ]
+    rolled = [replace(d, rollout=Rollout(revision=9, previous_revision=8)) for d in base.diagnoses]
     assert session_id(base) != session_id(replace(base, diagnoses=rolled))
     assert cache_key(base) != cache_key(replace(base, question="another question"))
     assert cache_key(base) != cache_key(replace(base, diagnoses=rolled))

@@ -9,6 +9,7 @@ do; ``cluster-info dump`` trees do not).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from highpeaks_agent.engine import catalogue
@@ -149,4 +150,4 @@ def _with_claims(pod: Mapping[str, Any], finding: Finding, snapshot: Snapshot) -
     unbound = [c for c in claims if phase(c) != "Bound"]
     if unbound:  # the claim's own trouble is what to fix first
         update["suggestion"] = claim_hint(unbound[0], meta(pod).get("namespace"))
-    return finding.model_copy(update=update)
+    return replace(finding, **update)
