@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from highpeaks_agent.engine.thresholds import Thresholds
+from highpeaks_agent.engine.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from highpeaks_agent.selectors import parse_selector
 
 
@@ -39,10 +39,10 @@ class Settings(BaseModel):
     """Label selector on Namespace objects (e.g. ``highpeaks.io/watch=true``); empty = none."""
 
     # --- failure thresholds (CONTRACT §2) --------------------------------------------------
-    crashloop_restarts: int = Field(default=3, ge=1)
-    pending_seconds: float = Field(default=300.0, ge=0)
-    not_ready_seconds: float = Field(default=300.0, ge=0)
-    recovered_seconds: float = Field(default=600.0, ge=0)
+    crashloop_restarts: int = Field(default=DEFAULT_THRESHOLDS.crashloop_restarts, ge=1)
+    pending_seconds: float = Field(default=DEFAULT_THRESHOLDS.pending_seconds, ge=0)
+    not_ready_seconds: float = Field(default=DEFAULT_THRESHOLDS.not_ready_seconds, ge=0)
+    recovered_seconds: float = Field(default=DEFAULT_THRESHOLDS.recovered_seconds, ge=0)
 
     # --- live context gathering ------------------------------------------------------------
     log_tail_lines: int = Field(default=100, ge=0)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from highpeaks_agent.engine.thresholds import DEFAULT_THRESHOLDS
 from highpeaks_agent.settings import Settings
+from highpeaks_agent.settings_names import SETTING_NAMES, sets_any_setting
 
 
 def test_variables_are_read_in_any_case_and_others_are_ignored() -> None:
@@ -72,3 +74,26 @@ def test_a_bad_value_names_its_field(name: str, value: str) -> None:
 def test_an_unknown_keyword_is_a_mistake_not_a_silent_default() -> None:
     with pytest.raises(ValidationError, match="crashloop_restart"):
         Settings(crashloop_restart=5)  # type: ignore[call-arg]
+
+
+def test_the_names_known_without_pydantic_are_the_settings_fields() -> None:
+    assert set(Settings.model_fields) == SETTING_NAMES
+
+
+def test_the_default_thresholds_are_the_engines() -> None:
+    assert Settings().thresholds == DEFAULT_THRESHOLDS
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ([], False),
+        (["PATH", "HOME", "KUBECONFIG", "NO_COLOR"], False),
+        (["PATH", "crashloop_restarts"], True),
+        (["Flowise_Url"], True),
+    ],
+)
+def test_an_environment_sets_settings_only_by_their_names(
+    variables: list[str], expected: bool
+) -> None:
+    assert sets_any_setting(variables) is expected

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TextIO
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, TextIO
 
 from highpeaks_agent import engine
 from highpeaks_agent.engine.model import Diagnosis, ObjectRef
+from highpeaks_agent.engine.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from highpeaks_agent.engine.timeutil import parse_time
 from highpeaks_agent.errors import AgentError
 from highpeaks_agent.explain import ExplainOutcome
@@ -24,10 +23,15 @@ from highpeaks_agent.render.json import render_json
 from highpeaks_agent.render.ordering import worst_first
 from highpeaks_agent.render.table import render_table
 from highpeaks_agent.render.text import render_text
-from highpeaks_agent.settings import Settings
+from highpeaks_agent.settings_names import sets_any_setting
 from highpeaks_agent.terminal.console import Console, use_color
 from highpeaks_agent.terminal.gathered import Gathered
 from highpeaks_agent.terminal.request import DiagnoseRequest
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from highpeaks_agent.settings import Settings
 
 EXIT_HEALTHY, EXIT_FAILING, EXIT_UNUSABLE = 0, 1, 2
 
@@ -43,12 +47,31 @@ class InvalidSettings(AgentError):
         super().__init__(f"invalid settings: {problems}")
 
 
-def load_settings() -> Settings:
-    """Every setting, validated once; a bad one is :class:`InvalidSettings`."""
+def load_settings(environ: Mapping[str, str]) -> Settings | None:
+    """Every setting the environment gives, validated once (a bad one is
+    :class:`InvalidSettings`); ``None`` when it gives none, so every default holds.
+
+    With nothing to validate, pydantic is not imported: a third of a post-mortem's start.
+    """
+    if not sets_any_setting(environ):
+        return None
+    from pydantic import ValidationError
+
+    from highpeaks_agent.settings import Settings
+
     try:
-        return Settings.from_environ()
+        return Settings.from_environ(environ)
     except ValidationError as exc:
         raise InvalidSettings(exc) from None
+
+
+def _complete(settings: Settings | None) -> Settings:
+    """The settings for a part that needs more than thresholds (--live, --explain)."""
+    if settings is not None:
+        return settings
+    from highpeaks_agent.settings import Settings
+
+    return Settings()
 
 
 def run_diagnose(
@@ -63,7 +86,7 @@ def run_diagnose(
     """Diagnose what ``request`` names and print the report; returns the exit status."""
     console = Console(stderr, prog=prog)
     try:
-        settings = load_settings()
+        settings = load_settings(environ)
         gathered = _gather(request, settings, stdin, console)
     except AgentError as exc:
         console.error(str(exc))
@@ -71,10 +94,11 @@ def run_diagnose(
     for warning in gathered.snapshot.warnings:
         console.warning(warning)
     console.progress("diagnosing …")
-    diagnoses = worst_first(_diagnose(gathered, settings))
+    thresholds = DEFAULT_THRESHOLDS if settings is None else settings.thresholds
+    diagnoses = worst_first(_diagnose(gathered, thresholds))
     explanation = None
     if request.explain:
-        explanation = _explain(diagnoses, gathered, settings, console)
+        explanation = _explain(diagnoses, gathered, _complete(settings), console)
     console.clear()
     color = use_color(request.color, environ, stdout)
     stdout.write(_render(request, diagnoses, gathered, explanation, color=color))
@@ -82,20 +106,19 @@ def run_diagnose(
 
 
 def _gather(
-    request: DiagnoseRequest, settings: Settings, stdin: TextIO, console: Console
+    request: DiagnoseRequest, settings: Settings | None, stdin: TextIO, console: Console
 ) -> Gathered:
     if request.live:
         from highpeaks_agent.terminal.cluster import read_live
 
-        return read_live(request, settings, console)
+        return read_live(request, _complete(settings), console)
     from highpeaks_agent.terminal.offline import read_offline
 
     assert request.path is not None  # the parser requires PATH without --live
     return read_offline(request.path, request.namespace, stdin, console.progress)
 
 
-def _diagnose(gathered: Gathered, settings: Settings) -> list[Diagnosis]:
-    thresholds = settings.thresholds
+def _diagnose(gathered: Gathered, thresholds: Thresholds) -> list[Diagnosis]:
     if gathered.target is not None:
         diagnosis = engine.diagnose_target(
             gathered.snapshot, gathered.target, now=gathered.now, thresholds=thresholds
