@@ -254,6 +254,7 @@ def _kubeconfig_path() -> str | None:
 
 def _from_kubeconfig(path: str, context: str | None) -> tuple[Any, str]:
     """The client configuration of ``context`` (else the current one), and its namespace."""
+    import yaml
     from kubernetes import client, config
     from kubernetes.config.config_exception import ConfigException
 
@@ -264,7 +265,11 @@ def _from_kubeconfig(path: str, context: str | None) -> tuple[Any, str]:
         config.load_kube_config(  # type: ignore[no-untyped-call]
             config_file=path, context=context, client_configuration=configuration
         )
-    except (ConfigException, OSError, ValueError) as exc:
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        raise KubeconfigError(f"kubeconfig {path}: malformed YAML{where}: {exc.problem}") from None
+    except (ConfigException, OSError, ValueError, yaml.YAMLError) as exc:
         raise KubeconfigError(f"kubeconfig {path}: {_first_line(exc)}") from None
     return configuration, ((chosen or {}).get("context") or {}).get("namespace") or "default"
 

@@ -194,3 +194,14 @@ def test_a_broken_kubeconfig_is_an_error_not_a_reason_to_fall_back(
         connect(None)
     assert str(broken.value).startswith("kubeconfig ~/.kube/config: ")
     assert "\n" not in str(broken.value)
+
+
+def test_a_kubeconfig_that_is_not_yaml_is_one_line_naming_where(tmp_path: Path) -> None:
+    path = tmp_path / "config"
+    path.write_text("clusters: [unclosed\n")
+    ran = run_in_process(["--live"], {"KUBECONFIG": str(path)})
+    assert (ran.code, ran.out) == (2, "")
+    assert ran.err == (
+        f"highpeaks-agent: error: kubeconfig {path}: malformed YAML at line 2 column 1: "
+        "expected ',' or ']', but got '<stream end>'\n"
+    )
