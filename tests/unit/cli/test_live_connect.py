@@ -24,7 +24,7 @@ from highpeaks_agent.terminal.cluster import (
 from tests.support.diagnose_cli import run_in_process
 
 POD_TOKEN = "pod-token"
-#: Any PEM the client accepts to load: no request is sent, so it verifies nothing here.
+#: A placeholder: the client only checks the file is not empty, and no request is sent here.
 CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
 
