@@ -248,11 +248,11 @@ def test_inside_a_pod_without_a_kubeconfig_the_service_account_reads_over_https(
     directory; the emulator is reached through TLS checked against that CA."""
     account = tmp_path / "serviceaccount"
     account.mkdir()
-    cert, key = loopback_certificate(account)
+    certificate = loopback_certificate(account)
     (account / "token").write_text(POD_TOKEN)
     (account / "namespace").write_text(shop.ns)
     monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(account / "token"))
-    monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", str(cert))
+    monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", str(certificate.ca))
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("KUBECONFIG", raising=False)
     monkeypatch.delenv("POD_NAMESPACE", raising=False)
@@ -260,7 +260,7 @@ def test_inside_a_pod_without_a_kubeconfig_the_service_account_reads_over_https(
         "username": f"system:serviceaccount:{shop.ns}:default",
         "groups": ["system:serviceaccounts"],
     }
-    with tls_front(apiserver.url, cert, key) as port:
+    with tls_front(apiserver.url, certificate) as port:
         monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
         monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(port))
         ran = live({}, "-o", "json")
@@ -272,7 +272,7 @@ def test_inside_a_pod_without_a_kubeconfig_the_service_account_reads_over_https(
         other = tmp_path / "other"
         other.mkdir()
         monkeypatch.setattr(
-            incluster_config, "SERVICE_CERT_FILENAME", str(loopback_certificate(other)[0])
+            incluster_config, "SERVICE_CERT_FILENAME", str(loopback_certificate(other).ca)
         )
         untrusted = live({})  # the mounted CA is the one the server's certificate is checked by
     assert ran.code == 1, ran.err

@@ -2,62 +2,52 @@
 
 The emulator serves plain HTTP. A pod's service-account configuration always means
 ``https://HOST:PORT`` with the mounted CA, so a test of that path puts this TLS front on
-loopback, with a certificate made for ``127.0.0.1`` by the ``openssl`` command, and forwards
+loopback, with a certificate for ``127.0.0.1`` from a throwaway CA (``trustme``), and forwards
 the decrypted bytes to the emulator unchanged.
 """
 
 from __future__ import annotations
 
 import asyncio
-import shutil
 import ssl
-import subprocess
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import trustme
 
-def loopback_certificate(directory: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for ``127.0.0.1`` and its key; the certificate is its own CA."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        raise FileNotFoundError("the openssl command is needed to make a test certificate")
-    cert, key = directory / "tls.crt", directory / "tls.key"
-    subprocess.run(
-        [
-            openssl,
-            "req",
-            "-x509",
-            "-nodes",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
+
+@dataclass(frozen=True)
+class LoopbackCertificate:
+    """A server certificate for ``127.0.0.1`` and the CA that signed it, as files."""
+
+    ca: Path
+    """The CA certificate a client trusts (what a pod mounts as ``ca.crt``)."""
+    chain: Path
+    """The server's certificate followed by the CA's."""
+    key: Path
+
+
+def loopback_certificate(directory: Path) -> LoopbackCertificate:
+    """A new CA and a certificate it signed for ``127.0.0.1``, written into ``directory``."""
+    authority = trustme.CA()
+    issued = authority.issue_cert("127.0.0.1")
+    files = LoopbackCertificate(directory / "ca.crt", directory / "tls.crt", directory / "tls.key")
+    authority.cert_pem.write_to_path(str(files.ca))
+    files.chain.write_bytes(b"".join(blob.bytes() for blob in issued.cert_chain_pems))
+    issued.private_key_pem.write_to_path(str(files.key))
+    return files
 
 
 @contextmanager
-def tls_front(upstream: str, cert: Path, key: Path) -> Iterator[int]:
+def tls_front(upstream: str, certificate: LoopbackCertificate) -> Iterator[int]:
     """Serve TLS on a free loopback port (yielded) and pass every connection to ``upstream``."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
+    context.load_cert_chain(certificate.chain, certificate.key)
     target = urlsplit(upstream)
     loop = asyncio.new_event_loop()
     started: Future[tuple[int, asyncio.Event]] = Future()
