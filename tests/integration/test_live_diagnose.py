@@ -3,9 +3,11 @@
 The command runs with a kubeconfig of its own (a user token, contexts with and without a
 namespace) and reads over HTTP through the operator's live reader: previous logs of crashed
 containers, KIND/NAME with kubectl's names, -n/-A/--context, a forbidden read, an
-unreachable server, a namespace with nothing in it. No operator process is needed. The first
-and the unreachable-server tests run the real process; the others call the console script's
-``main`` in this process (the same code, without importing the Kubernetes client each time).
+unreachable server, a namespace with nothing in it; and, with no kubeconfig at all, as a
+pod's service account over HTTPS (a TLS front on the emulator). No operator process is
+needed. The first and the unreachable-server tests run the real process; the others call the
+console script's ``main`` in this process (the same code, without importing the Kubernetes
+client each time).
 """
 
 from __future__ import annotations
@@ -17,14 +19,17 @@ from typing import Any
 import pytest
 import yaml
 from kubernetes import client
+from kubernetes.config import incluster_config
 
 from tests.support.apiserver.serve import RunningApiServer
 from tests.support.controllers import SimulatedControllers
 from tests.support.diagnose_cli import Ran, run_diagnose, run_in_process
 from tests.support.operator_process import free_port
+from tests.support.tls import loopback_certificate, tls_front
 
 pytestmark = pytest.mark.integration
 USER_TOKEN = "jane-token"
+POD_TOKEN = "pod-service-account-token"
 CRASH_LOG = "starting checkout 2.14.0\nERROR login failed for user checkout\npanic: cannot reach the orders database\n"
 _names = itertools.count(1)
 
@@ -230,3 +235,60 @@ def test_a_cronjob_by_its_short_name_is_diagnosed_from_its_most_recent_job(
         assert diagnosis["target"] == {"kind": "CronJob", "namespace": shop.ns, "name": "nightly"}
         assert diagnosis["findings"][0]["code"] == "JobFailed.BackoffLimitExceeded"
         assert "most recent Job is nightly-29001" in diagnosis["summary"]
+
+
+def test_inside_a_pod_without_a_kubeconfig_the_service_account_reads_over_https(
+    apiserver: RunningApiServer,
+    shop: SimulatedControllers,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """kubectl's in-cluster fallback end to end: no KUBECONFIG, no ~/.kube/config, the
+    service's address in the environment, the token, CA and namespace in the service-account
+    directory; the emulator is reached through TLS checked against that CA."""
+    account = tmp_path / "serviceaccount"
+    account.mkdir()
+    certificate = loopback_certificate(account)
+    (account / "token").write_text(POD_TOKEN)
+    (account / "namespace").write_text(shop.ns)
+    monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(account / "token"))
+    monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", str(certificate.ca))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.delenv("POD_NAMESPACE", raising=False)
+    apiserver.emulator.tokens[POD_TOKEN] = {
+        "username": f"system:serviceaccount:{shop.ns}:default",
+        "groups": ["system:serviceaccounts"],
+    }
+    with tls_front(apiserver.url, certificate) as port:
+        monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+        monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(port))
+        ran = live({}, "-o", "json")
+        apiserver.emulator.denied[POD_TOKEN] = {("get", "pods/log")}  # the token is what is sent
+        try:
+            without_logs = live({}, "deploy/checkout")
+        finally:
+            apiserver.emulator.denied.pop(POD_TOKEN)
+        other = tmp_path / "other"
+        other.mkdir()
+        monkeypatch.setattr(
+            incluster_config, "SERVICE_CERT_FILENAME", str(loopback_certificate(other).ca)
+        )
+        untrusted = live({})  # the mounted CA is the one the server's certificate is checked by
+    assert ran.code == 1, ran.err
+    (diagnosis,) = ran.json()["diagnoses"]
+    assert diagnosis["target"]["namespace"] == shop.ns  # the service account's namespace
+    assert any(
+        "panic: cannot reach the orders database" in e for e in diagnosis["findings"][0]["evidence"]
+    )
+    assert ran.err == ""
+    assert without_logs.code == 1, without_logs.err
+    assert f"not allowed to get pods/log in namespace {shop.ns}: diagnosed without it" in (
+        without_logs.err
+    )
+    assert (untrusted.code, untrusted.out) == (2, "")
+    assert untrusted.err.startswith(
+        f"highpeaks-agent: error: cannot reach the Kubernetes API server at https://127.0.0.1:{port}: "
+    )
+    assert "CERTIFICATE_VERIFY_FAILED" in untrusted.err
+    assert untrusted.err.count("\n") == 1

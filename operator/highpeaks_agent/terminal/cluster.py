@@ -6,6 +6,14 @@ The kubeconfig is chosen exactly as kubectl chooses it (``KUBECONFIG``, else
 :class:`~highpeaks_agent.sources.live.LiveSource`, previous logs of crashed containers
 included. The Kubernetes client is imported here only, when ``--live`` runs.
 
+With no kubeconfig file at all (``KUBECONFIG`` unset or empty and no ``~/.kube/config``),
+kubectl falls back to the pod's service account, and so does this: when
+``KUBERNETES_SERVICE_HOST``/``KUBERNETES_SERVICE_PORT`` are set and the service-account token
+exists, the server is ``https://HOST:PORT`` with that token and CA, in the namespace
+``POD_NAMESPACE`` names, else the service account's own, else ``default``. There are no
+contexts then, so ``--context`` is refused. A kubeconfig that exists but does not load is an
+error, never a reason to fall back.
+
 Every request gets a deadline (the client has none by default, so an unreachable server would
 hang the terminal), and every refused request is noted, so a 403 names the verb and the
 resource that was refused rather than a bare status.
@@ -18,6 +26,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -41,7 +50,7 @@ class UsageError(AgentError):
 
 
 class KubeconfigError(AgentError):
-    """No usable kubeconfig, or no such context in it."""
+    """No usable kubeconfig (nor a service account to fall back on), or no such context in it."""
 
 
 class ClusterUnreachable(AgentError):
@@ -201,9 +210,13 @@ def _connection_reason(exc: BaseException) -> str:
 # --- the kubeconfig and the client ---------------------------------------------------------
 
 
+#: Where kubectl looks for a kubeconfig when ``KUBECONFIG`` is unset or empty.
+HOME_KUBECONFIG = "~/.kube/config"
+
+
 @dataclass(slots=True)
 class Cluster:
-    """An API client for one kubeconfig context, and what the context says."""
+    """An API client for one kubeconfig context (or the pod's service account), and its namespace."""
 
     api_client: Any
     server: str
@@ -215,11 +228,36 @@ class Cluster:
 
 
 def connect(context: str | None) -> Cluster:
-    """A client for ``context`` (else the current one) of ``$KUBECONFIG`` / ``~/.kube/config``."""
+    """A client for ``context`` (else the current one) of ``$KUBECONFIG`` / ``~/.kube/config``,
+    else, with no kubeconfig file at all, for the pod's service account."""
+    from kubernetes import client
+
+    path = _kubeconfig_path()
+    if path is None:
+        configuration, namespace = _in_cluster(context)
+    else:
+        configuration, namespace = _from_kubeconfig(path, context)
+    configuration.retries = CONNECT_RETRIES
+    api_client = client.ApiClient(configuration)
+    cluster = Cluster(api_client, configuration.host, namespace)
+    api_client.rest_client = _ObservedRest(api_client.rest_client, cluster.refused)  # type: ignore[assignment]
+    return cluster
+
+
+def _kubeconfig_path() -> str | None:
+    """``$KUBECONFIG``, else ``~/.kube/config`` if it exists; None when there is no kubeconfig."""
+    named = os.environ.get("KUBECONFIG")
+    if named:
+        return named
+    return HOME_KUBECONFIG if os.path.exists(os.path.expanduser(HOME_KUBECONFIG)) else None
+
+
+def _from_kubeconfig(path: str, context: str | None) -> tuple[Any, str]:
+    """The client configuration of ``context`` (else the current one), and its namespace."""
+    import yaml
     from kubernetes import client, config
     from kubernetes.config.config_exception import ConfigException
 
-    path = os.environ.get("KUBECONFIG") or "~/.kube/config"
     try:
         contexts, current = config.list_kube_config_contexts(config_file=path)  # type: ignore[no-untyped-call]
         chosen = current if context is None else _named(contexts, context)
@@ -227,17 +265,65 @@ def connect(context: str | None) -> Cluster:
         config.load_kube_config(  # type: ignore[no-untyped-call]
             config_file=path, context=context, client_configuration=configuration
         )
-    except (ConfigException, OSError, ValueError) as exc:
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        raise KubeconfigError(f"kubeconfig {path}: malformed YAML{where}: {exc.problem}") from None
+    except (ConfigException, OSError, ValueError, yaml.YAMLError) as exc:
         raise KubeconfigError(f"kubeconfig {path}: {_first_line(exc)}") from None
-    configuration.retries = CONNECT_RETRIES
-    api_client = client.ApiClient(configuration)
-    cluster = Cluster(
-        api_client,
-        configuration.host,
-        ((chosen or {}).get("context") or {}).get("namespace") or "default",
-    )
-    api_client.rest_client = _ObservedRest(api_client.rest_client, cluster.refused)  # type: ignore[assignment]
-    return cluster
+    return configuration, ((chosen or {}).get("context") or {}).get("namespace") or "default"
+
+
+def _in_cluster(context: str | None) -> tuple[Any, str]:
+    """The pod's service account, as kubectl uses it when there is no kubeconfig file."""
+    from kubernetes import client, config
+    from kubernetes.config.config_exception import ConfigException
+
+    nowhere = f"no kubeconfig at {HOME_KUBECONFIG} ({_blank('KUBECONFIG')})"
+    if context is not None:
+        raise KubeconfigError(f"{nowhere}, so no context {context!r} to use")
+    absent = _not_in_cluster()
+    if absent is not None:
+        raise KubeconfigError(f"{nowhere} and not running in a cluster ({absent})")
+    configuration = client.Configuration()
+    try:
+        config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+    except (ConfigException, OSError) as exc:
+        raise KubeconfigError(f"in-cluster service account: {_first_line(exc)}") from None
+    return configuration, _pod_namespace()
+
+
+def _not_in_cluster() -> str | None:
+    """Why kubectl would not use the in-cluster configuration here; None when it would."""
+    from kubernetes.config import incluster_config
+
+    for variable in (
+        incluster_config.SERVICE_HOST_ENV_NAME,
+        incluster_config.SERVICE_PORT_ENV_NAME,
+    ):
+        if not os.environ.get(variable):
+            return _blank(variable)
+    token = incluster_config.SERVICE_TOKEN_FILENAME
+    return None if os.path.isfile(token) else f"no service-account token at {token}"
+
+
+def _blank(variable: str) -> str:
+    """``KUBECONFIG unset`` or ``KUBECONFIG empty``: why a variable says nothing."""
+    return f"{variable} {'unset' if os.environ.get(variable) is None else 'empty'}"
+
+
+def _pod_namespace() -> str:
+    """``POD_NAMESPACE``, else the service account's ``namespace`` file beside its token,
+    else ``default``: kubectl's namespace inside a pod."""
+    from kubernetes.config import incluster_config
+
+    if named := os.environ.get("POD_NAMESPACE"):
+        return named
+    try:
+        text = Path(incluster_config.SERVICE_TOKEN_FILENAME).with_name("namespace").read_text()
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    return text.strip() or "default"
 
 
 def _named(contexts: list[dict[str, Any]], name: str) -> dict[str, Any]:

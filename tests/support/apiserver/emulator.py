@@ -175,7 +175,8 @@ class ApiServerEmulator(kmock.KubernetesEmulator):  # type: ignore[misc]
 
     def _authorize(self, rtype: ResourceType, request: rendering.Request) -> None:
         """403 for a request the token's RBAC would refuse, worded as kube-apiserver words it."""
-        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
+        token = token.strip() if scheme.lower() == "bearer" else ""  # any case, as kube-apiserver
         refused = self.denied.get(token)
         if not refused:
             return
