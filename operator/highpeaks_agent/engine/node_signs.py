@@ -7,6 +7,10 @@ the kubelet itself never writes without readiness gates), the taint eviction con
 pod GC adds ``DisruptionTarget`` before deleting the pod, and older clusters set
 ``status.reason`` NodeLost or phase Unknown. The watch filter and the live reader both ask
 this; both are cheap, so this reads the status only (no events, no node).
+
+When the Node itself is at hand, it says so directly: its Ready condition and the lifecycle
+controller's taints (:func:`lost_node_lines`, read by the node rule and the settled-pod
+shortcut alike).
 """
 
 from __future__ import annotations
@@ -36,3 +40,34 @@ def shows_lost_node(pod: Mapping[str, Any]) -> bool:
         and ready.get("reason") != "ReadinessGatesNotReady"
         and containers_ready.get("status") == "True"
     )
+
+
+#: The node lifecycle controller's taints for a node that is not Ready or no longer reports.
+LOST_TAINTS = frozenset({"node.kubernetes.io/unreachable", "node.kubernetes.io/not-ready"})
+
+
+def lost_node_lines(node: Mapping[str, Any], name: Any) -> list[str]:
+    """What shows this Node is lost (its Ready condition, its taints), as evidence lines naming
+    it ``name``; empty when nothing does, so no pod fails for being on it."""
+    status = _mapping(node.get("status"))
+    lines = [
+        f"node {name}: Ready={c.get('status')} ({c.get('reason')}: {c.get('message')}) "
+        f"since {c.get('lastTransitionTime')}"
+        for c in map(_mapping, _list(status.get("conditions")))
+        if c.get("type") == "Ready" and c.get("status") in ("False", "Unknown")
+    ]
+    taints = map(_mapping, _list(_mapping(node.get("spec")).get("taints")))
+    lines += [
+        f"node {name}: taint {t.get('key')}:{t.get('effect')}"
+        for t in taints
+        if t.get("key") in LOST_TAINTS
+    ]
+    return lines
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

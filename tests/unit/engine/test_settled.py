@@ -132,6 +132,22 @@ def _mutations(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
+_TAINTS = st.sampled_from(
+    [None, [{"key": "node.kubernetes.io/unreachable", "effect": "NoExecute"}],
+     [{"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"}],
+     [{"key": "dedicated", "effect": "NoSchedule"}], "bogus"]
+)  # fmt: skip
+
+
+def node(draw: st.DrawFn) -> dict[str, Any]:
+    """The pod's Node: ready or lost, tainted or not, now and then malformed."""
+    drawn = b.node("worker-1", ready=draw(st.sampled_from(["True", "False", "Unknown"])))
+    drawn["spec"]["taints"] = draw(_TAINTS)
+    if draw(st.integers(0, 5)) == 0:
+        drawn["status"] = draw(st.sampled_from([None, {"conditions": "bogus"}, draw(json_values)]))
+    return drawn
+
+
 @st.composite
 def pods(draw: st.DrawFn) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A healthy pod with up to three fields changed, and the other objects of its snapshot."""
@@ -140,8 +156,8 @@ def pods(draw: st.DrawFn) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     for name in draw(st.lists(st.sampled_from(sorted(mutations)), max_size=3)):
         mutations[name](pod)
     others: list[dict[str, Any]] = []
-    if draw(st.integers(0, 3)) == 0:
-        others.append(b.node("worker-1", ready=draw(st.sampled_from(["True", "False", "Unknown"]))))
+    if draw(st.integers(0, 2)) == 0:
+        others.append(node(draw))
     for _ in range(draw(st.integers(0, 3))):
         others.append(b.event(pod, draw(_EVENT_REASONS), draw(_EVENT_MESSAGES)))
     return pod, others
@@ -162,7 +178,7 @@ def test_a_settled_pod_is_one_no_rule_faults(
     pod, others = drawn
     snapshot = Snapshot.from_objects([pod, *others])
     shortcut = settled(pod, snapshot, thresholds)
-    event(f"settled={shortcut}")
+    event(f"settled={shortcut}, node={'known' if snapshot.nodes else 'none'}")
     expected = full_run(pod, snapshot, thresholds)
     assert registry.analyze_pod(pod, snapshot, b.NOW, thresholds) == expected
     if shortcut:
@@ -182,5 +198,13 @@ def test_the_common_healthy_pods_take_the_shortcut() -> None:
     assert [settled(p, snapshot, DEFAULT_THRESHOLDS) for p in healthy] == [True, True, True]
     assert not settled(b.pod("d", statuses=[restarted]), snapshot, DEFAULT_THRESHOLDS)
     assert not settled(b.pod("e", phase="Pending"), snapshot, DEFAULT_THRESHOLDS)
-    with_node = Snapshot.from_objects([*healthy, b.node("worker-1")])
-    assert not settled(healthy[0], with_node, DEFAULT_THRESHOLDS)
+    on_ready_node = Snapshot.from_objects([*healthy, b.node("worker-1")])
+    assert settled(healthy[0], on_ready_node, DEFAULT_THRESHOLDS)
+    for lost in (
+        b.node("worker-1", ready="Unknown"),
+        b.node(
+            "worker-1", taints=[{"key": "node.kubernetes.io/unreachable", "effect": "NoExecute"}]
+        ),
+    ):
+        on_lost_node = Snapshot.from_objects([*healthy, lost])
+        assert not settled(healthy[0], on_lost_node, DEFAULT_THRESHOLDS)

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from highpeaks_agent.engine import catalogue
-from highpeaks_agent.engine.analyzers.context import PodContext, as_list, as_mapping
+from highpeaks_agent.engine.analyzers.context import PodContext
 from highpeaks_agent.engine.model import Finding
-
-# the node lifecycle controller's taints for a node that is not Ready or no longer reports
-_LOST_TAINTS = frozenset({"node.kubernetes.io/unreachable", "node.kubernetes.io/not-ready"})
+from highpeaks_agent.engine.node_signs import lost_node_lines
 
 
 def node_not_ready(pod: PodContext) -> list[Finding]:
@@ -47,21 +42,4 @@ def _node_evidence(pod: PodContext) -> list[str]:
         if ready is None or ready.get("status") != "False":
             return []
         return pod.event_messages("NodeNotReady")[-1:]
-    name = pod.spec.get("nodeName")
-    status = as_mapping(node.get("status"))
-    lines = [
-        f"node {name}: Ready={c.get('status')} ({c.get('reason')}: {c.get('message')}) "
-        f"since {c.get('lastTransitionTime')}"
-        for c in map(as_mapping, as_list(status.get("conditions")))
-        if c.get("type") == "Ready" and c.get("status") in ("False", "Unknown")
-    ]
-    lines += [
-        f"node {name}: taint {t.get('key')}:{t.get('effect')}"
-        for t in _taints(node)
-        if t.get("key") in _LOST_TAINTS
-    ]
-    return lines
-
-
-def _taints(node: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [as_mapping(t) for t in as_list(as_mapping(node.get("spec")).get("taints"))]
+    return lost_node_lines(node, pod.spec.get("nodeName"))

@@ -3,7 +3,7 @@
 Most pods in a cluster are healthy, and each would otherwise go through every pod rule and,
 per container, every container rule. ``settled`` accepts only shapes where each rule's own
 first test fails; anything unusual (a deletion, a status reason, a condition not "True",
-a waiting or terminated state, a recent restart, a known Node) goes the full way.
+a waiting or terminated state, a recent restart, a known Node that is lost) goes the full way.
 ``tests/unit/engine/test_settled.py`` checks it against the full rule run.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from highpeaks_agent.engine.node_signs import lost_node_lines
 from highpeaks_agent.engine.snapshot import Snapshot
 from highpeaks_agent.engine.thresholds import Thresholds
 
@@ -20,14 +21,18 @@ _STATUS_KEYS = ("initContainerStatuses", "containerStatuses")
 
 def settled(pod: Mapping[str, Any], snapshot: Snapshot, thresholds: Thresholds) -> bool:
     """True only when every rule would pass this pod by: Running, on a node the snapshot does
-    not hold, every condition True, every container running, Ready, and not crash-looping."""
+    not hold or holds as not lost, every condition True, every container running, Ready, and
+    not crash-looping."""
     metadata, status, spec = pod.get("metadata"), pod.get("status"), pod.get("spec")
     if type(metadata) is not dict or type(status) is not dict or type(spec) is not dict:
         return False
     if metadata.get("deletionTimestamp") or status.get("phase") != "Running":
         return False  # Pending is measured against the clock; a deletion has its own rule
-    if status.get("reason") is not None or snapshot.node(spec.get("nodeName")) is not None:
-        return False  # evicted, refused, lost; a known Node is read by the node rule
+    if status.get("reason") is not None:
+        return False  # evicted, refused, lost
+    node = snapshot.node(spec.get("nodeName"))
+    if node is not None and lost_node_lines(node, None):
+        return False  # the node rule reports a pod on a lost node
     conditions = status.get("conditions")
     if conditions is not None and not _all_true(conditions):
         return False
