@@ -1,7 +1,8 @@
 """Benchmark ``highpeaks-agent diagnose``: offline at 10,000 pods, a small dump, and live.
 
-1. A synthetic dump, 10,000 pods in 500 Deployments, 5 % failing with mixed causes (crash
-   loops with logs, image pulls, missing Secrets, unschedulable pods, OOM kills). Prints the
+1. A synthetic dump, 10,000 pods in 500 Deployments on 100 Ready Nodes, 5 % failing with
+   mixed causes (crash loops with logs, image pulls, missing Secrets, unschedulable pods, OOM
+   kills). Prints the
    phases measured in this process (reading + JSON parsing, indexing, analyzers), then the
    real command and a process that only reads and parses the same files (``json.loads``),
    run in turns: each one's median and peak RSS, and the ratio of each pair.
@@ -44,6 +45,8 @@ from highpeaks_agent.engine import Snapshot, diagnose  # noqa: E402
 from highpeaks_agent.settings_names import sets_any_setting  # noqa: E402
 
 CAUSES = ["crash", "pull", "secret", "unschedulable", "oom"]
+#: Ready Nodes the pods run on, listed in the dump's nodes.json as cluster-info dump lists them.
+NODES = 100
 SMALL_DUMP = ROOT / "examples" / "dumps" / "healthy"
 LIST_KINDS = {
     "pods": "PodList",
@@ -99,6 +102,7 @@ def generate(directory: Path, pods: int, deployments: int) -> None:
                     )
             else:
                 p = b.pod(name, ns, owner=rs)
+            p["spec"]["nodeName"] = f"worker-{n % NODES}"
             bucket["pods"].append(p)
             n += 1
     _write_tree(directory, buckets, logs)
@@ -118,15 +122,21 @@ def _write_tree(
         (directory / ns / name / "logs.txt").write_text(
             f"==== START {marker}\n{text}==== END {marker}\n"
         )
+    nodes = [b.node(f"worker-{k}") for k in range(NODES)]
     (directory / "nodes.json").write_text(
-        json.dumps({"kind": "NodeList", "apiVersion": "v1", "items": []})
+        json.dumps({"kind": "NodeList", "apiVersion": "v1", "items": nodes}, indent=4)
     )
+
+
+def list_files(directory: Path) -> list[Path]:
+    """The dump's lists: nodes.json at the top, the rest in a folder per namespace."""
+    return sorted(directory.glob("*.json")) + sorted(directory.glob("*/*.json"))
 
 
 def phases(directory: Path) -> dict[str, float]:
     """Time reading+parsing, indexing and the analyzers in this process."""
     start = time.perf_counter()
-    documents = [json.loads(f.read_text()) for f in sorted(directory.glob("*/*.json"))]
+    documents = [json.loads(f.read_text()) for f in list_files(directory)]
     parsed = time.perf_counter()
     snapshot = Snapshot()
     for document in documents:
@@ -147,7 +157,7 @@ def phases(directory: Path) -> dict[str, float]:
 def as_yaml_list(directory: Path, path: Path) -> None:
     """The whole dump as one YAML ``kind: List`` (what ``kubectl get … -o yaml`` writes)."""
     items = []
-    for file in sorted(directory.glob("*/*.json")):
+    for file in list_files(directory):
         document = json.loads(file.read_text())
         kind = document["kind"][: -len("List")]
         items.extend({**item, "kind": kind} for item in document["items"])
@@ -171,13 +181,19 @@ _MEASURE = (
 _PYCACHE = Path(tempfile.gettempdir()) / "highpeaks-diagnose-bench-pycache"
 
 
+def command_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This environment with bytecode caches, and the agent's own variables only as given (a
+    setting in the shell running the benchmark would change the figures)."""
+    inherited = {k: v for k, v in os.environ.items() if not sets_any_setting([k])}
+    env = {**inherited, "PYTHONPATH": str(ROOT / "operator"), **(extra or {})}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(_PYCACHE)
+    return env
+
+
 def timed_command(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
     """(wall seconds, peak RSS MB) of ``python -m highpeaks_agent diagnose ARGS``."""
-    # the agent's own variables only as given: a setting in this shell would change the figure
-    inherited = {k: v for k, v in os.environ.items() if not sets_any_setting([k])}
-    full_env = {**inherited, "PYTHONPATH": str(ROOT / "operator"), **(env or {})}
-    full_env.pop("PYTHONDONTWRITEBYTECODE", None)
-    full_env["PYTHONPYCACHEPREFIX"] = str(_PYCACHE)
+    full_env = command_environment(env)
     command = [sys.executable, "-m", "highpeaks_agent", "diagnose", *args]
     proc = subprocess.run(
         [sys.executable, "-c", _MEASURE, *command],
@@ -208,7 +224,8 @@ def report_runs(label: str, run: Callable[[], tuple[float, float]], runs: int) -
 #: Reading and parsing the dump's lists and nothing else, the plain way, as a process.
 _READ_AND_PARSE = (
     "import json, pathlib, sys; "
-    "[json.loads(f.read_text()) for f in sorted(pathlib.Path(sys.argv[1]).glob('*/*.json'))]"
+    "root = pathlib.Path(sys.argv[1]); "
+    "[json.loads(f.read_text()) for f in [*root.glob('*.json'), *root.glob('*/*.json')]]"
 )
 
 
@@ -216,6 +233,7 @@ def timed_read_and_parse(directory: Path) -> tuple[float, float]:
     """(wall seconds, peak RSS MB) of a Python process that only reads and parses the dump."""
     proc = subprocess.run(
         [sys.executable, "-c", _MEASURE, sys.executable, "-c", _READ_AND_PARSE, str(directory)],
+        env=command_environment(),
         capture_output=True,
         text=True,
         check=True,
@@ -299,7 +317,7 @@ def live(args: argparse.Namespace, workdir: Path) -> None:
 
 def _import_kubernetes(code: str = "import kubernetes") -> tuple[float, float]:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], check=True)
+    subprocess.run([sys.executable, "-c", code], env=command_environment(), check=True)
     return time.perf_counter() - start, 0.0
 
 
