@@ -16,6 +16,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+from highpeaks_agent.engine.node_signs import lost_node_lines
 from highpeaks_agent.engine.redact import Redactor, redactor_for
 from highpeaks_agent.engine.timeutil import parse_time, parse_time_uncached
 
@@ -145,6 +146,7 @@ class Snapshot:
     def reindex(self) -> None:
         """(Re)build the lookup indexes; call after adding objects."""
         self.__dict__.pop("redactor", None)  # the objects' secrets may have changed too
+        self.__dict__.pop("lost_nodes", None)
         self._by_uid.clear()
         self._by_key.clear()
         self._children.clear()
@@ -198,6 +200,16 @@ class Snapshot:
     def redactor(self) -> Redactor:
         """Redacts text, knowing the literal secrets of these objects; built on first use."""
         return redactor_for(self.all_objects())
+
+    @cached_property
+    def lost_nodes(self) -> frozenset[str]:
+        """Names of the Nodes whose own status shows them lost (Ready False or Unknown, the
+        lifecycle controller's taints); judged once per Node, not once per pod on it."""
+        return frozenset(
+            name
+            for node in self.nodes
+            if type(name := meta(node).get("name")) is str and lost_node_lines(node, name)
+        )
 
     # --- lookups -------------------------------------------------------------------------
 

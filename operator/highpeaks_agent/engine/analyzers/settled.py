@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from highpeaks_agent.engine.node_signs import lost_node_lines
 from highpeaks_agent.engine.snapshot import Snapshot
 from highpeaks_agent.engine.thresholds import Thresholds
 
@@ -30,8 +29,8 @@ def settled(pod: Mapping[str, Any], snapshot: Snapshot, thresholds: Thresholds) 
         return False  # Pending is measured against the clock; a deletion has its own rule
     if status.get("reason") is not None:
         return False  # evicted, refused, lost
-    node = snapshot.node(spec.get("nodeName"))
-    if node is not None and lost_node_lines(node, None):
+    node_name = spec.get("nodeName")
+    if type(node_name) is str and node_name in snapshot.lost_nodes:
         return False  # the node rule reports a pod on a lost node
     conditions = status.get("conditions")
     if conditions is not None and not _all_true(conditions):
