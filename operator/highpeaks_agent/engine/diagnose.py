@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from highpeaks_agent.engine.analyzers import jobs, volumes
@@ -12,7 +13,6 @@ from highpeaks_agent.engine.analyzers.context import WorkloadContext
 from highpeaks_agent.engine.analyzers.registry import analyze_pod, analyze_workload
 from highpeaks_agent.engine.findings import merge
 from highpeaks_agent.engine.model import Diagnosis, Finding, ObjectRef, Rollout, Severity
-from highpeaks_agent.engine.redact import Redactor
 from highpeaks_agent.engine.revisions import revision_rollout
 from highpeaks_agent.engine.rollout_diff import diff_pod_templates
 from highpeaks_agent.engine.snapshot import KubeObject, Snapshot, controller_ref, meta
@@ -43,10 +43,12 @@ def diagnose(
     Healthy workloads produce nothing. Every string in the result is already redacted.
     """
     results = []
+    # workloads failing alike repeat the same titles, hints and evidence: each redacted once
+    redact = cache(snapshot.redactor.text)
     for workload in group(snapshot, namespace):
         diagnosis = _diagnose_workload(workload, snapshot, now, thresholds)
         if diagnosis is not None and diagnosis.findings:
-            results.append(_redacted(diagnosis, snapshot.redactor))
+            results.append(_redacted(diagnosis, redact))
     return sorted(
         results,
         key=lambda d: (-d.severity.rank, d.target.namespace or "", d.target.kind, d.target.name),
@@ -80,7 +82,7 @@ def diagnose_target(
             summary=_healthy_summary(workload),
             pods_total=len(workload.pods),
         )
-    return _redacted(diagnosis, snapshot.redactor)
+    return _redacted(diagnosis, snapshot.redactor.text)
 
 
 def _diagnose_workload(
@@ -238,9 +240,8 @@ def _healthy_summary(workload: Workload) -> str:
     return f"{ref.kind} {ref.namespace}/{ref.name} is healthy: nothing is failing."
 
 
-def _redacted(diagnosis: Diagnosis, redactor: Redactor) -> Diagnosis:
+def _redacted(diagnosis: Diagnosis, text: Callable[[str], str]) -> Diagnosis:
     """Redact every free-text field (object names and codes are not free text)."""
-    text = redactor.text
     findings = [
         replace(
             finding,
