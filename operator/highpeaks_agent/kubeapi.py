@@ -24,14 +24,41 @@ from highpeaks_agent.engine.kinds import KindInfo
 Query = Sequence[tuple[str, str | int | bool]]
 
 
-def make_api_client() -> client.ApiClient:
-    """An ApiClient for the in-cluster service account, else ``$KUBECONFIG``/``~/.kube/config``."""
+#: Seconds for one request, or (connect, read) seconds, as the client's ``_request_timeout``.
+Timeout = float | tuple[float, float]
+
+
+def make_api_client(request_timeout: Timeout) -> client.ApiClient:
+    """An ApiClient for the in-cluster service account, else ``$KUBECONFIG``/``~/.kube/config``,
+    with ``request_timeout`` on every request."""
     configuration = client.Configuration()
     try:
         config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
     except ConfigException:
         config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-    return client.ApiClient(configuration)
+    api_client = client.ApiClient(configuration)
+    api_client.rest_client = DeadlineRest(api_client.rest_client, request_timeout)  # type: ignore[assignment]
+    return api_client
+
+
+class DeadlineRest:
+    """The client's REST layer with a deadline on every request that sets none of its own.
+
+    The client waits for ever by default: an API server (or a proxy) that holds a connection
+    open without answering would block that call, and whatever awaits it, until the process
+    ends. With a deadline the call fails, and the caller's retry or the resync tries again.
+    """
+
+    def __init__(self, inner: Any, timeout: Timeout) -> None:
+        self._inner = inner
+        self._timeout = timeout
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        kwargs["_request_timeout"] = kwargs.get("_request_timeout") or self._timeout
+        return self._inner.request(method, url, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
 
 
 async def call_json(method: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:

@@ -141,7 +141,7 @@ def build_services(
 async def serve(settings: Settings) -> None:
     """Run until Kopf stops (SIGTERM/SIGINT), then stop the HTTP server."""
     tracer_provider = configure_tracing()
-    api_client = make_api_client()
+    api_client = make_api_client(request_timeout=settings.kube_request_timeout_seconds)
     peer = new_peer_id() if settings.peering else None
     services, app = build_services(settings, api_client, peer)
     instrument_app(app, tracer_provider)

@@ -57,6 +57,9 @@ class Settings(BaseModel):
     """Diagnoses (live context gathering + engine + Flowise) running at once, process-wide."""
     resync_seconds: float = Field(default=30.0, gt=0)
     """Period of the level-triggered resync of failing Deployments and open incidents."""
+    kube_request_timeout_seconds: float = Field(default=30.0, gt=0)
+    """Deadline of each Kubernetes API request the operator makes (not Kopf's watches): a
+    connection held open without an answer fails the call, which is retried."""
     peering: str = ""
     """Kopf peering object name for multi-replica safety; empty runs standalone (one replica)."""
 

@@ -36,6 +36,7 @@ SETTING_NAMES = frozenset(
         "flowise_url",
         "http_port",
         "incident_debounce_seconds",
+        "kube_request_timeout_seconds",
         "log_format",
         "log_tail_bytes",
         "log_tail_lines",

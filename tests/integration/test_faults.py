@@ -1,8 +1,9 @@
 """CONTRACT §6 under injected faults: the operator reaches the API server through
 :class:`FaultyProxy`, which goes away, answers errors, delivers watch events late or holds an
-answer while the test kills the operator. Every incident must end as exactly one IncidentNote
-Event (count 1) within 90 s of the API server answering again, with no further change to the
-Deployment or its pods; a finished task is diagnosed once however late its events arrive.
+answer (while the test kills the operator, or past the operator's request deadline). Every
+incident must end as exactly one IncidentNote Event (count 1) within 90 s of the API server
+answering again, with no further change to the Deployment or its pods; a finished task is
+diagnosed once however late its events arrive.
 """
 
 from __future__ import annotations
@@ -29,7 +30,11 @@ pytestmark = pytest.mark.integration
 CONVERGE_SECONDS = 90  # CONTRACT §6: finished within 90 s after the API answers again
 OUTAGE_SECONDS = 20
 #: Short in tests so the tier stays fast; the contract only needs "≤ 60".
-OPERATOR_ENV = {"RESYNC_SECONDS": "3", "INCIDENT_DEBOUNCE_SECONDS": "0.5"}
+OPERATOR_ENV = {
+    "RESYNC_SECONDS": "3",
+    "INCIDENT_DEBOUNCE_SECONDS": "0.5",
+    "KUBE_REQUEST_TIMEOUT_SECONDS": "3",
+}
 
 
 @pytest.fixture(scope="module")
@@ -149,6 +154,17 @@ def test_killed_between_the_note_and_its_record(
     started = time.monotonic()
     operator.start()
     assert_converges_after(cluster, started)
+
+
+def test_a_note_post_never_answered(
+    cluster: SimulatedControllers, proxy: FaultyProxy, operator: OperatorProcess
+) -> None:
+    """The API server takes the note but its answer never comes: the call fails at its
+    deadline, and the operator, still running, finds its note when it looks again."""
+    trap = proxy.trap(note_posts, "hold")
+    broken_rollout(cluster)
+    assert trap.sprung.wait(60), "the operator never posted the note"
+    assert_converges_after(cluster, time.monotonic())
 
 
 def test_a_finished_task_is_diagnosed_once_when_its_events_are_late(

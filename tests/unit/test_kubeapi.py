@@ -3,17 +3,23 @@ called for their raw JSON, and errors kept as the client's ApiException."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+import urllib3
 from aiohttp import web
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
+from kubernetes.config import kube_config
 
 from highpeaks_agent.engine.kinds import BY_KIND, KindInfo
-from highpeaks_agent.kubeapi import call_json, get_json, resource_path
+from highpeaks_agent.kubeapi import call_json, get_json, make_api_client, resource_path
 from tests.support.loopback import serve
 
 
@@ -84,3 +90,60 @@ async def test_errors_stay_the_clients_api_exception(api_client: client.ApiClien
         await get_json(api_client, "/api/v1/namespaces/shop/pods")
     assert raised.value.status == 403
     assert '"Forbidden"' in str(raised.value.body)
+
+
+async def test_a_request_never_answered_fails_at_its_deadline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The operator's client gives up on an API server that holds the connection open."""
+    release = asyncio.Event()
+    held = 0
+
+    async def never_answer(request: web.Request) -> web.Response:
+        nonlocal held
+        held += 1
+        await release.wait()
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", never_answer)
+    async with serve(app) as url:
+        # the client reads $KUBECONFIG when it is imported, as a process start would
+        monkeypatch.setattr(
+            kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", str(_kubeconfig(tmp_path, url))
+        )
+        monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+        api = make_api_client(request_timeout=0.3)
+        try:
+            for call in (
+                get_json(api, "/api/v1/namespaces/shop/pods"),
+                call_json(client.CoreV1Api(api).create_namespaced_event, "shop", _EVENT),
+            ):
+                started = time.monotonic()
+                with pytest.raises(urllib3.exceptions.HTTPError):
+                    await asyncio.wait_for(call, timeout=20)
+                assert time.monotonic() - started < 5  # a GET is retried (urllib3's 3), a POST not
+        finally:
+            release.set()
+            api.close()
+    assert held >= 2
+
+
+_EVENT = {"metadata": {"name": "note"}, "involvedObject": {"kind": "Deployment", "name": "web"}}
+
+
+def _kubeconfig(directory: Path, server: str) -> Path:
+    path = directory / "kubeconfig"
+    path.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": {"server": server}}],
+                "users": [{"name": "u", "user": {"token": "t"}}],
+                "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+                "current-context": "x",
+            }
+        )
+    )
+    return path

@@ -34,6 +34,7 @@ from highpeaks_agent.engine.kinds import TARGET_KINDS, KindInfo, lookup
 from highpeaks_agent.engine.model import ObjectRef
 from highpeaks_agent.engine.snapshot import Snapshot
 from highpeaks_agent.errors import AgentError
+from highpeaks_agent.kubeapi import DeadlineRest
 from highpeaks_agent.settings import Settings
 from highpeaks_agent.terminal.console import Console
 from highpeaks_agent.terminal.gathered import Gathered, diagnosable_namespaces
@@ -339,22 +340,18 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0]
 
 
-class _ObservedRest:
+class _ObservedRest(DeadlineRest):
     """The client's REST layer, with a deadline on every request and a note of refusals."""
 
     def __init__(self, inner: Any, refused: list[Refusal]) -> None:
-        self._inner = inner
+        super().__init__(inner, REQUEST_TIMEOUT)
         self._refused = refused
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        kwargs["_request_timeout"] = kwargs.get("_request_timeout") or REQUEST_TIMEOUT
-        response = self._inner.request(method, url, *args, **kwargs)
+        response = super().request(method, url, *args, **kwargs)
         if response.status in (401, 403):
             self._refused.append(_refusal(method, url, response.status))
         return response
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
 
 def _refusal(method: str, url: str, status: int) -> Refusal:
