@@ -191,28 +191,35 @@ def command_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def timed_command(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
-    """(wall seconds, peak RSS MB) of ``python -m highpeaks_agent diagnose ARGS``."""
-    full_env = command_environment(env)
-    command = [sys.executable, "-m", "highpeaks_agent", "diagnose", *args]
+def measured(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """(wall seconds, peak RSS MB) of ``command``, which must exit 0 or 1 (diagnose's verdicts)."""
     proc = subprocess.run(
         [sys.executable, "-c", _MEASURE, *command],
-        env=full_env,
+        env=command_environment(env),
         capture_output=True,
         text=True,
         check=False,
     )
     if proc.returncode not in (0, 1):
-        raise SystemExit(f"diagnose {args} failed ({proc.returncode}): {proc.stderr[:500]}")
+        raise SystemExit(f"{command} failed ({proc.returncode}): {proc.stderr[:500]}")
     elapsed, peak_kb = proc.stdout.split()[-2:]
     return float(elapsed), int(peak_kb) / 1024
+
+
+def timed_command(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """(wall seconds, peak RSS MB) of ``python -m highpeaks_agent diagnose ARGS``."""
+    return measured([sys.executable, "-m", "highpeaks_agent", "diagnose", *args], env)
 
 
 def report_runs(label: str, run: Callable[[], tuple[float, float]], runs: int) -> float:
     """Run ``runs`` times after one unmeasured run (it writes the bytecode caches); print the
     median, every run and the peak RSS; return the median."""
     run()
-    results = [run() for _ in range(runs)]
+    return report(label, [run() for _ in range(runs)])
+
+
+def report(label: str, results: list[tuple[float, float]]) -> float:
+    """Print the median time, every run and the peak RSS of ``results``; return the median."""
     times = [t for t, _ in results]
     median = statistics.median(times)
     each = ", ".join(f"{t:.3f}" for t in times)
@@ -231,15 +238,7 @@ _READ_AND_PARSE = (
 
 def timed_read_and_parse(directory: Path) -> tuple[float, float]:
     """(wall seconds, peak RSS MB) of a Python process that only reads and parses the dump."""
-    proc = subprocess.run(
-        [sys.executable, "-c", _MEASURE, sys.executable, "-c", _READ_AND_PARSE, str(directory)],
-        env=command_environment(),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    elapsed, peak_kb = proc.stdout.split()[-2:]
-    return float(elapsed), int(peak_kb) / 1024
+    return measured([sys.executable, "-c", _READ_AND_PARSE, str(directory)])
 
 
 def paired(directory: Path, runs: int) -> None:
@@ -248,12 +247,8 @@ def paired(directory: Path, runs: int) -> None:
     command = lambda: timed_command([str(directory), "-o", "json"])  # noqa: E731
     command(), timed_read_and_parse(directory)  # bytecode and page caches, not measured
     pairs = [(command(), timed_read_and_parse(directory)) for _ in range(runs)]
-    for label, index in (("end to end", 0), ("read + parse alone", 1)):
-        times = [pair[index][0] for pair in pairs]
-        peak = max(pair[index][1] for pair in pairs)
-        each = ", ".join(f"{t:.3f}" for t in times)
-        line = f"{statistics.median(times):8.3f} s  (runs: {each}; peak RSS {peak:.0f} MB)"
-        print(f"  {label + ' (median)':<28} {line}")
+    report("end to end (median)", [c for c, _ in pairs])
+    report("read + parse alone (median)", [r for _, r in pairs])
     ratios = sorted(c[0] / r[0] for c, r in pairs)
     print(
         f"  {'end to end / (read + parse)':<28} {statistics.median(ratios):8.2f}   "
