@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from aiohttp import web
+from kubernetes import client
 
 
 @asynccontextmanager
@@ -20,3 +21,13 @@ async def serve(app: web.Application) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         await runner.cleanup()
+
+
+@asynccontextmanager
+async def api_client_for(app: web.Application) -> AsyncIterator[client.ApiClient]:
+    """A Kubernetes API client for ``app``, served on a free loopback port."""
+    async with serve(app) as url:
+        configuration = client.Configuration()
+        configuration.host = url
+        with client.ApiClient(configuration) as api_client:
+            yield api_client

@@ -20,7 +20,7 @@ from kubernetes.config import kube_config
 
 from highpeaks_agent.engine.kinds import BY_KIND, KindInfo
 from highpeaks_agent.kubeapi import call_json, get_json, make_api_client, resource_path
-from tests.support.loopback import serve
+from tests.support.loopback import api_client_for, serve
 
 
 @pytest.mark.parametrize(
@@ -78,11 +78,8 @@ async def api_client() -> AsyncIterator[client.ApiClient]:
 
     app = web.Application()
     app.router.add_get("/{tail:.*}", forbidden)
-    async with serve(app) as url:
-        configuration = client.Configuration()
-        configuration.host = url
-        with client.ApiClient(configuration) as api:
-            yield api
+    async with api_client_for(app) as api:
+        yield api
 
 
 async def test_errors_stay_the_clients_api_exception(api_client: client.ApiClient) -> None:

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from kubernetes import client
 
 from highpeaks_agent.engine import diagnose_target
 from highpeaks_agent.engine.kinds import BY_KIND, KINDS, TARGET_KINDS
@@ -20,7 +19,7 @@ from highpeaks_agent.errors import Forbidden, TargetNotFound, UnsupportedTarget
 from highpeaks_agent.permissions import cluster_role_rules
 from highpeaks_agent.sources.live import MAX_NODES, NAMESPACE_KINDS, LiveSource
 from highpeaks_agent.visibility import Visibility
-from tests.support.loopback import serve
+from tests.support.loopback import api_client_for
 from tests.unit.shipping.shipped import grants
 
 from ..engine.builders import (
@@ -99,11 +98,8 @@ async def cluster() -> AsyncIterator[tuple[RecordingApiServer, LiveSource]]:
     server = RecordingApiServer(objects=[])
     app = web.Application()
     app.router.add_get("/{tail:.*}", server.handle)
-    async with serve(app) as url:
-        configuration = client.Configuration()
-        configuration.host = url
-        with client.ApiClient(configuration) as api_client:
-            yield server, LiveSource(api_client, log_tail_lines=100, log_tail_bytes=16384)
+    async with api_client_for(app) as api_client:
+        yield server, LiveSource(api_client, log_tail_lines=100, log_tail_bytes=16384)
 
 
 def workload(kind: str, name: str) -> dict[str, Any]:

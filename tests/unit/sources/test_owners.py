@@ -7,12 +7,11 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from kubernetes import client
 
 from highpeaks_agent.errors import TargetNotFound, UnsupportedTarget
 from highpeaks_agent.permissions import cluster_role_rules
 from highpeaks_agent.sources.owners import LiveWorkloads
-from tests.support.loopback import serve
+from tests.support.loopback import api_client_for
 from tests.unit.shipping.shipped import grants
 
 from .test_live import RecordingApiServer, workload
@@ -33,11 +32,8 @@ async def cluster() -> AsyncIterator[tuple[RecordingApiServer, LiveWorkloads]]:
     server = RecordingApiServer(objects=[])
     app = web.Application()
     app.router.add_get("/{tail:.*}", server.handle)
-    async with serve(app) as url:
-        configuration = client.Configuration()
-        configuration.host = url
-        with client.ApiClient(configuration) as api_client:
-            yield server, LiveWorkloads(api_client)
+    async with api_client_for(app) as api_client:
+        yield server, LiveWorkloads(api_client)
 
 
 async def test_pod_to_replicaset_to_deployment(
