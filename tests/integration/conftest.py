@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import pytest
 from kubernetes import client, config
 
+from tests.support.apiserver.faults import FaultyProxy
 from tests.support.apiserver.serve import RunningApiServer
 from tests.support.controllers import SimulatedControllers
 from tests.support.operator_process import OperatorProcess
@@ -42,6 +43,15 @@ def kubeconfig(apiserver: RunningApiServer, tmp_path_factory: pytest.TempPathFac
 @pytest.fixture(scope="session")
 def api(kubeconfig: Path) -> client.ApiClient:
     return config.new_client_from_config(str(kubeconfig))
+
+
+@pytest.fixture(scope="module")
+def proxy(apiserver: RunningApiServer) -> Iterator[FaultyProxy]:
+    """A :class:`FaultyProxy` in front of the module's API server, for the fault tests."""
+    faulty = FaultyProxy(apiserver.url)
+    faulty.start()
+    yield faulty
+    faulty.close()
 
 
 @pytest.fixture(scope="module")

@@ -46,14 +46,6 @@ def apiserver() -> Iterator[RunningApiServer]:
 
 
 @pytest.fixture(scope="module")
-def proxy(apiserver: RunningApiServer) -> Iterator[FaultyProxy]:
-    faulty = FaultyProxy(apiserver.url)
-    faulty.start()
-    yield faulty
-    faulty.close()
-
-
-@pytest.fixture(scope="module")
 def api(apiserver: RunningApiServer, tmp_path_factory: pytest.TempPathFactory) -> client.ApiClient:
     """The tests' own client talks to the emulator directly: never faulted."""
     path = apiserver.write_kubeconfig(tmp_path_factory.mktemp("direct") / "config")
