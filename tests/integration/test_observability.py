@@ -51,6 +51,7 @@ def operator(
     process.start()
     yield process
     process.stop()
+    print(process.logs()[-6000:])  # shown with a failure, as the fault tests do
 
 
 @pytest.fixture
