@@ -91,6 +91,19 @@ def eventually(check: Callable[[], T], *, timeout: float = 90, what: str = "") -
     )
 
 
+def crash_looping(kube: TestCluster, namespace: str, app: str) -> None:
+    """Wait until every pod of ``app`` has restarted at least three times (failing, CONTRACT §2)."""
+
+    def restarted() -> bool:
+        pods = kube.kubectl_json("-n", namespace, "get", "pods", "-l", f"app={app}")["items"]
+        statuses = [p["status"].get("containerStatuses") for p in pods]
+        return bool(pods) and all(
+            found and all(s.get("restartCount", 0) >= 3 for s in found) for found in statuses
+        )
+
+    eventually(restarted, what=f"{app}'s pods crash-looping")
+
+
 def deployment(
     name: str, image: str, *, replicas: int = 2, command: list[str] | None = None
 ) -> dict[str, Any]:

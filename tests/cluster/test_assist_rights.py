@@ -15,7 +15,7 @@ import pytest
 from tests.support.cluster import TestCluster
 from tests.support.operator_process import OperatorProcess
 
-from .conftest import deployment, eventually
+from .conftest import crash_looping, deployment
 
 pytestmark = pytest.mark.cluster
 LOG_LINE = "payments: connection refused"
@@ -53,15 +53,7 @@ def shop(installed: TestCluster, namespace: str) -> str:
     )
     grant(kube, namespace, "carol", {"kind": "Role", "name": "pod-reader"})
 
-    def crash_looping() -> bool:
-        pods = kube.kubectl_json("-n", namespace, "get", "pods", "-l", "app=checkout")["items"]
-        return bool(pods) and all(
-            s.get("restartCount", 0) >= 3
-            for p in pods
-            for s in p["status"].get("containerStatuses", [])
-        )
-
-    eventually(crash_looping, what="checkout's pods crash-looping")
+    crash_looping(kube, namespace, "checkout")
     return namespace
 
 

@@ -241,6 +241,9 @@ class FaultyProxy:
             self._handlers.discard(task)
 
     async def _answer(self, request: web.Request) -> web.StreamResponse:
+        # The body goes on as it came: none for none, and no Content-Type where the client
+        # sent none (the Kubernetes client sends none; a real API server reads JSON then,
+        # but refuses the application/octet-stream aiohttp would add with 415).
         data = await request.read()
         seen = Seen(request.method, request.path, dict(request.query), _json_or_none(data))
         fault = self._pick_fault(seen)
@@ -255,7 +258,11 @@ class FaultyProxy:
             fault.sprung.set()
             return await self._spring(fault)
         async with self._session.request(
-            request.method, self.upstream + request.path_qs, data=data, headers=headers
+            request.method,
+            self.upstream + request.path_qs,
+            data=data or None,
+            headers=headers,
+            skip_auto_headers=_untyped(headers),
         ) as upstream:
             if seen.is_watch:
                 return await self._stream(request, upstream, seen)
@@ -265,7 +272,11 @@ class FaultyProxy:
     async def _forward_only(self, request: web.Request, data: bytes, headers: Any) -> None:
         assert self._session is not None
         async with self._session.request(
-            request.method, self.upstream + request.path_qs, data=data, headers=headers
+            request.method,
+            self.upstream + request.path_qs,
+            data=data or None,
+            headers=headers,
+            skip_auto_headers=_untyped(headers),
         ) as upstream:
             await upstream.read()
 
@@ -311,6 +322,11 @@ def _json_or_none(data: bytes) -> Any:
         return json.loads(data) if data else None
     except ValueError:
         return None
+
+
+def _untyped(headers: dict[str, str]) -> tuple[str, ...]:
+    """Keep aiohttp from adding a Content-Type the client did not send."""
+    return () if any(k.lower() == "content-type" for k in headers) else ("Content-Type",)
 
 
 def _copied(upstream: aiohttp.ClientResponse) -> dict[str, str]:
