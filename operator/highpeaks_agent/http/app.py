@@ -54,7 +54,7 @@ def create_app(
         ),
     )
     install_error_handlers(app)
-    publish_request_models(app)
+    publish_request_models(app, {("AssistRequest", "query"): settings.assist_max_query_chars})
     app.include_router(probes.router)
     app.include_router(assist.router, dependencies=bearer(KUBERNETES_TOKEN if auth else None))
     return app

@@ -9,7 +9,7 @@ the document root, nested models included.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -63,14 +63,23 @@ def bearer(scheme: HTTPBearer | None) -> list[Depends]:
     return [] if scheme is None else [Security(scheme)]
 
 
-def publish_request_models(app: FastAPI) -> None:
-    """Extend FastAPI's document with the request models its routes refer to."""
+def publish_request_models(
+    app: FastAPI, max_lengths: Mapping[tuple[str, str], int] | None = None
+) -> None:
+    """Extend FastAPI's document with the request models its routes refer to.
+
+    ``max_lengths`` are the bounds a setting gives a string field, by (model, field): the
+    model cannot carry them, and a client should know them before it is refused.
+    """
     generate: Callable[[], dict[str, Any]] = app.openapi
 
     def openapi() -> dict[str, Any]:
         document = generate()
         schemas = document.setdefault("components", {}).setdefault("schemas", {})
         schemas.update(_request_model_schemas(_referenced_models(document)))
+        for (model, field), limit in (max_lengths or {}).items():
+            if model in schemas:
+                schemas[model]["properties"][field]["maxLength"] = limit
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented extension point

@@ -89,6 +89,16 @@ def test_request_bodies_are_registered_components() -> None:
     assert "$defs" not in str(published), "nested definitions belong in components/schemas"
 
 
+def test_the_query_limit_is_the_configured_one() -> None:
+    schemas = document(**NONE, assist_max_query_chars="120")["components"]["schemas"]
+    assert schemas["AssistRequest"]["properties"]["query"] == {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 120,
+        "title": "Query",
+    }
+
+
 def test_every_error_answer_is_an_error_response() -> None:
     published = document(**KUBERNETES)
     errors = 0
