@@ -69,7 +69,11 @@ def alertmanager_router(
         status_code=202,
         response_model=AlertmanagerResponse,
         responses=error_responses(400, 401, 403, 413, 422, 503),
-        openapi_extra=json_body(AlertGroup),
+        openapi_extra=json_body(
+            AlertGroup,
+            "Alertmanager's webhook payload, version 4; a body over ALERTMANAGER_MAX_BODY_BYTES "
+            "bytes or with more than ALERTMANAGER_MAX_ALERTS alerts is answered 413.",
+        ),
         dependencies=bearer(_scheme(token, auth)),
     )
     async def alertmanager(request: Request) -> Response:

@@ -50,7 +50,9 @@ TARGET_RESOURCES: dict[str, tuple[str, str]] = {
     "/assist",
     response_model=AssistResponse,
     responses=error_responses(400, 401, 403, 404, 413, 422, 429, 500, 503),
-    openapi_extra=json_body(AssistRequest),
+    openapi_extra=json_body(
+        AssistRequest, "A question; a body over ASSIST_MAX_BODY_BYTES bytes is answered 413."
+    ),
 )
 async def assist(request: Request, state: Annotated[HttpServices, Depends(services)]) -> Response:
     """Answer a question about a workload, or about a whole namespace."""

@@ -42,13 +42,19 @@ ALERTMANAGER_TOKEN = HTTPBearer(
 _REQUEST_MODELS: dict[str, type[BaseModel]] = {}
 
 
-def json_body(model: type[BaseModel]) -> dict[str, Any]:
+def json_body(model: type[BaseModel], description: str) -> dict[str, Any]:
     """``openapi_extra`` for a route that reads ``model`` as its JSON body itself."""
     known = _REQUEST_MODELS.setdefault(model.__name__, model)
     if known is not model:
         raise ValueError(f"two request models are named {model.__name__}")
     schema = {"$ref": REF_TEMPLATE.format(model=model.__name__)}
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+    return {
+        "requestBody": {
+            "description": description,
+            "required": True,
+            "content": {"application/json": {"schema": schema}},
+        }
+    }
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
