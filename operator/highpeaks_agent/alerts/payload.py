@@ -1,7 +1,8 @@
 """Alertmanager's webhook body, version 4, as its ``webhook_config`` documentation gives it.
 
 Unknown fields are ignored (Alertmanager adds fields over time; ``truncatedAlerts`` came
-later than version 4 itself); what the agent acts on is checked strictly.
+later than version 4 itself); the fields it knows are checked strictly, with JSON's own types
+(no ``false`` for a count, no number for a label), as the published schema says.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ AlertStatus = Literal["firing", "resolved"]
 class Alert(BaseModel):
     """One alert of a group: its labels say what it is about, ``fingerprint`` who it is."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     status: AlertStatus
     labels: dict[str, str] = Field(default_factory=dict)
@@ -43,7 +44,7 @@ class Alert(BaseModel):
 class AlertGroup(BaseModel):
     """``POST`` body of an Alertmanager webhook receiver."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     version: Literal["4"]
     groupKey: str = ""

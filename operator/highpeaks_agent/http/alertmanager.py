@@ -20,6 +20,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ValidationError
 
 from highpeaks_agent.alerts.intake import AlertIntake, AlertResult, Authorizer, TaskBusy
@@ -29,6 +30,13 @@ from highpeaks_agent.engine.redact import redact_text
 from highpeaks_agent.errors import AgentError, Unauthenticated
 from highpeaks_agent.http.auth import Access, KubernetesAuth
 from highpeaks_agent.http.models import ErrorResponse
+from highpeaks_agent.http.openapi import (
+    ALERTMANAGER_TOKEN,
+    KUBERNETES_TOKEN,
+    bearer,
+    error_responses,
+    json_body,
+)
 from highpeaks_agent.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -60,13 +68,13 @@ def alertmanager_router(
         "/alertmanager",
         status_code=202,
         response_model=AlertmanagerResponse,
-        responses={code: {"model": ErrorResponse} for code in (400, 401, 403, 413, 422, 503)},
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": AlertGroup.model_json_schema()}},
-            }
-        },
+        responses=error_responses(400, 401, 403, 413, 422, 503),
+        openapi_extra=json_body(
+            AlertGroup,
+            "Alertmanager's webhook payload, version 4; a body over ALERTMANAGER_MAX_BODY_BYTES "
+            "bytes or with more than ALERTMANAGER_MAX_ALERTS alerts is answered 413.",
+        ),
+        dependencies=bearer(_scheme(token, auth)),
     )
     async def alertmanager(request: Request) -> Response:
         """Receive a group of alerts (Alertmanager ``webhook_configs``, payload version 4)."""
@@ -92,6 +100,13 @@ def alertmanager_router(
         return JSONResponse({"results": [_result_json(r) for r in results]}, status_code=202)
 
     return router
+
+
+def _scheme(token: bytes, auth: KubernetesAuth | None) -> HTTPBearer | None:
+    """The bearer token the route asks for: Alertmanager's own, a Kubernetes one, or none."""
+    if token:
+        return ALERTMANAGER_TOKEN
+    return None if auth is None else KUBERNETES_TOKEN
 
 
 async def _caller(request: Request, token: bytes, auth: KubernetesAuth | None) -> Authorizer | None:

@@ -1,5 +1,8 @@
 """The HTTP surface: /health, /ready, /metrics and /assist (FastAPI, same loop as the operator).
 
+The OpenAPI 3.1 document at ``/openapi.json`` (``http/openapi.py``) names each route's body,
+auth scheme and error bodies.
+
 Routes live in their own modules and are thin: check the caller, check the body, call the
 diagnosis service, shape the answer. Every failure is a JSON body with ``error`` and
 ``reason`` (``http/errors.py``).
@@ -13,6 +16,8 @@ from fastapi import FastAPI
 
 from highpeaks_agent.http import assist, probes
 from highpeaks_agent.http.auth import KubernetesAuth
+from highpeaks_agent.http.errors import install_error_handlers
+from highpeaks_agent.http.openapi import KUBERNETES_TOKEN, bearer, publish_request_models
 from highpeaks_agent.http.ratelimit import RateLimiter
 from highpeaks_agent.http.state import HttpServices
 from highpeaks_agent.readiness import Readiness
@@ -48,6 +53,8 @@ def create_app(
             settings.assist_unauthenticated_rate_limit_per_minute, 60.0
         ),
     )
+    install_error_handlers(app)
+    publish_request_models(app, {("AssistRequest", "query"): settings.assist_max_query_chars})
     app.include_router(probes.router)
-    app.include_router(assist.router)
+    app.include_router(assist.router, dependencies=bearer(KUBERNETES_TOKEN if auth else None))
     return app

@@ -30,7 +30,8 @@ from highpeaks_agent.errors import (
 )
 from highpeaks_agent.http.auth import KubernetesAuth, User
 from highpeaks_agent.http.errors import agent_error, error_response
-from highpeaks_agent.http.models import AssistRequest, AssistResponse, ErrorResponse
+from highpeaks_agent.http.models import AssistRequest, AssistResponse
+from highpeaks_agent.http.openapi import error_responses, json_body
 from highpeaks_agent.http.rights import namespace_visibility, target_visibility
 from highpeaks_agent.http.state import HttpServices, services
 from highpeaks_agent.service import Report
@@ -48,21 +49,10 @@ TARGET_RESOURCES: dict[str, tuple[str, str]] = {
 @router.post(
     "/assist",
     response_model=AssistResponse,
-    responses={
-        code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 413, 422, 429, 500, 503)
-    },
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": AssistRequest.model_json_schema(
-                        ref_template="#/components/schemas/{model}"
-                    )
-                }
-            },
-        }
-    },
+    responses=error_responses(400, 401, 403, 404, 413, 422, 429, 500, 503),
+    openapi_extra=json_body(
+        AssistRequest, "A question; a body over ASSIST_MAX_BODY_BYTES bytes is answered 413."
+    ),
 )
 async def assist(request: Request, state: Annotated[HttpServices, Depends(services)]) -> Response:
     """Answer a question about a workload, or about a whole namespace."""

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi.responses import JSONResponse
+import logging
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
 
 from highpeaks_agent.engine.redact import redact_text
 from highpeaks_agent.errors import (
@@ -19,6 +25,8 @@ from highpeaks_agent.errors import (
     UnsupportedTarget,
 )
 from highpeaks_agent.http.models import ErrorResponse
+
+log = logging.getLogger(__name__)
 
 #: (status, the body's ``error``) for each expected error; the most specific type wins.
 AGENT_ERRORS: dict[type[AgentError], tuple[int, str]] = {
@@ -50,3 +58,29 @@ def agent_error(exc: AgentError) -> JSONResponse:
             status, name = AGENT_ERRORS[kind]
             return error_response(status, name, str(exc), exc.headers)
     return error_response(500, "InternalError", str(exc))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """What the framework answers itself (unknown path, wrong method, a bug) as ``ErrorResponse``."""
+    app.add_exception_handler(HTTPException, _http_exception)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+async def _http_exception(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    kind = HTTPStatus(exc.status_code).phrase.replace(" ", "").replace("-", "")
+    headers = dict(exc.headers) if exc.headers else None
+    return error_response(exc.status_code, kind, str(exc.detail), headers)
+
+
+async def _validation_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+    where = ".".join(str(p) for p in first["loc"]) or "request"
+    return error_response(422, "InvalidRequest", f"{where}: {first['msg']}")
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "InternalError", "the request could not be answered")

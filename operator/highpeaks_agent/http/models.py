@@ -23,7 +23,7 @@ class AssistRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    # no max_length here: ASSIST_MAX_QUERY_CHARS decides, in the route
+    # no max_length here: ASSIST_MAX_QUERY_CHARS decides, in the route (and in /openapi.json)
     query: str = Field(min_length=1)
     namespace: str | None = Field(
         default=None, min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"

@@ -6,12 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 
-from highpeaks_agent.http.models import ErrorResponse
+from highpeaks_agent.http.errors import error_response
+from highpeaks_agent.http.openapi import error_responses
 from highpeaks_agent.http.state import HttpServices, services
 
 router = APIRouter()
+
+#: What ``generate_latest`` writes: Prometheus' text format 0.0.4 (names with underscores).
+METRICS_MEDIA_TYPE = "text/plain; version=0.0.4"
 
 
 @router.get("/health")
@@ -20,15 +24,25 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready", responses={503: {"model": ErrorResponse}})
+@router.get("/ready", responses=error_responses(503))
 async def ready(state: Annotated[HttpServices, Depends(services)]) -> Response:
     """Readiness: the operator is connected to the API server and watching."""
     is_ready, reason = await state.readiness.check()
     if is_ready:
         return JSONResponse({"status": "ready"})
-    return JSONResponse({"error": "NotReady", "reason": reason}, status_code=503)
+    return error_response(503, "NotReady", reason)
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The Prometheus text exposition format",
+            "content": {METRICS_MEDIA_TYPE: {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def prometheus_metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    """The operator's metrics (``highpeaks_agent_*``) for Prometheus to scrape."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_PLAIN_0_0_4)

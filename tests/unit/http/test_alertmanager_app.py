@@ -218,6 +218,6 @@ async def test_the_route_is_documented() -> None:
     schema = app.openapi()
     operation = schema["paths"]["/alertmanager"]["post"]
     assert "202" in operation["responses"]
-    assert (
-        "alerts" in operation["requestBody"]["content"]["application/json"]["schema"]["properties"]
-    )
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/AlertGroup"}
+    assert "alerts" in schema["components"]["schemas"]["AlertGroup"]["properties"]
