@@ -9,8 +9,17 @@
    and whether every note is one Event with count 1.
 3. Quiet: 10,000 healthy pods in 500 Deployments. Reports RSS once the operator has seen
    them all, and how many incident tasks appeared (goal: 0).
+4. Tasks: 1,000 AgentTasks applied at once, all on one crash-looping Deployment. Reports the
+   time until every one is final (goal: <= 10 s, >= 100 tasks/s) and whether each has exactly
+   one Diagnosed Event with count 1.
+5. Alerts: one Alertmanager group of 100 KubePodCrashLooping alerts, one per Deployment,
+   POSTed to /alertmanager. Reports the time from the POST until every task it created is
+   diagnosed (goal: <= 5 s).
+
+The start RSS is reported first. Each figure is a report, never an assertion.
 
     python benchmarks/operator_bench.py [--deployments 50] [--pods-per 20] [--healthy 10000]
+        [--tasks 1000] [--alerts 100] [--only burst,outage,quiet,tasks,alerts]
 
 Objects are written straight into the emulator's store (the operator still receives every
 one through its watches, over HTTP), so the figures measure the operator, not the writer.
@@ -22,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import os
 import sys
 import tempfile
 import time
@@ -32,6 +42,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "operator"))
 sys.path.insert(0, str(ROOT))
 
+import httpx  # noqa: E402
+from tests.support.alertmanager import alert, group  # noqa: E402
 from tests.support.apiserver.faults import FaultyProxy  # noqa: E402
 from tests.support.apiserver.serve import RunningApiServer  # noqa: E402
 from tests.support.apiserver.store import ResourceType  # noqa: E402
@@ -291,6 +303,139 @@ def quiet(server: RunningApiServer, process: OperatorProcess, pods: int) -> None
     )
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds of the operator and of this process (the emulated API server) over a span."""
+
+    def __init__(self, operator_pid: int) -> None:
+        self.pid = operator_pid
+        self.start = (cpu_seconds(operator_pid), time.process_time(), time.monotonic())
+
+    def report(self) -> str:
+        operator, emulator, wall = (
+            cpu_seconds(self.pid) - self.start[0],
+            time.process_time() - self.start[1],
+            time.monotonic() - self.start[2],
+        )
+        return (
+            f"CPU over {wall:.1f} s: operator {operator:.1f} s, "
+            f"emulated API server (with this benchmark) {emulator:.1f} s"
+        )
+
+
+def final_tasks(server: RunningApiServer, ns: str, prefix: str = "") -> list[dict[str, Any]]:
+    return [
+        t
+        for t in server.emulator.store.list(TASK, ns)
+        if (t.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+        and t["metadata"]["name"].startswith(prefix)
+    ]
+
+
+def wait_final(
+    server: RunningApiServer, ns: str, count: int, limit: float, prefix: str = ""
+) -> float:
+    """Seconds until ``count`` tasks of ``ns`` are final (or ``limit`` has passed)."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        if server.call(lambda: len(final_tasks(server, ns, prefix))) >= count:
+            break
+        time.sleep(0.2)  # each look lists every task, in the emulator's thread
+    return time.monotonic() - started
+
+
+def failing_deployment(server: RunningApiServer, ns: str, name: str, pods: int) -> list[str]:
+    """A Deployment whose ``pods`` pods crash-loop; returns the pods' names."""
+    _, rs = workload(server, ns, name, 1, pods)
+    for p in range(pods):
+        add_pod(server, ns, rs, p, crashing=True)
+    set_rollout_status(server, ns, name, pods, 0)
+    return [f"{rs['metadata']['name']}-{p}" for p in range(pods)]
+
+
+def tasks(server: RunningApiServer, process: OperatorProcess, count: int) -> None:
+    ns = "tasks"
+
+    def setup() -> None:
+        server.emulator.store.create(NAMESPACE, None, {"metadata": {"name": ns}})
+        failing_deployment(server, ns, "checkout", 5)
+
+    server.call(setup)
+    time.sleep(2)  # the incident of the failing Deployment is out of the way
+
+    def apply() -> None:
+        for i in range(count):
+            server.emulator.store.create(
+                TASK,
+                ns,
+                {
+                    "apiVersion": "devops.highpeaks.io/v1alpha1",
+                    "kind": "AgentTask",
+                    "metadata": {"name": f"why-{i:04d}"},
+                    "spec": {"target": {"kind": "Deployment", "name": "checkout"}},
+                },
+            )
+
+    cpu = CpuMeter(process.pid)
+    server.call(apply)
+    took = wait_final(server, ns, count, 300, prefix="why-")
+    spent = cpu.report()
+    time.sleep(2)  # late duplicates would show now
+
+    def diagnosed_counts() -> dict[str, list[int]]:
+        counts: dict[str, list[int]] = {}
+        for e in server.emulator.store.list(EVENT, ns):
+            if e.get("reason") == "Diagnosed" and e["involvedObject"]["name"].startswith("why-"):
+                counts.setdefault(e["involvedObject"]["name"], []).append(e["count"])
+        return counts
+
+    final = server.call(lambda: len(final_tasks(server, ns, "why-")))
+    counts = server.call(diagnosed_counts)
+    once = sum(1 for c in counts.values() if c == [1])
+    print(f"tasks: {count} AgentTasks applied at once on one crash-looping Deployment")
+    print(
+        f"  all final: {final}/{count} in {took:.1f} s = {final / took:.0f} tasks/s "
+        f"(goal <= 10 s, >= 100/s); exactly one Diagnosed Event with count 1: {once}/{count}"
+    )
+    print(f"  {spent}")
+
+
+def alerts(server: RunningApiServer, process: OperatorProcess, count: int) -> None:
+    ns = "alerts"
+    pods: list[str] = []
+
+    def setup() -> None:
+        server.emulator.store.create(NAMESPACE, None, {"metadata": {"name": ns}})
+        for i in range(count):
+            pods.extend(failing_deployment(server, ns, f"svc-{i:03d}", 1))
+
+    server.call(setup)
+    time.sleep(3)  # the incidents of the failing Deployments are out of the way
+    body = group(*(alert(f"{i:016x}", {"namespace": ns, "pod": p}) for i, p in enumerate(pods)))
+    headers = {"Authorization": f"Bearer {ALERTMANAGER_TOKEN}"}
+    cpu = CpuMeter(process.pid)
+    started = time.monotonic()
+    answer = httpx.post(f"{process.url}/alertmanager", json=body, headers=headers, timeout=120)
+    posted = time.monotonic() - started
+    outcomes = [r["outcome"] for r in answer.json()["results"]]
+    took = posted + wait_final(server, ns, outcomes.count("created"), 300)
+    print(f"alerts: one Alertmanager group of {count} alerts, one per crash-looping Deployment")
+    print(
+        f"  POST answered in {posted:.2f} s ({outcomes.count('created')} tasks created); "
+        f"all diagnosed {took:.1f} s after the POST (goal <= 5 s)"
+    )
+    print(f"  {cpu.report()}")
+
+
+ALERTMANAGER_TOKEN = "bench-token"
+PHASES = ("burst", "outage", "quiet", "tasks", "alerts")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -299,6 +444,9 @@ def main() -> None:
     parser.add_argument("--pods-per", type=int, default=20)
     parser.add_argument("--healthy", type=int, default=10_000)
     parser.add_argument("--outage-seconds", type=float, default=20.0)
+    parser.add_argument("--tasks", type=int, default=1000)
+    parser.add_argument("--alerts", type=int, default=100)
+    parser.add_argument("--only", default=",".join(PHASES), help="phases to run, in order")
     parser.add_argument(
         "--env",
         action="append",
@@ -316,14 +464,29 @@ def main() -> None:
         process = OperatorProcess(
             kubeconfig,
             Path(tmp) / "operator.log",
-            env={"AUTH_MODE": "none", **dict(e.split("=", 1) for e in args.env)},
+            env={
+                "AUTH_MODE": "none",
+                "ALERTMANAGER_TOKEN": ALERTMANAGER_TOKEN,
+                **dict(e.split("=", 1) for e in args.env),
+            },
         )
         process.start()
         try:
             print(f"operator RSS at start: {rss_mb(process.pid)[0]:.0f} MB")
-            burst(server, process, args.deployments, args.pods_per)
-            outage(server, proxy, args.deployments, args.pods_per, args.outage_seconds)
-            quiet(server, process, args.healthy)
+            phases = [p.strip() for p in args.only.split(",") if p.strip()]
+            for phase in phases:
+                if phase == "burst":
+                    burst(server, process, args.deployments, args.pods_per)
+                elif phase == "outage":
+                    outage(server, proxy, args.deployments, args.pods_per, args.outage_seconds)
+                elif phase == "quiet":
+                    quiet(server, process, args.healthy)
+                elif phase == "tasks":
+                    tasks(server, process, args.tasks)
+                elif phase == "alerts":
+                    alerts(server, process, args.alerts)
+                else:
+                    parser.error(f"unknown phase {phase!r} (one of {', '.join(PHASES)})")
         finally:
             process.stop()
             proxy.close()
