@@ -109,6 +109,8 @@ class KubeWriter:
         try:
             try:
                 await request_json(self._api, "POST", _event_path(namespace), body=body)
+                if once:  # a note: which replica or shard wrote it, for whoever operates several
+                    log.info("posted %s Event %s/%s", reason, namespace, name)
                 return True
             except ApiException as exc:
                 if exc.status != 409:
