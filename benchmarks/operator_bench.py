@@ -7,8 +7,9 @@
    right after it. Reports the time from the API server answering again to the last
    converged incident (note posted, task finished and annotated; CONTRACT §6 goal: < 90 s)
    and whether every note is one Event with count 1.
-3. Quiet: 10,000 healthy pods in 500 Deployments. Reports RSS once the operator has seen
-   them all, and how many incident tasks appeared (goal: 0).
+3. Quiet: 10,000 healthy pods in 500 Deployments (or several totals in turn, e.g.
+   ``--healthy 10000,40000,100000``). Reports RSS once the operator has seen them all, the
+   operator's CPU seconds per watch event, and how many incident tasks appeared (goal: 0).
 4. Tasks: 1,000 AgentTasks applied at once, all on one crash-looping Deployment. Reports the
    time until every one is final (goal: <= 10 s, >= 100 tasks/s) and whether each has exactly
    one Diagnosed Event with count 1.
@@ -21,7 +22,7 @@ The start RSS is reported first. Each figure is a report, never an assertion.
 has (``kubernetes-validate``, which the Kubernetes client imports when it is installed, and
 with it jsonschema: about 20 MB), so its RSS is the image's.
 
-    python benchmarks/operator_bench.py [--deployments 50] [--pods-per 20] [--healthy 10000]
+    python benchmarks/operator_bench.py [--deployments 50] [--pods-per 20] [--healthy 10000[,40000,…]]
         [--tasks 1000] [--alerts 100] [--only burst,outage,quiet,tasks,alerts] [--as-image]
 
 Objects are written straight into the emulator's store (the operator still receives every
@@ -282,30 +283,42 @@ def outage(
     )
 
 
-def quiet(server: RunningApiServer, process: OperatorProcess, pods: int) -> None:
+def quiet(server: RunningApiServer, process: OperatorProcess, totals: list[int]) -> None:
+    """Healthy pods, 20 per Deployment, up to each of ``totals`` in turn: RSS and the
+    operator's CPU per watch event at each size."""
     ns = "quiet"
     server.call(lambda: server.emulator.store.create(NAMESPACE, None, {"metadata": {"name": ns}}))
-    per = 20
-    started = time.monotonic()
-    for d in range(pods // per):
+    per, written = 20, 0
+    for total in totals:
+        started, cpu_before = time.monotonic(), cpu_seconds(process.pid)
+        first = written // per
+        for d in range(first, total // per):
 
-        def write(d: int = d) -> None:
-            name = f"web-{d:04d}"
-            _, rs = workload(server, ns, name, 1, per)
-            for p in range(per):
-                add_pod(server, ns, rs, p, crashing=False)
-            set_rollout_status(server, ns, name, per, per)
+            def write(d: int = d) -> None:
+                name = f"web-{d:05d}"
+                _, rs = workload(server, ns, name, 1, per)
+                for p in range(per):
+                    add_pod(server, ns, rs, p, crashing=False)
+                set_rollout_status(server, ns, name, per, per)
 
-        server.call(write)
-    time.sleep(10)
-    current, peak = rss_mb(process.pid)
-    tasks = server.call(lambda: [t for t in server.emulator.store.list(TASK, ns)])
-    print(
-        f"quiet: {pods} healthy pods in {pods // per} Deployments (written in {time.monotonic() - started - 10:.1f} s)"
-    )
-    print(
-        f"  operator RSS: {current:.0f} MB now, {peak:.0f} MB peak (goal < 150 MB); incident tasks: {len(tasks)} (goal 0)"
-    )
+            server.call(write)
+        time.sleep(10)
+        deployments = total // per - first
+        # per Deployment: it, its ReplicaSet, its status; per pod: it and its status
+        events = deployments * 3 + deployments * per * 2
+        cpu = cpu_seconds(process.pid) - cpu_before
+        written = total
+        current, peak = rss_mb(process.pid)
+        tasks = server.call(lambda: [t for t in server.emulator.store.list(TASK, ns)])
+        print(
+            f"quiet: {total} healthy pods in {total // per} Deployments "
+            f"({deployments * per} added in {time.monotonic() - started - 10:.1f} s)"
+        )
+        print(
+            f"  operator RSS: {current:.0f} MB now, {peak:.0f} MB peak (goal < 150 MB); "
+            f"incident tasks: {len(tasks)} (goal 0); operator CPU {cpu:.1f} s for {events} "
+            f"watch events = {cpu / events * 1e6:.0f} µs per event"
+        )
 
 
 def cpu_seconds(pid: int) -> float:
@@ -390,7 +403,6 @@ def tasks(server: RunningApiServer, process: OperatorProcess, count: int) -> Non
     server.call(apply)
     took = wait_final(server, ns, count, 300, prefix="why-")
     spent = cpu.report()
-    time.sleep(2)  # late duplicates would show now
 
     def diagnosed_counts() -> dict[str, list[int]]:
         counts: dict[str, list[int]] = {}
@@ -399,13 +411,25 @@ def tasks(server: RunningApiServer, process: OperatorProcess, count: int) -> Non
                 counts.setdefault(e["involvedObject"]["name"], []).append(e["count"])
         return counts
 
-    final = server.call(lambda: len(final_tasks(server, ns, "why-")))
+    # The Event follows the final status: wait until every task has one, or nothing changes
+    counts, quiet_since = server.call(diagnosed_counts), time.monotonic()
+    while len(counts) < count and time.monotonic() - quiet_since < 10:
+        time.sleep(0.5)
+        now = server.call(diagnosed_counts)
+        if now != counts:
+            counts, quiet_since = now, time.monotonic()
+    time.sleep(2)  # late duplicates would show now
     counts = server.call(diagnosed_counts)
+    final = server.call(lambda: len(final_tasks(server, ns, "why-")))
     once = sum(1 for c in counts.values() if c == [1])
     print(f"tasks: {count} AgentTasks applied at once on one crash-looping Deployment")
     print(
         f"  all final: {final}/{count} in {took:.1f} s = {final / took:.0f} tasks/s "
-        f"(goal <= 10 s, >= 100/s); exactly one Diagnosed Event with count 1: {once}/{count}"
+        f"(goal <= 10 s, >= 100/s)"
+    )
+    print(
+        f"  exactly one Diagnosed Event with count 1: {once}/{count}; without one: "
+        f"{count - len(counts)}; with more than one, or counted again: {len(counts) - once}"
     )
     print(f"  {spent}")
 
@@ -462,7 +486,11 @@ def main() -> None:
     )
     parser.add_argument("--deployments", type=int, default=50)
     parser.add_argument("--pods-per", type=int, default=20)
-    parser.add_argument("--healthy", type=int, default=10_000)
+    parser.add_argument(
+        "--healthy",
+        default="10000",
+        help="healthy pods in total, or totals reached in turn (10000,40000,100000)",
+    )
     parser.add_argument("--outage-seconds", type=float, default=20.0)
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--alerts", type=int, default=100)
@@ -509,7 +537,7 @@ def main() -> None:
                 elif phase == "outage":
                     outage(server, proxy, args.deployments, args.pods_per, args.outage_seconds)
                 elif phase == "quiet":
-                    quiet(server, process, args.healthy)
+                    quiet(server, process, [int(n) for n in args.healthy.split(",")])
                 elif phase == "tasks":
                     tasks(server, process, args.tasks)
                 elif phase == "alerts":
