@@ -16,6 +16,9 @@
 5. Alerts: one Alertmanager group of 100 KubePodCrashLooping alerts, one per Deployment,
    POSTed to /alertmanager. Reports the time from the POST until every task it created is
    diagnosed (goal: <= 5 s).
+6. Churn: 200 healthy pod events a second for 60 s while 20 Deployments fail one after
+   another. Reports each failure's note latency (p50, p99; goal p99 <= 10 s), whether it
+   grows over the run (a backlog), and the operator's CPU (cores; goal <= 0.5).
 
 The start RSS is reported first. Each figure is a report, never an assertion.
 ``--as-image`` starts the operator without the packages only the development environment
@@ -23,7 +26,7 @@ has (``kubernetes-validate``, which the Kubernetes client imports when it is ins
 with it jsonschema: about 20 MB), so its RSS is the image's.
 
     python benchmarks/operator_bench.py [--deployments 50] [--pods-per 20] [--healthy 10000[,40000,…]]
-        [--tasks 1000] [--alerts 100] [--only burst,outage,quiet,tasks,alerts] [--as-image]
+        [--tasks 1000] [--alerts 100] [--only burst,outage,quiet,tasks,alerts,churn] [--as-image]
 
 Objects are written straight into the emulator's store (the operator still receives every
 one through its watches, over HTTP), so the figures measure the operator, not the writer.
@@ -461,6 +464,93 @@ def alerts(server: RunningApiServer, process: OperatorProcess, count: int) -> No
     print(f"  {cpu.report()}")
 
 
+def churn(
+    server: RunningApiServer, process: OperatorProcess, seconds: float, rate: int, failing: int
+) -> None:
+    """``rate`` healthy pod events a second for ``seconds`` while ``failing`` Deployments fail
+    one after another: each failure's note latency, and the operator's CPU."""
+    ns, per, healthy_deployments = "churn", 10, 100
+
+    def setup() -> list[str]:
+        server.emulator.store.create(NAMESPACE, None, {"metadata": {"name": ns}})
+        names = []
+        for d in range(healthy_deployments):
+            _, rs = workload(server, ns, f"steady-{d:03d}", 1, per)
+            for i in range(per):
+                add_pod(server, ns, rs, i, crashing=False)
+                names.append(f"{rs['metadata']['name']}-{i}")
+            set_rollout_status(server, ns, f"steady-{d:03d}", per, per)
+        return names
+
+    pods = server.call(setup)
+    time.sleep(5)  # the operator has seen the steady state
+    failed_at: dict[str, float] = {}
+    noted_at: dict[str, float] = {}
+    cpu_before, started = cpu_seconds(process.pid), time.monotonic()
+    tick, written, n = 0.1, 0, 0
+
+    def touch(batch: list[str], stamp: str) -> None:
+        for pod in batch:  # a healthy pod's status changes (a probe, a restart of a sidecar…)
+            server.emulator.store.update(
+                POD,
+                ns,
+                pod,
+                merge={
+                    "status": {
+                        "conditions": [{"type": "Ready", "status": "True", "lastProbeTime": stamp}]
+                    }
+                },
+                subresource="status",
+            )
+
+    while time.monotonic() - started < seconds:
+        elapsed = time.monotonic() - started
+        batch = [pods[(n + i) % len(pods)] for i in range(int(rate * tick))]
+        n += len(batch)
+        stamp = f"{elapsed:.3f}"
+        server.call(lambda batch=batch, stamp=stamp: touch(batch, stamp))
+        written += len(batch)
+        due = int(elapsed / seconds * failing)
+        if due >= len(failed_at) and len(failed_at) < failing:
+            name = f"victim-{len(failed_at):02d}"
+            server.call(lambda name=name: failing_deployment(server, ns, name, 3))
+            failed_at[name] = time.monotonic()
+        for note in server.call(lambda: notes(server)):
+            target = note["involvedObject"]["name"]
+            if note["metadata"]["namespace"] == ns and target not in noted_at:
+                noted_at[target] = time.monotonic()
+        time.sleep(max(0.0, started + (n / rate) - time.monotonic()))
+    wall = time.monotonic() - started
+    cpu = cpu_seconds(process.pid) - cpu_before
+    deadline = time.monotonic() + 60
+    while len(noted_at) < len(failed_at) and time.monotonic() < deadline:
+        for note in server.call(lambda: notes(server)):
+            target = note["involvedObject"]["name"]
+            if note["metadata"]["namespace"] == ns and target not in noted_at:
+                noted_at[target] = time.monotonic()
+        time.sleep(0.1)
+    latencies = sorted(noted_at[k] - failed_at[k] for k in failed_at if k in noted_at)
+    ordered = [noted_at[k] - failed_at[k] for k in sorted(failed_at) if k in noted_at]
+    half = len(ordered) // 2
+    print(
+        f"churn: {written / wall:.0f} healthy pod events/s for {wall:.0f} s over {len(pods)} pods, "
+        f"while {len(failed_at)} Deployments failed one after another"
+    )
+    if latencies:
+        p50 = latencies[len(latencies) // 2]
+        p99 = latencies[min(len(latencies) - 1, round(0.99 * (len(latencies) - 1)))]
+        print(
+            f"  notes {len(latencies)}/{len(failed_at)}; failure visible → note: p50 {p50:.1f} s, "
+            f"p99 {p99:.1f} s (goal p99 <= 10 s; the debounce is INCIDENT_DEBOUNCE_SECONDS); "
+            f"first half mean {sum(ordered[:half]) / max(half, 1):.1f} s, second half "
+            f"{sum(ordered[half:]) / max(len(ordered) - half, 1):.1f} s (a backlog would grow)"
+        )
+    print(
+        f"  operator CPU {cpu:.1f} s over {wall:.0f} s = {cpu / wall:.2f} cores "
+        f"(<= 0.5 keeps up under a 0.5 CPU limit); {cpu / max(written, 1) * 1e6:.0f} µs per pod event"
+    )
+
+
 #: Installed by ``pip install -e '.[dev]'`` but not in the image (requirements.lock).
 DEV_ONLY_PACKAGES = ("kubernetes_validate",)
 
@@ -477,7 +567,7 @@ def without_dev_packages(directory: Path) -> dict[str, str]:
 
 
 ALERTMANAGER_TOKEN = "bench-token"
-PHASES = ("burst", "outage", "quiet", "tasks", "alerts")
+PHASES = ("burst", "outage", "quiet", "tasks", "alerts", "churn")
 
 
 def main() -> None:
@@ -494,6 +584,8 @@ def main() -> None:
     parser.add_argument("--outage-seconds", type=float, default=20.0)
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--alerts", type=int, default=100)
+    parser.add_argument("--churn-seconds", type=float, default=60.0)
+    parser.add_argument("--churn-rate", type=int, default=200, help="healthy pod events a second")
     parser.add_argument("--only", default=",".join(PHASES), help="phases to run, in order")
     parser.add_argument(
         "--as-image",
@@ -542,6 +634,8 @@ def main() -> None:
                     tasks(server, process, args.tasks)
                 elif phase == "alerts":
                     alerts(server, process, args.alerts)
+                elif phase == "churn":
+                    churn(server, process, args.churn_seconds, args.churn_rate, 20)
                 else:
                     parser.error(f"unknown phase {phase!r} (one of {', '.join(PHASES)})")
         finally:
