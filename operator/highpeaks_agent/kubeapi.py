@@ -1,8 +1,11 @@
 """One way to call the Kubernetes API: the official client, in a worker thread, raw JSON back.
 
 Calls run in worker threads so the event loop never waits on the API server.
-``_preload_content=False`` skips the client's model classes: callers want the dicts the API
-server sent (camelCase keys, unknown fields kept), and it is much cheaper. Errors stay the
+:func:`request_json` sends a request to a path built here, through the client's
+:class:`ApiClient` (its configuration, token refresh, TLS and pool), without the generated
+``CoreV1Api``-style classes or the model classes: callers want the dicts the API server sent
+(camelCase keys, unknown fields kept), it is much cheaper per call, and the operator's process
+never loads those modules (``CoreV1Api``'s alone is about 20 MB resident). Errors stay the
 client's :class:`~kubernetes.client.exceptions.ApiException` (``.status`` 404, 409, …).
 """
 
@@ -10,8 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 from urllib.parse import quote
 
 from kubernetes import client, config
@@ -61,25 +64,34 @@ class DeadlineRest:
         return getattr(self._inner, name)
 
 
-async def call_json(method: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
-    """Call a generated client method (``CoreV1Api.create_namespaced_event``, …) for its JSON.
-
-    Every answer the API server gives is a JSON object; anything else reads as ``{}``, which
-    callers already treat as "nothing there".
-    """
-    response = await asyncio.to_thread(method, *args, _preload_content=False, **kwargs)
-    return _object(response.data)
-
-
 def resource_path(
     info: KindInfo, namespace: str | None, name: str | None = None, subresource: str | None = None
 ) -> str:
     """``/apis/{group}/{version}[/namespaces/{ns}]/{plural}[/{name}[/{subresource}]]``."""
-    parts = ["/apis", info.group] if info.group else ["/api"]
-    parts.append(info.version)
-    if info.namespaced and namespace is not None:
+    return api_path(
+        info.group,
+        info.version,
+        info.plural,
+        namespace if info.namespaced else None,
+        name,
+        subresource,
+    )
+
+
+def api_path(
+    group: str,
+    version: str,
+    plural: str,
+    namespace: str | None = None,
+    name: str | None = None,
+    subresource: str | None = None,
+) -> str:
+    """The path of a collection or object of any resource (``group`` "" is the core group)."""
+    parts = ["/apis", group] if group else ["/api"]
+    parts.append(version)
+    if namespace is not None:
         parts.extend(("namespaces", quote(namespace, safe="")))
-    parts.append(info.plural)
+    parts.append(plural)
     if name is not None:
         parts.append(quote(name, safe=""))  # as the generated methods quote path parameters
     if subresource is not None:
@@ -97,16 +109,55 @@ async def get_bytes(api_client: client.ApiClient, path: str, query: Query = ()) 
     return await asyncio.to_thread(_get, api_client, path, query)
 
 
+async def request_json(
+    api_client: client.ApiClient,
+    method: Literal["GET", "POST", "PATCH"],
+    path: str,
+    query: Query = (),
+    body: Mapping[str, Any] | None = None,
+    *,
+    content_type: str = "application/json",
+    deadline: Timeout | None = None,
+) -> dict[str, Any]:
+    """Send ``body`` (if any) to ``path`` (from :func:`api_path`) and decode the answer.
+
+    ``content_type`` says what ``body`` is (``application/merge-patch+json`` for a merge
+    patch); ``deadline`` replaces the client's deadline for this call.
+    """
+    raw = await asyncio.to_thread(
+        _send, api_client, method, path, query, body, content_type, deadline
+    )
+    return _object(raw)
+
+
 def _get(api_client: client.ApiClient, path: str, query: Query) -> bytes:
-    # The generated methods do exactly this: the same URL encoding, Accept header and token.
-    method, url, headers, body, post_params = api_client.param_serialize(
-        method="GET",
+    return _send(api_client, "GET", path, query, None, "application/json", None)
+
+
+def _send(
+    api_client: client.ApiClient,
+    method: str,
+    path: str,
+    query: Query,
+    body: Mapping[str, Any] | None,
+    content_type: str,
+    timeout: Timeout | None,
+) -> bytes:
+    # The generated methods do exactly this: the same URL encoding, headers and token.
+    headers = {"Accept": "application/json"}
+    if body is not None:
+        headers["Content-Type"] = content_type
+    method, url, headers, payload, post_params = api_client.param_serialize(
+        method=method,
         resource_path=path,
         query_params=list(query),
-        header_params={"Accept": "application/json"},
+        header_params=headers,
+        body=dict(body) if body is not None else None,
         auth_settings=["BearerToken"],
     )
-    response = api_client.call_api(method, url, headers, body, post_params)
+    response = api_client.call_api(
+        method, url, headers, payload, post_params, _request_timeout=timeout
+    )
     data: bytes = response.read()  # type: ignore[no-untyped-call]
     if not 200 <= response.status <= 299:
         raise ApiException.from_response(http_resp=response, body=None, data=None)

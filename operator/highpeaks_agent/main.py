@@ -5,6 +5,10 @@ Everything is built once here from one :class:`Settings`: logging (text or JSON)
 diagnosis service (shared by AgentTasks, incidents and /assist), the writers and the HTTP
 app. Kopf owns the process signals; when it stops, the HTTP server stops after it, so a
 SIGTERM from the kubelet ends both cleanly.
+
+What only a configured feature uses is imported when that feature is configured: the Flowise
+client and the notification sinks (both bring an HTTP client), and OpenTelemetry
+(``tracing.py``). An operator with none of them starts lighter (README "Footprint").
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import functools
 import logging
 import sys
 from collections.abc import Iterator, Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import kopf
 import uvicorn
@@ -32,20 +36,21 @@ from highpeaks_agent.controller.resync import build_resync
 from highpeaks_agent.controller.scope import NamespaceScope
 from highpeaks_agent.controller.services import Services
 from highpeaks_agent.controller.tasks import TaskRunner
-from highpeaks_agent.flowise.bridge import build_explainer
 from highpeaks_agent.http.alertmanager import alertmanager_router
 from highpeaks_agent.http.app import create_app
 from highpeaks_agent.http.auth import KubernetesAuth
-from highpeaks_agent.kubeapi import make_api_client
+from highpeaks_agent.kubeapi import make_api_client, request_json
 from highpeaks_agent.logging_setup import configure_logging
-from highpeaks_agent.notify.notifier import Notifier
-from highpeaks_agent.notify.sinks import Sink, slack_sink, webhook_sink
 from highpeaks_agent.readiness import Readiness
 from highpeaks_agent.service import DiagnosisService, utcnow
 from highpeaks_agent.settings import Settings
 from highpeaks_agent.sources.live import LiveSource
 from highpeaks_agent.sources.owners import LiveWorkloads
 from highpeaks_agent.tracing import configure_tracing, instrument_app
+
+if TYPE_CHECKING:
+    from highpeaks_agent.flowise.bridge import FlowiseExplainer
+    from highpeaks_agent.notify.notifier import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +65,18 @@ class _QuietSignalsServer(uvicorn.Server):
 
 def build_notifier(settings: Settings, kube: KubeWriter) -> Notifier | None:
     """The notification sinks that are configured; None when there is none."""
-    sinks: list[Sink] = []
-    if url := settings.notify_webhook_url.get_secret_value():
-        sinks.append(webhook_sink(url))
-    if url := settings.notify_slack_webhook_url.get_secret_value():
-        sinks.append(slack_sink(url))
-    if not sinks:
+    webhook_url = settings.notify_webhook_url.get_secret_value()
+    slack_url = settings.notify_slack_webhook_url.get_secret_value()
+    if not (webhook_url or slack_url):
         return None
+    from highpeaks_agent.notify.notifier import Notifier
+    from highpeaks_agent.notify.sinks import Sink, slack_sink, webhook_sink
+
+    sinks: list[Sink] = []
+    if webhook_url:
+        sinks.append(webhook_sink(webhook_url))
+    if slack_url:
+        sinks.append(slack_sink(slack_url))
     log.info("IncidentNotes are also sent to: %s", ", ".join(s.name for s in sinks))
     return Notifier(
         sinks,
@@ -76,6 +86,15 @@ def build_notifier(settings: Settings, kube: KubeWriter) -> Notifier | None:
         backoff_seconds=settings.notify_backoff_seconds,
         queue_size=settings.notify_queue_size,
     )
+
+
+def build_explainer(settings: Settings) -> FlowiseExplainer | None:
+    """The Flowise explainer when Flowise is configured; None (rules only) otherwise."""
+    if not settings.flowise_enabled:
+        return None
+    from highpeaks_agent.flowise import bridge
+
+    return bridge.build_explainer(settings)
 
 
 def build_services(
@@ -94,10 +113,9 @@ def build_services(
     )
     kube = KubeWriter(api_client)
     notifier = build_notifier(settings, kube)
-    version_api = client.VersionApi(api_client)
 
     async def api_probe() -> None:
-        await asyncio.to_thread(version_api.get_code, _request_timeout=3)
+        await request_json(api_client, "GET", "/version", deadline=3)
 
     readiness = Readiness(api_probe=api_probe)
     scope = NamespaceScope(api_client, settings.watch_namespace_selector)

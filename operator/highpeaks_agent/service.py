@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
@@ -136,6 +136,7 @@ class DiagnosisService:
         self._explainer = explainer
         self._limit = asyncio.Semaphore(max_concurrency)
         self._clock = clock
+        self._flights = _Flights()
 
     async def diagnose_target(
         self,
@@ -147,9 +148,24 @@ class DiagnosisService:
         visible: Visibility = EVERYTHING,
     ) -> Diagnosed:
         """The rules' verdict on one workload from what ``visible`` allows reading;
-        raises ``TargetNotFound`` / ``UnsupportedTarget``."""
+        raises ``TargetNotFound`` / ``UnsupportedTarget``.
+
+        Callers asking about the same target, for the same trigger and with the same share,
+        at the same time share one diagnosis, but only one that has not started reading yet: every caller's answer is
+        read from the cluster after it asked (1,000 AgentTasks on one Deployment are a few
+        reads, not 1,000).
+        """
+        key = (trigger, namespace, kind, name, visible.key)
+        return await self._flights.join(
+            key, lambda: self._diagnose_target(namespace, kind, name, trigger, visible)
+        )
+
+    async def _diagnose_target(
+        self, namespace: str, kind: str, name: str, trigger: Trigger, visible: Visibility
+    ) -> Diagnosed:
         where = {"k8s.namespace.name": namespace, "highpeaks.target.kind": kind}
         async with self._limit:
+            self._flights.started((trigger, namespace, kind, name, visible.key))
             with (
                 _instrumented(trigger, where),
                 log_context(kind=kind, namespace=namespace, name=name),
@@ -235,6 +251,43 @@ class DiagnosisService:
             summary=redact(report.summary),
             recommendations=[redact(r) for r in report.recommendations],
         )
+
+
+#: (trigger, namespace, kind, name, the share of the data read)
+FlightKey = tuple[str, str, str, str, str]
+
+
+class _Flights:
+    """One diagnosis per target at a time that callers may still join.
+
+    A flight is joinable from the moment it is asked for until it starts reading (it holds a
+    slot of the concurrency limit): so whoever joins it gets a reading that began after they
+    asked. It runs as its own task, so a caller that is cancelled (a handler timing out, the
+    operator stopping) does not cancel it for the others.
+    """
+
+    def __init__(self) -> None:
+        self._joinable: dict[FlightKey, asyncio.Task[Diagnosed]] = {}
+
+    async def join(
+        self, key: FlightKey, diagnose: Callable[[], Coroutine[Any, Any, Diagnosed]]
+    ) -> Diagnosed:
+        flight = self._joinable.get(key)
+        if flight is None:
+            flight = asyncio.create_task(diagnose(), name=f"diagnosis of {'/'.join(key[1:4])}")
+            self._joinable[key] = flight
+            flight.add_done_callback(lambda done: self._drop(key, done))
+        return await asyncio.shield(flight)
+
+    def started(self, key: FlightKey) -> None:
+        """The flight of ``key`` has begun reading: later callers start a new one."""
+        self._joinable.pop(key, None)
+
+    def _drop(self, key: FlightKey, done: asyncio.Task[Diagnosed]) -> None:
+        if self._joinable.get(key) is done:
+            del self._joinable[key]
+        if not done.cancelled():
+            done.exception()  # retrieved: every caller that awaited it has seen it
 
 
 def _with_withheld(answer: str, withheld: tuple[str, ...]) -> str:

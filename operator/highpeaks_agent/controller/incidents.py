@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from highpeaks_agent import metrics, tracing
 from highpeaks_agent.controller.detection import failing_since
@@ -34,8 +34,10 @@ from highpeaks_agent.engine.snapshot import meta
 from highpeaks_agent.engine.workloads import revision as deployment_revision
 from highpeaks_agent.errors import TargetNotFound
 from highpeaks_agent.logging_setup import log_context
-from highpeaks_agent.notify.notifier import IncidentNotifier
 from highpeaks_agent.service import Diagnosed, DiagnosisService, Report, utcnow
+
+if TYPE_CHECKING:  # the notifier's module loads an HTTP client, wanted only with a sink
+    from highpeaks_agent.notify.notifier import IncidentNotifier
 
 log = logging.getLogger(__name__)
 

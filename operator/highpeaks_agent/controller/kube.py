@@ -1,14 +1,14 @@
 """Every write the operator makes to the cluster, and the few reads its decisions need.
 
 AgentTasks (created, their status written through the status subresource, their metadata
-patched) and aggregated core v1 Events, all through :func:`highpeaks_agent.kubeapi.call_json`;
+patched) and aggregated core v1 Events, all through :func:`highpeaks_agent.kubeapi.request_json`;
 bodies are plain dicts, exactly what the API speaks.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
@@ -16,7 +16,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from highpeaks_agent.controller.events import new_event, repeat_patch
-from highpeaks_agent.kubeapi import call_json
+from highpeaks_agent.kubeapi import api_path, request_json
 
 log = logging.getLogger(__name__)
 
@@ -28,17 +28,14 @@ class KubeWriter:
     """AgentTask and Event writes for the operator (the only writer in the process)."""
 
     def __init__(self, api_client: client.ApiClient) -> None:
-        self._core = client.CoreV1Api(api_client)
-        self._custom = client.CustomObjectsApi(api_client)
+        self._api = api_client
 
     # --- reads ---------------------------------------------------------------------------
 
     async def read_task(self, namespace: str, name: str) -> dict[str, Any] | None:
         """The AgentTask, or None when it does not exist."""
         try:
-            result = await call_json(
-                self._custom.get_namespaced_custom_object, GROUP, VERSION, namespace, PLURAL, name
-            )
+            result = await request_json(self._api, "GET", _task_path(namespace, name))
         except ApiException as exc:
             if exc.status == 404:
                 return None
@@ -47,13 +44,8 @@ class KubeWriter:
 
     async def list_tasks(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
         """AgentTasks of a namespace matching a label selector."""
-        result = await call_json(
-            self._custom.list_namespaced_custom_object,
-            GROUP,
-            VERSION,
-            namespace,
-            PLURAL,
-            label_selector=label_selector,
+        result = await request_json(
+            self._api, "GET", _task_path(namespace), [("labelSelector", label_selector)]
         )
         return [item for item in result.get("items") or [] if isinstance(item, dict)]
 
@@ -67,14 +59,7 @@ class KubeWriter:
         """
         namespace = body["metadata"]["namespace"]
         try:
-            created = await call_json(
-                self._custom.create_namespaced_custom_object,
-                GROUP,
-                VERSION,
-                namespace,
-                PLURAL,
-                dict(body),
-            )
+            created = await request_json(self._api, "POST", _task_path(namespace), body=body)
         except ApiException as exc:
             if exc.status != 409:
                 raise
@@ -88,36 +73,16 @@ class KubeWriter:
         self, namespace: str, name: str, status: Mapping[str, Any]
     ) -> dict[str, Any]:
         """Merge-patch ``status`` through the status subresource."""
-        return await self._patch_task(
-            self._custom.patch_namespaced_custom_object_status, namespace, name, "status", status
-        )
+        return await self._patch(_task_path(namespace, name, "status"), {"status": dict(status)})
 
     async def patch_task_metadata(
         self, namespace: str, name: str, metadata: Mapping[str, Any]
     ) -> dict[str, Any]:
         """Merge-patch labels or annotations of a task."""
-        return await self._patch_task(
-            self._custom.patch_namespaced_custom_object, namespace, name, "metadata", metadata
-        )
+        return await self._patch(_task_path(namespace, name), {"metadata": dict(metadata)})
 
-    async def _patch_task(
-        self,
-        patch: Callable[..., Any],
-        namespace: str,
-        name: str,
-        field: str,
-        value: Mapping[str, Any],
-    ) -> dict[str, Any]:
-        return await call_json(
-            patch,
-            GROUP,
-            VERSION,
-            namespace,
-            PLURAL,
-            name,
-            {field: dict(value)},
-            _content_type=MERGE_PATCH,
-        )
+    async def _patch(self, path: str, patch: Mapping[str, Any]) -> dict[str, Any]:
+        return await request_json(self._api, "PATCH", path, body=patch, content_type=MERGE_PATCH)
 
     # --- Events --------------------------------------------------------------------------
 
@@ -143,22 +108,28 @@ class KubeWriter:
         namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
         try:
             try:
-                await call_json(self._core.create_namespaced_event, namespace, body)
+                await request_json(self._api, "POST", _event_path(namespace), body=body)
+                if once:  # a note: which replica or shard wrote it, for whoever operates several
+                    log.info("posted %s Event %s/%s", reason, namespace, name)
                 return True
             except ApiException as exc:
                 if exc.status != 409:
                     raise
                 if once:
                     return True
-            existing = await call_json(self._core.read_namespaced_event, name, namespace)
-            await call_json(
-                self._core.patch_namespaced_event,
-                name,
-                namespace,
-                repeat_patch(existing, message=message, now=now),
-                _content_type=MERGE_PATCH,
+            existing = await request_json(self._api, "GET", _event_path(namespace, name))
+            await self._patch(
+                _event_path(namespace, name), repeat_patch(existing, message=message, now=now)
             )
             return True
         except (ApiException, OSError) as exc:
             log.warning("could not post %s Event on %s: %s", reason, name, exc)
             return False
+
+
+def _task_path(namespace: str, name: str | None = None, subresource: str | None = None) -> str:
+    return api_path(GROUP, VERSION, PLURAL, namespace, name, subresource)
+
+
+def _event_path(namespace: str, name: str | None = None) -> str:
+    return api_path("", "v1", "events", namespace, name)

@@ -20,7 +20,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from highpeaks_agent.kubeapi import call_json
+from highpeaks_agent.kubeapi import api_path, request_json
 
 PEERING_GROUP, PEERING_VERSION = "kopf.dev", "v1"
 #: Seconds a replica stays "alive" in the peering object after its last keep-alive. Kopf's
@@ -63,7 +63,7 @@ class PeeringLeadership:
     def __init__(
         self, api_client: client.ApiClient, name: str, me: PeerId, namespaces: Sequence[str]
     ) -> None:
-        self._custom = client.CustomObjectsApi(api_client)
+        self._api = api_client
         self._name = name
         self._me = me
         self._namespaces = list(namespaces)
@@ -74,22 +74,13 @@ class PeeringLeadership:
 
     async def _peerings(self) -> list[Mapping[str, Any]]:
         if not self._namespaces:
-            return [
-                await self._status(self._custom.get_cluster_custom_object, "clusterkopfpeerings")
-            ]
-        found = []
-        for namespace in self._namespaces:
-            found.append(
-                await self._status(
-                    self._custom.get_namespaced_custom_object, "kopfpeerings", namespace
-                )
-            )
-        return found
+            return [await self._status("clusterkopfpeerings", None)]
+        return [await self._status("kopfpeerings", namespace) for namespace in self._namespaces]
 
-    async def _status(self, fn: Any, plural: str, *namespace: str) -> Mapping[str, Any]:
+    async def _status(self, plural: str, namespace: str | None) -> Mapping[str, Any]:
+        path = api_path(PEERING_GROUP, PEERING_VERSION, plural, namespace, self._name)
         try:
-            args = (PEERING_GROUP, PEERING_VERSION, *namespace, plural, self._name)
-            found = await call_json(fn, *args)
+            found = await request_json(self._api, "GET", path)
         except ApiException as exc:
             if exc.status == 404:
                 return {}  # Kopf itself refuses to run without it; nothing to compare with

@@ -32,7 +32,7 @@ from highpeaks_agent.controller.tasks import TRIGGER_LABEL
 from highpeaks_agent.controller.watch_filters import deployment_needs_look
 from highpeaks_agent.engine.snapshot import meta
 from highpeaks_agent.engine.workloads import revision as deployment_revision
-from highpeaks_agent.kubeapi import call_json
+from highpeaks_agent.kubeapi import Query, api_path, request_json
 from highpeaks_agent.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -78,55 +78,41 @@ class ClusterLister:
     def __init__(
         self, api_client: client.ApiClient, namespaces: Sequence[str], namespace_selector: str
     ) -> None:
-        self._apps = client.AppsV1Api(api_client)
-        self._core = client.CoreV1Api(api_client)
-        self._custom = client.CustomObjectsApi(api_client)
+        self._api = api_client
         self._namespaces = list(namespaces)
         self._selector = namespace_selector
 
     async def deployments(self) -> list[dict[str, Any]]:
         if not self._namespaces:
-            items = await _items(self._apps.list_deployment_for_all_namespaces)
+            items = await self._items(api_path("apps", "v1", "deployments"))
         else:
             items = []
             for namespace in self._namespaces:
-                items += await _items(self._apps.list_namespaced_deployment, namespace)
+                items += await self._items(api_path("apps", "v1", "deployments", namespace))
         return await self._selected(items)
 
     async def incident_tasks(self) -> list[dict[str, Any]]:
-        selector = f"{TRIGGER_LABEL}={AUTO}"
+        selector = [("labelSelector", f"{TRIGGER_LABEL}={AUTO}")]
         if not self._namespaces:
-            return await _items(
-                self._custom.list_cluster_custom_object,
-                GROUP,
-                VERSION,
-                PLURAL,
-                label_selector=selector,
-            )
+            return await self._items(api_path(GROUP, VERSION, PLURAL), selector)
         items = []
         for namespace in self._namespaces:
-            items += await _items(
-                self._custom.list_namespaced_custom_object,
-                GROUP,
-                VERSION,
-                namespace,
-                PLURAL,
-                label_selector=selector,
-            )
+            items += await self._items(api_path(GROUP, VERSION, PLURAL, namespace), selector)
         return items
 
     async def _selected(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Only objects in namespaces matching ``WATCH_NAMESPACE_SELECTOR`` (when set)."""
         if not self._selector:
             return items
-        namespaces = await _items(self._core.list_namespace, label_selector=self._selector)
+        namespaces = await self._items(
+            api_path("", "v1", "namespaces"), [("labelSelector", self._selector)]
+        )
         allowed = {meta(ns).get("name") for ns in namespaces}
         return [item for item in items if meta(item).get("namespace") in allowed]
 
-
-async def _items(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
-    listed = await call_json(fn, *args, **kwargs)
-    return [i for i in listed.get("items") or [] if isinstance(i, dict)]
+    async def _items(self, path: str, query: Query = ()) -> list[dict[str, Any]]:
+        listed = await request_json(self._api, "GET", path, query)
+        return [i for i in listed.get("items") or [] if isinstance(i, dict)]
 
 
 async def always_active() -> bool:

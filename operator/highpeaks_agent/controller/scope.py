@@ -12,14 +12,14 @@ from collections.abc import Container
 
 from kubernetes import client
 
-from highpeaks_agent.kubeapi import call_json
+from highpeaks_agent.kubeapi import api_path, request_json
 
 
 class NamespaceScope:
     """``allows(namespace)``: whether a namespace matches the selector (always, without one)."""
 
     def __init__(self, api_client: client.ApiClient | None, selector: str) -> None:
-        self._core = client.CoreV1Api(api_client) if api_client is not None else None
+        self._api = api_client
         self._selector = selector
 
     def known(self, namespace: str | None, index: Container[str] | None) -> bool:
@@ -30,11 +30,12 @@ class NamespaceScope:
         """The index's answer, or the API server's for a namespace the index has not seen."""
         if self.known(namespace, index):
             return True
-        if namespace is None or self._core is None:
+        if namespace is None or self._api is None:
             return False
-        matching = await call_json(
-            self._core.list_namespace,
-            label_selector=self._selector,
-            field_selector=f"metadata.name={namespace}",
+        matching = await request_json(
+            self._api,
+            "GET",
+            api_path("", "v1", "namespaces"),
+            [("labelSelector", self._selector), ("fieldSelector", f"metadata.name={namespace}")],
         )
         return bool(matching.get("items"))

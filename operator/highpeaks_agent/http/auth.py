@@ -1,6 +1,6 @@
 """Who may ask /assist: a TokenReview to authenticate, SubjectAccessReviews to authorise.
 
-Reviews go to the API server through :func:`highpeaks_agent.kubeapi.call_json`, so the event
+Reviews go to the API server through :func:`highpeaks_agent.kubeapi.request_json`, so the event
 loop never waits on them. Answers are cached, keyed by a hash of the token (never the token
 itself): a chat client does not cost API calls per message, and the same bad token or the
 same denied read repeated costs nothing more until its shorter negative entry expires. A
@@ -19,7 +19,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from highpeaks_agent.errors import Forbidden, ReviewUnavailable, Unauthenticated
-from highpeaks_agent.kubeapi import call_json
+from highpeaks_agent.kubeapi import api_path, request_json
 from highpeaks_agent.ttlcache import TTLCache
 
 #: How long a failed token lookup or a denied access is remembered. Short, so a token that
@@ -28,6 +28,8 @@ from highpeaks_agent.ttlcache import TTLCache
 DENIED_CACHE_SECONDS = 10.0
 #: Seconds one review may take before the request is answered 503.
 REVIEW_TIMEOUT_SECONDS = 10.0
+TOKEN_REVIEWS = api_path("authentication.k8s.io", "v1", "tokenreviews")
+ACCESS_REVIEWS = api_path("authorization.k8s.io", "v1", "subjectaccessreviews")
 #: What a review call raises when the API server cannot answer it.
 _REVIEW_FAILURES = (ApiException, urllib3.exceptions.HTTPError, OSError, ValueError)
 
@@ -67,8 +69,7 @@ class KubernetesAuth:
         denied_cache_seconds: float = DENIED_CACHE_SECONDS,
         review_timeout: float = REVIEW_TIMEOUT_SECONDS,
     ) -> None:
-        self._authn = client.AuthenticationV1Api(api_client)
-        self._authz = client.AuthorizationV1Api(api_client)
+        self._api = api_client
         self._timeout = review_timeout
         self._users: TTLCache[str, User] = TTLCache(cache_seconds)
         self._bad_tokens: TTLCache[str, bool] = TTLCache(denied_cache_seconds, size=4096)
@@ -96,7 +97,7 @@ class KubernetesAuth:
             "kind": "TokenReview",
             "spec": {"token": token},
         }
-        result = await self._review("TokenReview", self._authn.create_token_review, review)
+        result = await self._review("TokenReview", TOKEN_REVIEWS, review)
         status = result.get("status") or {}
         if not status.get("authenticated"):
             self._bad_tokens.put(key, True)
@@ -129,15 +130,15 @@ class KubernetesAuth:
                 "resourceAttributes": _attributes(access),
             },
         }
-        create = self._authz.create_subject_access_review
-        status = (await self._review("SubjectAccessReview", create, review)).get("status") or {}
+        answer = await self._review("SubjectAccessReview", ACCESS_REVIEWS, review)
+        status = answer.get("status") or {}
         allowed = bool(status.get("allowed")) and not status.get("denied")
         (self._grants if allowed else self._denials).put(key, True)
         return allowed
 
-    async def _review(self, kind: str, create: Any, review: Any) -> dict[str, Any]:
+    async def _review(self, kind: str, path: str, review: Any) -> dict[str, Any]:
         try:
-            return await call_json(create, review, _request_timeout=self._timeout)
+            return await request_json(self._api, "POST", path, body=review, deadline=self._timeout)
         except _REVIEW_FAILURES as exc:
             reason = f"HTTP {exc.status}" if isinstance(exc, ApiException) else type(exc).__name__
             raise ReviewUnavailable(f"the {kind} could not be made ({reason}); try again") from exc

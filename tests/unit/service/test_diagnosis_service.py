@@ -3,6 +3,7 @@ in-memory snapshots (the API-reading part is exercised against an API server els
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -238,3 +239,64 @@ async def test_the_explainer_is_told_whose_share_of_the_data_it_explains() -> No
     report = await svc.explain(limited, question="why?")
     assert [r.readers for r in explainer.requests] == ["", "Deployment,Pod;-logs;events"]
     assert report.withheld == ("container logs (get pods/log)", "ReplicaSet objects")
+
+
+class GatedSource(SnapshotSource):
+    """Reads wait until the test opens the gate, and are logged with what was asked before."""
+
+    def __init__(self, *objects: dict[str, Any]) -> None:
+        super().__init__(*objects)
+        self.gate = asyncio.Event()
+        self.reads: list[str] = []
+        self.asked: list[str] = []
+
+    async def target_snapshot(
+        self, namespace: str, kind: str, name: str, *, visible: Visibility = EVERYTHING
+    ) -> Snapshot:
+        self.reads.append(f"read after {len(self.asked)} asked")
+        await self.gate.wait()
+        return await super().target_snapshot(namespace, kind, name, visible=visible)
+
+
+async def test_callers_asking_together_share_one_reading_begun_after_they_asked() -> None:
+    source = GatedSource(*failing_objects())
+    svc = DiagnosisService(source, thresholds=DEFAULT_THRESHOLDS, max_concurrency=1)
+
+    async def diagnose(who: str, name: str = "checkout") -> str:
+        source.asked.append(who)
+        diagnosed = await svc.diagnose_target("shop", "Deployment", name, trigger="task")
+        return diagnosed.scope
+
+    first = asyncio.create_task(diagnose("first"))
+    await asyncio.sleep(0)  # the first reading has begun (and waits at the gate)
+    later = [asyncio.create_task(diagnose(f"later-{i}")) for i in range(50)]
+    other = asyncio.create_task(diagnose("other", name="absent"))
+    await asyncio.sleep(0)
+    source.gate.set()
+    assert await first == "Deployment shop/checkout"
+    assert {await t for t in later} == {"Deployment shop/checkout"}
+    with pytest.raises(TargetNotFound):
+        await other
+    # the first caller's reading, then one for all 50 who asked while it ran (none of them
+    # gets the reading begun before they asked), then the other target's
+    assert source.reads == ["read after 1 asked", "read after 52 asked", "read after 52 asked"]
+
+
+async def test_a_cancelled_caller_does_not_cancel_the_reading_others_share() -> None:
+    source = GatedSource(*failing_objects())
+    svc = DiagnosisService(source, thresholds=DEFAULT_THRESHOLDS, max_concurrency=1)
+    blocker = asyncio.create_task(svc.diagnose_target("shop", "Deployment", "x", trigger="task"))
+    await asyncio.sleep(0)  # holds the only slot, so the next flight waits, joinable
+    leaving = asyncio.create_task(
+        svc.diagnose_target("shop", "Deployment", "checkout", trigger="task")
+    )
+    staying = asyncio.create_task(
+        svc.diagnose_target("shop", "Deployment", "checkout", trigger="task")
+    )
+    await asyncio.sleep(0)
+    leaving.cancel()
+    source.gate.set()
+    assert (await staying).scope == "Deployment shop/checkout"
+    with pytest.raises(TargetNotFound):
+        await blocker
+    assert leaving.cancelled()

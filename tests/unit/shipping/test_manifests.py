@@ -212,8 +212,8 @@ def test_the_deployment_runs_two_peered_agents_with_probes_and_limits(
     assert container["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
     assert container["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
     assert container["resources"] == {
-        "requests": {"cpu": "100m", "memory": "192Mi"},
-        "limits": {"cpu": "500m", "memory": "384Mi"},
+        "requests": {"cpu": "100m", "memory": "128Mi"},
+        "limits": {"cpu": "500m", "memory": "192Mi"},
     }
 
 
