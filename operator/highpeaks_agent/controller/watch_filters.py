@@ -72,14 +72,33 @@ def deployment_needs_look(deployment: Mapping[str, Any]) -> bool:
     return bool(status.get("unavailableReplicas")) or status.get("updatedReplicas", 0) < replicas
 
 
+#: Kinds that control their pods directly and get incidents.
+_DIRECT_OWNERS = frozenset({"StatefulSet", "DaemonSet", "Job"})
+
+
 def owning_deployment(
     pod: Mapping[str, Any], replicaset_owner: Callable[[str, str], str | None]
 ) -> str | None:
     """The Deployment a pod belongs to (Pod → ReplicaSet → Deployment, by ownerReferences)."""
+    owner = owning_workload(pod, replicaset_owner)
+    return owner[1] if owner is not None and owner[0] == "Deployment" else None
+
+
+def owning_workload(
+    pod: Mapping[str, Any], replicaset_owner: Callable[[str, str], str | None]
+) -> tuple[str, str] | None:
+    """(kind, name) of the workload with incidents a pod belongs to, by ownerReferences:
+    Pod → ReplicaSet → Deployment, or the StatefulSet, DaemonSet or Job controlling it."""
     md = pod.get("metadata") or {}
     for ref in md.get("ownerReferences") or []:
-        if ref.get("controller") and ref.get("kind") == "ReplicaSet":
-            return replicaset_owner(str(md.get("namespace", "")), str(ref.get("name", "")))
+        if not ref.get("controller"):
+            continue
+        kind, name = str(ref.get("kind", "")), str(ref.get("name", ""))
+        if kind == "ReplicaSet":
+            deployment = replicaset_owner(str(md.get("namespace", "")), name)
+            return ("Deployment", deployment) if deployment is not None else None
+        if kind in _DIRECT_OWNERS:
+            return kind, name
     return None
 
 

@@ -250,3 +250,59 @@ def test_phase_counter_follows_tasks() -> None:
 def test_bad_selectors_are_refused() -> None:
     with pytest.raises(ValueError, match="invalid label key"):
         labels_filter("bad key!=x")
+
+
+def test_task_names_add_the_kind_and_never_collide() -> None:
+    from highpeaks_agent.controller.naming import MAX_NAME, incident_task_name
+
+    assert incident_task_name("checkout", 2) == "incident-checkout-r2"
+    assert incident_task_name("db", 3, "StatefulSet") == "incident-sts-db-r3"
+    assert incident_task_name("agent", 4, "DaemonSet") == "incident-ds-agent-r4"
+    assert incident_task_name("nightly-28934520", None, "Job") == "incident-job-nightly-28934520"
+    # a Deployment named like another kind's tag keeps out of that kind's names
+    namesake = incident_task_name("sts-db", 3)
+    assert namesake != "incident-sts-db-r3" and namesake.endswith("-r3")
+    long = "a" * 70
+    names = {
+        incident_task_name(long, 7),
+        incident_task_name(long, 7, "StatefulSet"),
+        incident_task_name(long + "b", 7, "StatefulSet"),
+        incident_task_name(long, None, "Job"),
+    }
+    assert len(names) == 4 and all(len(n) <= MAX_NAME for n in names)
+    with pytest.raises(ValueError, match="ReplicaSet"):
+        incident_task_name("x", 1, "ReplicaSet")
+
+
+def test_a_job_has_one_incident_per_job_owned_by_it() -> None:
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "nightly-1", "namespace": "shop", "uid": "j-1"},
+        "status": {"failed": 3, "conditions": [{"type": "Failed", "status": "True"}]},
+    }
+    (action,) = decide(job, failing("BackoffLimitExceeded"), [])
+    assert action == Action("open", "incident-job-nightly-1", None, "BackoffLimitExceeded")
+    body = incident_task(job, action)
+    assert body["spec"]["target"] == {"kind": "Job", "name": "nightly-1"}
+    assert body["metadata"]["ownerReferences"][0]["apiVersion"] == "batch/v1"
+    assert body["metadata"]["annotations"] == {}  # no revision
+    assert decide(job, HEALTHY, [task("incident-job-nightly-1", "X")]) == []  # failed for good
+    job["status"]["conditions"] = [{"type": "Complete", "status": "True"}]
+    assert decide(job, HEALTHY, [task("incident-job-nightly-1", "X")]) == [
+        Action("resolve", "incident-job-nightly-1")
+    ]
+
+
+def test_a_statefulset_incident_is_named_after_its_update_revision() -> None:
+    sts = {
+        "kind": "StatefulSet",
+        "metadata": {"name": "db", "namespace": "shop", "uid": "s-1"},
+        "spec": {"replicas": 2},
+        "status": {"readyReplicas": 0, "updatedReplicas": 2},
+    }
+    (action,) = decide(sts, failing(), [], revision=3)
+    assert (action.task_name, action.revision) == ("incident-sts-db-r3", 3)
+    assert incident_task(sts, action)["metadata"]["annotations"] == {
+        "devops.highpeaks.io/revision": "3"
+    }
