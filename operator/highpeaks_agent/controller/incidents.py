@@ -151,14 +151,15 @@ def incident_task(workload: Mapping[str, Any], action: Action) -> dict[str, Any]
     }
 
 
-def note_message(report: Report, action: Action, workload: Mapping[str, Any]) -> str:
+def note_message(report: Report, action: Action) -> str:
     """The IncidentNote: each fact once, read in ``kubectl describe`` (``notes.py``)."""
+    diagnosis = report.diagnoses[0]
     return compose_note(
-        report.diagnoses[0],
+        diagnosis,
         report.recommendations,
         task=action.task_name,
-        kind=incident_kind(workload).kind,
-        name=str(meta(workload).get("name", "")),
+        kind=diagnosis.target.kind,
+        name=diagnosis.target.name,
         revision=action.revision,
     )
 
@@ -341,7 +342,7 @@ class IncidentMonitor:
         on the workload and, for a Job a CronJob created, on the CronJob too (keyed by the
         Job, so each failing run is one note there); raises ``NoteNotPosted`` so the look is
         retried and, failing that, the resync comes."""
-        message = note_message(explained, action, workload)
+        message = note_message(explained, action)
         about: list[tuple[Mapping[str, Any], str]] = [
             (workload, f"{action.revision or 0}/{action.signature}")
         ]
