@@ -186,7 +186,10 @@ def incident_revision(workload: Mapping[str, Any], snapshot: Snapshot | None) ->
         return deployment_revision(workload)
     if not kind.revisioned or snapshot is None:
         return 0
-    update = update_revision(workload, revisions_of(workload, snapshot))
+    md = meta(workload)
+    # the snapshot finds children of its own objects, not of a copy
+    own = snapshot.get(kind.kind, md.get("namespace"), str(md.get("name", ""))) or workload
+    update = update_revision(own, revisions_of(own, snapshot))
     return revision_number(update) if update is not None else 0
 
 

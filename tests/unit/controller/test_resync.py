@@ -190,3 +190,12 @@ def test_unchanged_bad_pods_are_looked_at_again_only_now_and_then() -> None:
     assert sightings.worth_a_look({CHECKOUT: frozenset({("checkout-1", "8")})}) == [CHECKOUT]
     now[0] = 400.0
     assert sightings.worth_a_look({CHECKOUT: frozenset({("checkout-1", "8")})}) == [CHECKOUT]
+
+
+def test_the_revision_is_found_for_a_copy_of_the_statefulset_too() -> None:
+    from highpeaks_agent.controller.incident_kinds import incident_revision
+    from highpeaks_agent.engine.snapshot import Snapshot
+
+    sts = statefulset()
+    snapshot = Snapshot.from_objects([sts, *REVISIONS])
+    assert incident_revision(dict(sts), snapshot) == 3
