@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from highpeaks_agent.controller.notes import NOTE_BUDGET, body_of, compact_change, note_message
 from highpeaks_agent.engine.model import Diagnosis, Finding, ObjectRef, Rollout, Severity
 
@@ -59,6 +61,18 @@ def test_too_many_facts_drop_the_least_needed_whole() -> None:
     assert len(giant) == NOTE_BUDGET and giant.endswith("…")
 
 
+def test_the_check_refuses_a_note_that_says_the_change_twice() -> None:
+    from tests.support.notes import assert_says_each_fact_once
+
+    twice = (
+        "Revision 2 is failing (CrashLoopBackOff): Deployment shop/checkout is failing. Started "
+        "with revision 2 (image: a:1 -> a:2). Changed since the last healthy revision: "
+        "image: a:1 -> a:2. (details: kubectl describe agenttask incident-checkout-r2)"
+    )
+    with pytest.raises(AssertionError, match="said more than once"):
+        assert_says_each_fact_once(twice)
+
+
 def test_a_job_is_named_instead_of_a_revision() -> None:
     failed = diagnosis([])
     body = body_of(note(failed, [], task="incident-job-n-1", kind="Job", name="n-1", revision=None))
@@ -71,3 +85,36 @@ def test_a_change_shows_the_new_value_without_what_it_shares() -> None:
     )
     assert compact_change("replicas: 1 -> 2") == "replicas: 1 -> 2"
     assert compact_change("memory limit: 128Mi -> 256Mi") == "memory limit: 128Mi -> 256Mi"
+
+
+def test_every_note_of_the_shipped_examples_says_each_fact_once() -> None:
+    """The note each failing workload of ``examples/`` would get."""
+    import io
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from highpeaks_agent.engine.diagnose import diagnose
+    from highpeaks_agent.render.answer import recommendations
+    from highpeaks_agent.sources.files import load_path
+    from tests.support.notes import assert_says_each_fact_once
+
+    examples = Path(__file__).resolve().parents[3] / "examples"
+    paths = [*sorted((examples / "dumps").iterdir()), *sorted((examples / "lists").iterdir())]
+    paths.append(examples / "broken-deployment.yaml")
+    noted = 0
+    for path in paths:
+        snapshot = load_path(str(path), io.StringIO())
+        now = snapshot.newest_timestamp() or datetime.now(UTC)
+        for found in diagnose(snapshot, now=now):
+            revision = found.rollout.revision if found.rollout else None
+            text = note_message(
+                found,
+                recommendations([found]),
+                task=f"incident-{found.target.name}",
+                kind=found.target.kind,
+                name=found.target.name,
+                revision=revision,
+            )
+            assert_says_each_fact_once(text)
+            noted += 1
+    assert noted >= 5  # every failing example: crash loop, image, claim, CronJob, StatefulSet
