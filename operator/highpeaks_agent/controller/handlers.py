@@ -185,10 +185,6 @@ async def workload_event(
         memo.incidents.poke(namespace, name, kind.kind)
 
 
-#: The Deployment watch's handler (kept under its first name).
-deployment_event = workload_event
-
-
 async def task_phase(
     *,
     type: str | None,

@@ -1,4 +1,4 @@
-"""Cheap, pure checks that decide whether a watch event is worth a look at its Deployment.
+"""Cheap, pure checks that decide whether a watch event is worth a look at its workload.
 
 Most Pod and Deployment events in a cluster are healthy churn. Only events that may change
 the verdict reach the incident monitor: a pod that is waiting for a bad reason, crashed,
@@ -74,14 +74,6 @@ def deployment_needs_look(deployment: Mapping[str, Any]) -> bool:
 
 #: Kinds that control their pods directly and get incidents.
 _DIRECT_OWNERS = frozenset({"StatefulSet", "DaemonSet", "Job"})
-
-
-def owning_deployment(
-    pod: Mapping[str, Any], replicaset_owner: Callable[[str, str], str | None]
-) -> str | None:
-    """The Deployment a pod belongs to (Pod → ReplicaSet → Deployment, by ownerReferences)."""
-    owner = owning_workload(pod, replicaset_owner)
-    return owner[1] if owner is not None and owner[0] == "Deployment" else None
 
 
 def owning_workload(
