@@ -279,13 +279,13 @@ class IncidentMonitor:
                 await self._act(action, workload, diagnosed)
         return actions
 
-    async def _act(self, action: Action, deployment: dict[str, Any], diagnosed: Diagnosed) -> None:
-        namespace = str(meta(deployment).get("namespace"))
+    async def _act(self, action: Action, workload: dict[str, Any], diagnosed: Diagnosed) -> None:
+        namespace = str(meta(workload).get("namespace"))
         if action.kind == "suppress":
             metrics.INCIDENT_NOTES.labels("suppressed").inc()
             self._notify(namespace, action)  # sends only what a crash left unsent
         elif action.kind == "resolve":
-            await self._resolve(namespace, action.task_name, recovered_message(deployment))
+            await self._resolve(namespace, action.task_name, recovered_message(workload))
         elif action.kind == "reopen":
             await self._kube.patch_task_status(
                 namespace,
@@ -294,15 +294,13 @@ class IncidentMonitor:
             )
             metrics.INCIDENT_NOTES.labels("suppressed").inc()
         else:
-            await self._report(action, deployment, diagnosed)
+            await self._report(action, workload, diagnosed)
 
-    async def _report(
-        self, action: Action, deployment: dict[str, Any], diagnosed: Diagnosed
-    ) -> None:
+    async def _report(self, action: Action, workload: dict[str, Any], diagnosed: Diagnosed) -> None:
         """Open an incident (or give it a new root cause): its task, status, note, record."""
-        namespace = str(meta(deployment).get("namespace"))
+        namespace = str(meta(workload).get("namespace"))
         started = self._clock()
-        task, created = await self._kube.create_task(incident_task(deployment, action))
+        task, created = await self._kube.create_task(incident_task(workload, action))
         if action.kind == "open" and not created:
             known = (meta(task).get("annotations") or {}).get(SIGNATURE_ANNOTATION)
             if known == action.signature:  # another life of this process got there first
@@ -317,7 +315,7 @@ class IncidentMonitor:
             flowise_configured=self._flowise,
         )
         await self._kube.patch_task_status(namespace, action.task_name, status)
-        await self._post_note(action, deployment, explained)
+        await self._post_note(action, workload, explained)
         if action.kind == "open":
             _observe_detection(diagnosed, self._clock())
         # Recorded only once the note is out: a crash in between means the next look finds

@@ -3,8 +3,9 @@
 A note says what fails and why (revision or Job, root cause, the root finding's title), how
 many pods, what the rollout changed and the next step, then points at the incident task for
 everything else. Before that pointer it is at most :data:`NOTE_BUDGET` characters: when all
-facts do not fit, the least needed go first (the pod count, then changes beyond the first,
-then the next step), never cut mid-way, since the task holds them all.
+facts do not fit, the least needed go first (changes beyond the first, the pod count, the
+next step's sentences after its first, then the rest), never cut mid-way, since the task
+holds them all.
 """
 
 from __future__ import annotations
@@ -35,12 +36,17 @@ def note_message(
     pods = _pods(diagnosis)
     changes = [compact_change(c) for c in (diagnosis.rollout.changes if diagnosis.rollout else [])]
     step = f"Next: {next_steps[0]}" if next_steps else ""
+    short = f"Next: {first_sentence(next_steps[0])}" if next_steps else ""
+    one = _changed(changes, 1)
     variants = (
         [lead, pods, _changed(changes, 2), step],
-        [lead, pods, _changed(changes, 1), step],
-        [lead, _changed(changes, 1), step],
-        [lead, pods, _changed(changes, 1)],
-        [lead, _changed(changes, 1)],
+        [lead, pods, one, step],
+        [lead, one, step],
+        [lead, pods, one, short],
+        [lead, one, short],
+        [lead, pods, one],
+        [lead, one],
+        [lead, short],
         [lead, pods],
         [lead],
     )
@@ -85,6 +91,17 @@ def _changed(changes: list[str], most: int) -> str:
     shown = "; ".join(changes[:most])
     more = f" (+{len(changes) - most} more)" if len(changes) > most else ""
     return f"Changed: {shown}{more}."
+
+
+def first_sentence(text: str) -> str:
+    """Up to the first ``.``, ``?`` or ``!`` that ends a sentence outside a `command`."""
+    quoted = False
+    for index, char in enumerate(text):
+        if char == "`":
+            quoted = not quoted
+        elif not quoted and char in ".?!" and text[index + 1 : index + 2] in ("", " "):
+            return text[: index + 1]
+    return text
 
 
 def compact_change(change: str) -> str:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from highpeaks_agent.controller.notes import NOTE_BUDGET, body_of, compact_change, note_message
+from highpeaks_agent.controller.notes import (
+    NOTE_BUDGET,
+    body_of,
+    compact_change,
+    first_sentence,
+    note_message,
+)
 from highpeaks_agent.engine.model import Diagnosis, Finding, ObjectRef, Rollout, Severity
 
 IMAGE = (
@@ -118,3 +124,19 @@ def test_every_note_of_the_shipped_examples_says_each_fact_once() -> None:
             assert_says_each_fact_once(text)
             noted += 1
     assert noted >= 5  # every failing example: crash loop, image, claim, CronJob, StatefulSet
+
+
+def test_a_long_next_step_keeps_its_first_sentence_when_the_whole_does_not_fit() -> None:
+    step = (
+        "Check the node (`kubectl describe node worker-2`): is the kubelet running, the machine "
+        "up and reachable? Pods there are replaced only once the node is deleted or recovers; "
+        "a StatefulSet's pod waits until then."
+    )
+    title = "Pod checkout-99e1e7466c-00001 is on node worker-2, which is not ready"
+    body = body_of(note(diagnosis([], title=title), [step], revision=1))
+    assert len(body) <= NOTE_BUDGET
+    assert body.endswith(
+        "Next: Check the node (`kubectl describe node worker-2`): is the "
+        "kubelet running, the machine up and reachable?"
+    )
+    assert first_sentence("Run `a. b`. Then c.") == "Run `a. b`."
