@@ -39,7 +39,8 @@ PERMISSIONS: tuple[Permission, ...] = (
         "",
         ("pods",),
         ("get", "list", "watch"),
-        "live context (sources/live.py) and the pod watch (controller/handlers.py)",
+        "live context (sources/live.py), the pod watch (controller/handlers.py) and the "
+        "incident resync (controller/resync.py)",
     ),
     Permission("", ("pods/log",), ("get",), "log tails of failing containers (sources/live.py)"),
     Permission(
@@ -58,26 +59,35 @@ PERMISSIONS: tuple[Permission, ...] = (
         "apps",
         ("deployments", "replicasets"),
         ("get", "list", "watch"),
-        "targets and owners; Deployment watch and ReplicaSet index (controller/handlers.py)",
+        "targets and owners; Deployment watch and ReplicaSet index (controller/handlers.py); "
+        "listed by the incident resync (controller/resync.py)",
     ),
     Permission(
         "apps",
         ("statefulsets", "daemonsets"),
-        ("get", "list"),
-        "targets of tasks and /assist, owners in a namespace diagnosis (sources/live.py)",
+        ("get", "list", "watch"),
+        "targets and owners (sources/live.py); incident watches (controller/handlers.py) "
+        "and the incident resync (controller/resync.py)",
     ),
     Permission(
         "apps",
         ("controllerrevisions",),
         ("list",),
         "the pod templates of StatefulSet and DaemonSet revisions: their rollout diff "
-        "(sources/live.py)",
+        "(sources/live.py); their revision numbers, for the incident resync (controller/resync.py)",
     ),
     Permission(
         "batch",
-        ("jobs", "cronjobs"),
+        ("jobs",),
+        ("get", "list", "watch"),
+        "targets and owners; a CronJob's Jobs (sources/live.py); the Job incident watch "
+        "(controller/handlers.py) and the incident resync (controller/resync.py)",
+    ),
+    Permission(
+        "batch",
+        ("cronjobs",),
         ("get", "list"),
-        "targets and owners; a CronJob's Jobs (sources/live.py)",
+        "targets, and the owners of Jobs (sources/live.py)",
     ),
     Permission(
         "",

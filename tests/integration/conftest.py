@@ -19,6 +19,7 @@ from kubernetes import client, config
 from tests.support.apiserver.faults import FaultyProxy
 from tests.support.apiserver.serve import RunningApiServer
 from tests.support.controllers import SimulatedControllers
+from tests.support.notes import assert_says_each_fact_once
 from tests.support.operator_process import OperatorProcess
 from tests.support.waiting import eventually as wait_until
 
@@ -67,9 +68,15 @@ def operator(
 @pytest.fixture
 def cluster(
     api: client.ApiClient, apiserver: RunningApiServer, operator: OperatorProcess
-) -> SimulatedControllers:
-    """A fresh namespace with simulated controllers, watched by the running operator."""
-    return SimulatedControllers(api, apiserver, f"it-{next(_namespaces)}")
+) -> Iterator[SimulatedControllers]:
+    """A fresh namespace with simulated controllers, watched by the running operator.
+
+    Afterwards, every IncidentNote the operator posted in it must say each fact once."""
+    simulated = SimulatedControllers(api, apiserver, f"it-{next(_namespaces)}")
+    yield simulated
+    events = read_json(simulated.core.list_namespaced_event, simulated.ns)["items"]
+    for note in (e for e in events if e.get("reason") == "IncidentNote"):
+        assert_says_each_fact_once(note["message"])
 
 
 def eventually(check: Callable[[], T], *, timeout: float = 60, what: str = "") -> T:

@@ -114,8 +114,13 @@ def test_one_message_per_incident_across_suppressed_notes_and_a_restart(
     assert slack["blocks"][0]["text"]["text"] == (
         f"Deployment {cluster.ns}/checkout is failing: CrashLoopBackOff"
     )
+    blocks = [b for b in slack["blocks"] if b["type"] != "context"]
     everything = str(slack)
     assert "2.13.4 -&gt; registry.example.com/shop/checkout:2.14.0" in everything
+    # each fact once: the change in the diff block only, the target in the header only
+    assert str(blocks).count("checkout:2.14.0") == 1
+    assert str(blocks[1:]).count(f"{cluster.ns}/checkout") == 0
+    assert hook["summary"].count("2.14.0") == 0 and hook["rollout"]["changes"][0].count("2.14.0")
     assert f"kubectl -n {cluster.ns} describe agenttask incident-checkout-r2" in everything
     assert hook["type"] == "IncidentNote" and hook["task"] == "incident-checkout-r2"
     assert hook["target"] == {"kind": "Deployment", "namespace": cluster.ns, "name": "checkout"}

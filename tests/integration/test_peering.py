@@ -19,7 +19,7 @@ from tests.support.controllers import SimulatedControllers
 from tests.support.operator_process import OperatorProcess
 
 from .conftest import eventually
-from .test_faults import assert_converges_after, converged, note_posts
+from .test_faults import FAILING, assert_converges_after, converged, note_posts
 from .test_incidents import broken_rollout
 
 pytestmark = pytest.mark.integration
@@ -104,7 +104,7 @@ def test_two_replicas_post_one_note(
 ) -> None:
     eventually(lambda: active(api, replicas), what="both replicas registered, one leading")
     broken_rollout(cluster)
-    assert_converges_after(cluster, time.monotonic())
+    assert_converges_after(cluster, FAILING["Deployment"], time.monotonic())
 
 
 def test_the_standby_finishes_what_the_killed_replica_left_open(
@@ -120,5 +120,5 @@ def test_the_standby_finishes_what_the_killed_replica_left_open(
     leader.kill()  # the note is in the cluster; its record is not
     proxy.clear()
     killed = time.monotonic()
-    assert_converges_after(cluster, killed)
-    assert converged(cluster)["count"] == 1
+    assert_converges_after(cluster, FAILING["Deployment"], killed)
+    assert converged(cluster, FAILING["Deployment"])["count"] == 1

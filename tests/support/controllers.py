@@ -1,7 +1,9 @@
-"""What the Deployment and Job controllers and the kubelet would write, written by the tests.
+"""What the workload controllers and the kubelet would write, written by the tests.
 
 The emulated API server runs no controllers: these helpers create the ReplicaSet of each
 revision and its pods (owned through ownerReferences, labelled with ``pod-template-hash``),
+a StatefulSet's or DaemonSet's ControllerRevisions and their pods (labelled with
+``controller-revision-hash``),
 write pod and Deployment status through ``/status`` and post the Events and log lines kubelet
 would, worded the way kubelet words them. Everything goes over HTTP through the official
 client, exactly as a real controller's writes would arrive.
@@ -149,6 +151,135 @@ class SimulatedControllers:
                     "conditions": conditions,
                 }
             },
+        )
+
+    # --- StatefulSets and DaemonSets -------------------------------------------------------
+
+    def revisioned(self, kind: str, name: str, image: str, *, replicas: int = 2) -> Any:
+        """A StatefulSet or DaemonSet (no revision yet: :meth:`revision` adds them)."""
+        spec: dict[str, Any] = {
+            "selector": {"matchLabels": {"app": name}},
+            "template": self._template(name, image, None),
+        }
+        if kind == "StatefulSet":
+            spec |= {"replicas": replicas, "serviceName": name}
+            create = self.apps.create_namespaced_stateful_set
+        else:
+            create = self.apps.create_namespaced_daemon_set
+        body = {"metadata": {"name": name, "labels": {"app": name}}, "spec": spec}
+        return self._json(create(self.ns, body, _preload_content=False))
+
+    def revision(self, kind: str, name: str, number: int, image: str) -> str:
+        """Roll ``name`` to a new template: the ControllerRevision the controller records
+        (``revision`` numbered, ``data`` the template patch), named ``<name>-<hash>``.
+        Returns the value its pods carry in ``controller-revision-hash``: the revision's
+        name for a StatefulSet, only the hash for a DaemonSet."""
+        template = self._template(name, image, None)
+        read, patch = self._revisioned_calls(kind)
+        patch(name, self.ns, {"spec": {"template": template}})
+        owner = self._json(read(name, self.ns, _preload_content=False))
+        revision_hash = hashlib.sha256(f"{name}{image}{number}".encode()).hexdigest()[:10]
+        revision_name = f"{name}-{revision_hash}"
+        self.apps.create_namespaced_controller_revision(
+            self.ns,
+            {
+                "metadata": {
+                    "name": revision_name,
+                    "labels": {"app": name, "controller-revision-hash": revision_hash},
+                    "ownerReferences": [_owner(owner, kind)],
+                },
+                "revision": number,
+                "data": {"spec": {"template": {**template, "$patch": "replace"}}},
+            },
+        )
+        return revision_name if kind == "StatefulSet" else revision_hash
+
+    def _revisioned_calls(self, kind: str) -> tuple[Any, Any]:
+        if kind == "StatefulSet":
+            return self.apps.read_namespaced_stateful_set, self.apps.patch_namespaced_stateful_set
+        return self.apps.read_namespaced_daemon_set, self.apps.patch_namespaced_daemon_set
+
+    def revisioned_pod(self, kind: str, name: str, revision: str, ordinal: int) -> str:
+        """Pod ``ordinal`` of the StatefulSet (``<name>-<ordinal>``) or DaemonSet (one per
+        node, ``worker-<ordinal>``) at ``revision``."""
+        read, _ = self._revisioned_calls(kind)
+        owner = self._json(read(name, self.ns, _preload_content=False))
+        pod = f"{name}-{ordinal}" if kind == "StatefulSet" else f"{name}-{revision[:5]}{ordinal}"
+        template = owner["spec"]["template"]
+        self.core.create_namespaced_pod(
+            self.ns,
+            {
+                "metadata": {
+                    "name": pod,
+                    "labels": {
+                        **template["metadata"]["labels"],
+                        "controller-revision-hash": revision,
+                    },
+                    "ownerReferences": [_owner(owner, kind)],
+                },
+                "spec": {**template["spec"], "nodeName": f"worker-{ordinal}"},
+            },
+        )
+        return pod
+
+    def statefulset_status(
+        self, name: str, *, ready: int, updated: int, current: str, update: str
+    ) -> None:
+        sts = self._json(
+            self.apps.read_namespaced_stateful_set(name, self.ns, _preload_content=False)
+        )
+        replicas = sts["spec"]["replicas"]
+        self.apps.patch_namespaced_stateful_set_status(
+            name,
+            self.ns,
+            {
+                "status": {
+                    "observedGeneration": sts["metadata"]["generation"],
+                    "replicas": replicas,
+                    "readyReplicas": ready,
+                    "availableReplicas": ready,
+                    "currentReplicas": replicas - updated,
+                    "updatedReplicas": updated,
+                    "currentRevision": current,
+                    "updateRevision": update,
+                }
+            },
+        )
+
+    def daemonset_status(self, name: str, *, desired: int, updated: int, available: int) -> None:
+        ds = self._json(self.apps.read_namespaced_daemon_set(name, self.ns, _preload_content=False))
+        self.apps.patch_namespaced_daemon_set_status(
+            name,
+            self.ns,
+            {
+                "status": {
+                    "observedGeneration": ds["metadata"]["generation"],
+                    "desiredNumberScheduled": desired,
+                    "currentNumberScheduled": desired,
+                    "numberMisscheduled": 0,
+                    "updatedNumberScheduled": updated,
+                    "numberReady": available,
+                    "numberAvailable": available,
+                    "numberUnavailable": max(desired - available, 0) or None,
+                }
+            },
+        )
+
+    def image_pull_failing(self, pod: str, image: str) -> None:
+        """kubelet cannot pull the image: the registry says it does not exist."""
+        self._status(
+            pod,
+            running=False,
+            ready=False,
+            restarts=0,
+            waiting={"reason": "ImagePullBackOff", "message": f'Back-off pulling image "{image}"'},
+        )
+        self._kubelet_event(
+            pod,
+            "Failed",
+            f'Failed to pull image "{image}": rpc error: code = NotFound desc = failed to pull '
+            f'and unpack image "{image}": failed to resolve reference "{image}": {image}: not found',
+            3,
         )
 
     # --- CronJobs and Jobs ---------------------------------------------------------------

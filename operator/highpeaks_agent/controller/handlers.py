@@ -3,8 +3,9 @@
 The handlers are plain functions; :func:`register` puts them on a registry built per process
 (not Kopf's global one), so what is watched follows the settings: the namespace-selector
 index exists only when a selector is set. ``memo`` is the process's :class:`Services`. Pods
-and Deployments are watched with ``on.event`` — they are read, never annotated; only our own
-AgentTasks carry Kopf's bookkeeping annotations.
+and the workloads that get incidents (Deployments, StatefulSets, DaemonSets, Jobs) are
+watched with ``on.event`` — they are read, never annotated; only our own AgentTasks carry
+Kopf's bookkeeping annotations.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ from typing import Any
 
 import kopf
 
+from highpeaks_agent.controller.incident_kinds import BY_KIND, BY_PLURAL, INCIDENT_KINDS
 from highpeaks_agent.controller.incidents import AUTO, is_resolved
 from highpeaks_agent.controller.leadership import PEERING_LIFETIME
 from highpeaks_agent.controller.services import Services
 from highpeaks_agent.controller.tasks import TRIGGER_LABEL, RetryLater, is_settled
 from highpeaks_agent.controller.watch_filters import (
-    deployment_needs_look,
     labels_filter,
-    owning_deployment,
+    owning_workload,
     pod_needs_look,
 )
 from highpeaks_agent.engine.snapshot import controller_ref
@@ -33,8 +34,8 @@ PREFIX = "devops.highpeaks.io"
 
 #: (namespace, ReplicaSet) → the Deployment that owns it.
 ReplicaSetOwners = kopf.Index[tuple[str, str], str]
-#: (namespace, Deployment) → present while one of its incident tasks is not resolved.
-OpenIncidents = kopf.Index[tuple[str, str], bool]
+#: (namespace, kind, workload) → present while one of its incident tasks is not resolved.
+OpenIncidents = kopf.Index[tuple[str, str, str], bool]
 #: Names of the namespaces matching ``WATCH_NAMESPACE_SELECTOR``.
 SelectedNamespaces = kopf.Index[str, bool]
 
@@ -60,9 +61,12 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
     kopf.on.event("", "v1", "pods", id="pod_event", registry=registry)(
         pod_event  # type: ignore[arg-type]
     )
-    kopf.on.event("apps", "v1", "deployments", id="deployment_event", registry=registry)(
-        deployment_event  # type: ignore[arg-type]
-    )
+    for kind in INCIDENT_KINDS:
+        kopf.on.event(
+            kind.group, kind.version, kind.plural, id=f"{kind.plural}_event", registry=registry
+        )(
+            workload_event  # type: ignore[arg-type]
+        )
     kopf.on.event(*AGENTTASKS, id="task_phase", registry=registry)(task_phase)
     # One id for resume and create: Kopf then runs a task that is both new and found at
     # start-up (created while the operator was down) once, not twice.
@@ -120,12 +124,16 @@ def replicaset_owners(
 
 def open_incidents(
     *, namespace: str | None, body: kopf.Body, **_: Any
-) -> dict[tuple[str, str], bool]:
-    """(namespace, Deployment) of incident tasks not yet resolved, rebuilt on every start."""
+) -> dict[tuple[str, str, str], bool]:
+    """(namespace, kind, workload) of incident tasks not yet resolved, rebuilt on every start."""
     if namespace is None or is_resolved(body):
         return {}  # not None, which would keep a resolved incident in the index
     owners = body.get("metadata", {}).get("ownerReferences") or []
-    return {(namespace, str(r.get("name"))): True for r in owners if r.get("kind") == "Deployment"}
+    return {
+        (namespace, str(r.get("kind")), str(r.get("name"))): True
+        for r in owners
+        if r.get("kind") in BY_KIND
+    }
 
 
 async def pod_event(
@@ -139,39 +147,42 @@ async def pod_event(
     selected_namespaces: SelectedNamespaces | None = None,
     **_: Any,
 ) -> None:
-    """Poke the pod's Deployment when the pod may fail it, or while it has an open incident."""
+    """Poke the pod's workload when the pod may fail it, or while it has an open incident."""
     if namespace is None or not memo.scope.known(namespace, selected_namespaces):
         return
-    deployment = owning_deployment(body, functools.partial(_owner, replicaset_owners))
-    if deployment is None:
+    owner = owning_workload(body, functools.partial(_owner, replicaset_owners))
+    if owner is None:
         return
+    kind, name = owner
     looks_bad = type != "DELETED" and pod_needs_look(body)
-    if looks_bad or (namespace, deployment) in open_incidents:
-        memo.incidents.poke(namespace, deployment)
+    if looks_bad or (namespace, kind, name) in open_incidents:
+        memo.incidents.poke(namespace, name, kind)
 
 
 def _owner(owners: ReplicaSetOwners, namespace: str, replicaset: str) -> str | None:
     return next(iter(owners.get((namespace, replicaset), ())), None)
 
 
-async def deployment_event(
+async def workload_event(
     *,
     type: str | None,
     body: kopf.Body,
     name: str,
     namespace: str | None,
+    resource: kopf.Resource,
     memo: Services,
     open_incidents: OpenIncidents,
     selected_namespaces: SelectedNamespaces | None = None,
     **_: Any,
 ) -> None:
-    """Poke a Deployment that reports trouble, or that has an open incident."""
-    if namespace is None or type == "DELETED":
+    """Poke a workload whose controller reports trouble, or that has an open incident."""
+    kind = BY_PLURAL.get(resource.plural)
+    if namespace is None or type == "DELETED" or kind is None:
         return
     if not memo.scope.known(namespace, selected_namespaces):
         return
-    if deployment_needs_look(body) or (namespace, name) in open_incidents:
-        memo.incidents.poke(namespace, name)
+    if kind.needs_look(body) or (namespace, kind.kind, name) in open_incidents:
+        memo.incidents.poke(namespace, name, kind.kind)
 
 
 async def task_phase(

@@ -1,16 +1,19 @@
-"""Failing rollouts become one incident AgentTask and one IncidentNote, never a stream of them.
+"""Failing workloads become one incident AgentTask and one IncidentNote, never a stream of them.
 
-Watch events only *poke* the monitor; each Deployment is then looked at once per quiet
+Deployments, StatefulSets and DaemonSets have one incident per revision and root cause, Jobs
+one per Job and root cause (``incident_kinds.py``); a Job a CronJob created is noted on both.
+Watch events only *poke* the monitor; each workload is then looked at once per quiet
 period (debounce), under the process-wide concurrency limit of the diagnosis service. What
 has been reported is read back from the cluster — the incident task named
-``incident-<deployment>-r<revision>`` and its failure-signature annotation — so restarts of
+``incident-<deployment>-r<revision>`` (``incident-sts-…``, ``incident-ds-…``,
+``incident-job-…`` for the other kinds) and its failure-signature annotation — so restarts of
 the operator, restart counters ticking and pods being replaced never produce another note.
 :func:`decide` is the pure part; :class:`IncidentMonitor` gathers and publishes.
 
 A look that fails is retried a few times with backoff, then left to the periodic resync
-(``resync.py``), which pokes every Deployment whose incident is unfinished: writes happen in
-the order task, status, note, signature annotation, so whatever is missing is found and
-written on the next look. The note has a deterministic name; a 409 on it means "posted".
+(``resync.py``), which pokes every workload whose incident is unfinished: writes happen in
+the order task, status, notes, signature annotation, so whatever is missing is found and
+written on the next look. A note has a deterministic name; a 409 on it means "posted".
 """
 
 from __future__ import annotations
@@ -25,13 +28,20 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from highpeaks_agent import metrics, tracing
 from highpeaks_agent.controller.detection import failing_since
+from highpeaks_agent.controller.incident_kinds import (
+    DEPLOYMENT,
+    cronjob_of,
+    deployment_recovered,
+    incident_kind,
+    incident_revision,
+)
 from highpeaks_agent.controller.kube import GROUP, VERSION, KubeWriter
 from highpeaks_agent.controller.naming import failure_signature, incident_task_name
+from highpeaks_agent.controller.notes import note_message as compose_note
 from highpeaks_agent.controller.status import completed_status, condition
 from highpeaks_agent.controller.tasks import TRIGGER_LABEL
 from highpeaks_agent.engine.model import Diagnosis, Severity
 from highpeaks_agent.engine.snapshot import meta
-from highpeaks_agent.engine.workloads import revision as deployment_revision
 from highpeaks_agent.errors import TargetNotFound
 from highpeaks_agent.logging_setup import log_context
 from highpeaks_agent.service import Diagnosed, DiagnosisService, Report, utcnow
@@ -44,8 +54,9 @@ log = logging.getLogger(__name__)
 SIGNATURE_ANNOTATION = "devops.highpeaks.io/failure-signature"
 REVISION_ANNOTATION = "devops.highpeaks.io/revision"
 AUTO = "auto"
-#: Consecutive failed looks at one Deployment before leaving it to the periodic resync.
+#: Consecutive failed looks at one workload before leaving it to the periodic resync.
 MAX_ATTEMPTS = 5
+WorkloadKey = tuple[str, str, str]  # namespace, kind, name
 
 
 class NoteNotPosted(Exception):
@@ -54,26 +65,24 @@ class NoteNotPosted(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Action:
-    """One thing to do about a Deployment after looking at it."""
+    """One thing to do about a workload after looking at it; ``revision`` is None for a
+    Job (its incidents are per Job)."""
 
     kind: Literal["open", "resignature", "reopen", "suppress", "resolve"]
     task_name: str
-    revision: int = 0
+    revision: int | None = None
     signature: str = ""
 
 
-def rollout_complete(deployment: Mapping[str, Any]) -> bool:
-    """The Deployment controller's own view: every replica updated and available."""
-    spec, status = deployment.get("spec") or {}, deployment.get("status") or {}
-    replicas = spec.get("replicas", 1)
-    generation = meta(deployment).get("generation")
-    observed = status.get("observedGeneration")
-    return (
-        (generation is None or observed is None or observed >= generation)
-        and status.get("updatedReplicas", 0) >= replicas
-        and status.get("availableReplicas", 0) >= replicas
-        and not status.get("unavailableReplicas")
-    )
+#: The Deployment controller's own view: every replica updated and available.
+rollout_complete = deployment_recovered
+
+
+def task_name_for(workload: Mapping[str, Any], revision: int) -> str:
+    """The incident task of this workload at ``revision`` (ignored for a Job)."""
+    kind = incident_kind(workload)
+    name = str(meta(workload).get("name", ""))
+    return incident_task_name(name, revision if kind.revisioned else None, kind.kind)
 
 
 def is_resolved(task: Mapping[str, Any]) -> bool:
@@ -82,35 +91,46 @@ def is_resolved(task: Mapping[str, Any]) -> bool:
 
 
 def decide(
-    deployment: Mapping[str, Any], diagnosis: Diagnosis, tasks: Sequence[Mapping[str, Any]]
+    workload: Mapping[str, Any],
+    diagnosis: Diagnosis,
+    tasks: Sequence[Mapping[str, Any]],
+    *,
+    revision: int | None = None,
 ) -> list[Action]:
-    """What to do, given the Deployment, what the rules found, and its incident tasks."""
-    name = str(meta(deployment).get("name", ""))
+    """What to do, given the workload, what the rules found, and its incident tasks.
+
+    ``revision`` is the one :func:`incident_revision` found (a Deployment's is read from its
+    annotation when not given)."""
+    kind = incident_kind(workload)
     failing = bool(diagnosis.findings) and diagnosis.severity in (
         Severity.CRITICAL,
         Severity.WARNING,
     )
     if not failing:
-        if not rollout_complete(deployment):
+        if not kind.recovered(workload):
             return []  # pods being replaced, a rollout still starting: not yet recovered
         return [Action("resolve", str(meta(t).get("name"))) for t in tasks if not is_resolved(t)]
-    revision = deployment_revision(deployment)
+    if revision is None:
+        revision = incident_revision(workload, None)
     signature = failure_signature(diagnosis)
-    task_name = incident_task_name(name, revision)
+    task_name = task_name_for(workload, revision)
+    noted = revision if kind.revisioned else None
     existing = next((t for t in tasks if meta(t).get("name") == task_name), None)
     if existing is None:
-        return [Action("open", task_name, revision, signature)]
+        return [Action("open", task_name, noted, signature)]
     annotations = meta(existing).get("annotations") or {}
     if annotations.get(SIGNATURE_ANNOTATION) != signature:
-        return [Action("resignature", task_name, revision, signature)]
+        return [Action("resignature", task_name, noted, signature)]
     if is_resolved(existing):
-        return [Action("reopen", task_name, revision, signature)]
-    return [Action("suppress", task_name, revision, signature)]
+        return [Action("reopen", task_name, noted, signature)]
+    return [Action("suppress", task_name, noted, signature)]
 
 
-def incident_task(deployment: Mapping[str, Any], action: Action) -> dict[str, Any]:
-    """The body of a new incident AgentTask, owned by (and deleted with) the Deployment."""
-    md = meta(deployment)
+def incident_task(workload: Mapping[str, Any], action: Action) -> dict[str, Any]:
+    """The body of a new incident AgentTask, owned by (and deleted with) the workload."""
+    md = meta(workload)
+    kind = incident_kind(workload)
+    annotations = {REVISION_ANNOTATION: str(action.revision)} if action.revision else {}
     return {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": "AgentTask",
@@ -118,31 +138,42 @@ def incident_task(deployment: Mapping[str, Any], action: Action) -> dict[str, An
             "name": action.task_name,
             "namespace": md.get("namespace"),
             "labels": {TRIGGER_LABEL: AUTO, "app.kubernetes.io/managed-by": "highpeaks-agent"},
-            "annotations": {REVISION_ANNOTATION: str(action.revision)},
+            "annotations": annotations,
             "ownerReferences": [
                 {
-                    "apiVersion": "apps/v1",
-                    "kind": "Deployment",
+                    "apiVersion": kind.api_version,
+                    "kind": kind.kind,
                     "name": md.get("name"),
                     "uid": md.get("uid"),
                     "blockOwnerDeletion": False,
                 }
             ],
         },
-        "spec": {"target": {"kind": "Deployment", "name": md.get("name")}},
+        "spec": {"target": {"kind": kind.kind, "name": md.get("name")}},
     }
 
 
 def note_message(report: Report, action: Action) -> str:
-    """The IncidentNote: one paragraph an SRE reads in ``kubectl describe deploy``."""
+    """The IncidentNote: each fact once, read in ``kubectl describe`` (``notes.py``)."""
     diagnosis = report.diagnoses[0]
-    changes = diagnosis.rollout.changes if diagnosis.rollout else []
-    text = f"Revision {action.revision} is failing ({diagnosis.root_cause}): {report.summary}"
-    if changes:
-        text += " Changed since the last healthy revision: " + "; ".join(changes[:4]) + "."
-    if report.recommendations:
-        text += f" Next: {report.recommendations[0]}"
-    return f"{text} (details: kubectl describe agenttask {action.task_name})"
+    return compose_note(
+        diagnosis,
+        report.recommendations,
+        task=action.task_name,
+        kind=diagnosis.target.kind,
+        name=diagnosis.target.name,
+        revision=action.revision,
+    )
+
+
+def recovered_message(workload: Mapping[str, Any]) -> str:
+    """What the ``Resolved`` condition says, in the kind's own terms."""
+    kind = incident_kind(workload)
+    if not kind.revisioned:
+        return "The Job completed"
+    if kind is DEPLOYMENT:
+        return "The rollout is complete and every replica is available"
+    return f"The {kind.kind}'s update revision is rolled out and every replica is ready"
 
 
 def _observe_detection(diagnosed: Diagnosed, now: datetime) -> None:
@@ -153,7 +184,7 @@ def _observe_detection(diagnosed: Diagnosed, now: datetime) -> None:
 
 
 class IncidentMonitor:
-    """Debounced, deduplicated incident handling for Deployments."""
+    """Debounced, deduplicated incident handling for the workloads of ``incident_kinds``."""
 
     def __init__(
         self,
@@ -171,12 +202,12 @@ class IncidentMonitor:
         self._debounce = debounce_seconds
         self._flowise = flowise_configured
         self._clock = clock
-        self._pending: dict[tuple[str, str], asyncio.Task[None]] = {}
-        self._again: set[tuple[str, str]] = set()
+        self._pending: dict[WorkloadKey, asyncio.Task[None]] = {}
+        self._again: set[WorkloadKey] = set()
 
-    def poke(self, namespace: str, name: str) -> None:
-        """Something about this Deployment changed: look at it once things are quiet."""
-        key = (namespace, name)
+    def poke(self, namespace: str, name: str, kind: str = "Deployment") -> None:
+        """Something about this workload changed: look at it once things are quiet."""
+        key = (namespace, kind, name)
         if key in self._pending:
             self._again.add(key)
             return
@@ -191,20 +222,23 @@ class IncidentMonitor:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def _settle(self, key: tuple[str, str]) -> None:
+    async def _settle(self, key: WorkloadKey) -> None:
         failures = 0
         try:
             while True:
                 await asyncio.sleep(self._debounce * (2**failures))
                 self._again.discard(key)
+                namespace, kind, name = key
                 try:
-                    await self.evaluate(*key)
+                    await self.evaluate(namespace, name, kind)
                     failures = 0
                 except Exception:
                     # The API server hiccuped: look again with backoff, a bounded number of
                     # times, rather than wait for a watch event that may not come soon.
                     failures += 1
-                    log.exception("looking at Deployment %s/%s failed (%d)", *key, failures)
+                    log.exception(
+                        "looking at %s %s/%s failed (%d)", kind, namespace, name, failures
+                    )
                     if failures < MAX_ATTEMPTS:
                         self._again.add(key)
                 if key not in self._again:
@@ -213,63 +247,62 @@ class IncidentMonitor:
             self._pending.pop(key, None)
             self._again.discard(key)
 
-    async def evaluate(self, namespace: str, name: str) -> list[Action]:
-        """Look at one Deployment now and act on what the rules find (one traced decision)."""
-        where = {"k8s.namespace.name": namespace, "k8s.deployment.name": name}
+    async def evaluate(self, namespace: str, name: str, kind: str = "Deployment") -> list[Action]:
+        """Look at one workload now and act on what the rules find (one traced decision)."""
+        where = {"k8s.namespace.name": namespace, f"k8s.{kind.lower()}.name": name}
         with (
             tracing.span("highpeaks.incident", where) as span,
-            log_context(kind="Deployment", namespace=namespace, name=name),
+            log_context(kind=kind, namespace=namespace, name=name),
         ):
-            actions = await self._evaluate(namespace, name)
+            actions = await self._evaluate(namespace, name, kind)
             span.set_attribute("highpeaks.actions", ",".join(a.kind for a in actions) or "none")
         return actions
 
-    async def _evaluate(self, namespace: str, name: str) -> list[Action]:
+    async def _evaluate(self, namespace: str, name: str, kind: str) -> list[Action]:
         try:
             diagnosed = await self._service.diagnose_target(
-                namespace, "Deployment", name, trigger="incident"
+                namespace, kind, name, trigger="incident"
             )
         except TargetNotFound:
             return []
         if not diagnosed.target:
             return []
-        deployment = dict(diagnosed.target)
-        uid = meta(deployment).get("uid")
+        workload = dict(diagnosed.target)
+        uid = meta(workload).get("uid")
         tasks = [
             t
             for t in await self._kube.list_tasks(namespace, f"{TRIGGER_LABEL}={AUTO}")
             if any(ref.get("uid") == uid for ref in meta(t).get("ownerReferences") or [])
         ]
-        actions = decide(deployment, diagnosed.diagnoses[0], tasks)
+        revision = incident_revision(workload, diagnosed.snapshot)
+        actions = decide(workload, diagnosed.diagnoses[0], tasks, revision=revision)
         for action in actions:
             with log_context(agenttask=f"{namespace}/{action.task_name}"):
-                await self._act(action, deployment, diagnosed)
+                await self._act(action, workload, diagnosed)
         return actions
 
-    async def _act(self, action: Action, deployment: dict[str, Any], diagnosed: Diagnosed) -> None:
-        namespace = str(meta(deployment).get("namespace"))
+    async def _act(self, action: Action, workload: dict[str, Any], diagnosed: Diagnosed) -> None:
+        namespace = str(meta(workload).get("namespace"))
         if action.kind == "suppress":
             metrics.INCIDENT_NOTES.labels("suppressed").inc()
             self._notify(namespace, action)  # sends only what a crash left unsent
         elif action.kind == "resolve":
-            await self._resolve(namespace, action.task_name)
+            await self._resolve(namespace, action.task_name, recovered_message(workload))
         elif action.kind == "reopen":
             await self._kube.patch_task_status(
                 namespace,
                 action.task_name,
-                {"conditions": self._conditions(diagnosed, "FailingAgain", resolved=False)},
+                {"conditions": self._failing_again(diagnosed)},
             )
             metrics.INCIDENT_NOTES.labels("suppressed").inc()
         else:
-            await self._report(action, deployment, diagnosed)
+            await self._report(action, workload, diagnosed)
 
-    async def _report(
-        self, action: Action, deployment: dict[str, Any], diagnosed: Diagnosed
-    ) -> None:
+    async def _report(self, action: Action, workload: dict[str, Any], diagnosed: Diagnosed) -> None:
         """Open an incident (or give it a new root cause): its task, status, note, record."""
-        namespace = str(meta(deployment).get("namespace"))
+        namespace = str(meta(workload).get("namespace"))
         started = self._clock()
-        task, created = await self._kube.create_task(incident_task(deployment, action))
+        task, created = await self._kube.create_task(incident_task(workload, action))
         if action.kind == "open" and not created:
             known = (meta(task).get("annotations") or {}).get(SIGNATURE_ANNOTATION)
             if known == action.signature:  # another life of this process got there first
@@ -284,7 +317,7 @@ class IncidentMonitor:
             flowise_configured=self._flowise,
         )
         await self._kube.patch_task_status(namespace, action.task_name, status)
-        await self._post_note(action, deployment, explained)
+        await self._post_note(action, workload, explained)
         if action.kind == "open":
             _observe_detection(diagnosed, self._clock())
         # Recorded only once the note is out: a crash in between means the next look finds
@@ -304,45 +337,47 @@ class IncidentMonitor:
             now=self._clock(),
         )
 
-    async def _post_note(
-        self, action: Action, deployment: dict[str, Any], explained: Report
-    ) -> None:
-        """The IncidentNote, exactly once (a 409 on its name means an earlier try posted it);
-        raises ``NoteNotPosted`` so the look is retried and, failing that, the resync comes."""
-        posted = await self._kube.post_event(
-            deployment,
-            reason="IncidentNote",
-            message=note_message(explained, action),
-            type_="Warning",
-            key=f"{action.revision}/{action.signature}",
-            now=self._clock(),
-            once=True,
-        )
-        metrics.INCIDENT_NOTES.labels("posted" if posted else "failed").inc()
-        if not posted:
-            namespace = meta(deployment).get("namespace")
-            raise NoteNotPosted(f"IncidentNote for {namespace}/{action.task_name}")
+    async def _post_note(self, action: Action, workload: dict[str, Any], explained: Report) -> None:
+        """The IncidentNote, exactly once (a 409 on its name means an earlier try posted it),
+        on the workload and, for a Job a CronJob created, on the CronJob too (keyed by the
+        Job, so each failing run is one note there); raises ``NoteNotPosted`` so the look is
+        retried and, failing that, the resync comes."""
+        message = note_message(explained, action)
+        about: list[tuple[Mapping[str, Any], str]] = [
+            (workload, f"{action.revision or 0}/{action.signature}")
+        ]
+        cronjob = cronjob_of(workload) if action.revision is None else None
+        if cronjob is not None:
+            about.append((cronjob, f"{meta(workload).get('uid')}/{action.signature}"))
+        for obj, key in about:
+            posted = await self._kube.post_event(
+                obj,
+                reason="IncidentNote",
+                message=message,
+                type_="Warning",
+                key=key,
+                now=self._clock(),
+                once=True,
+            )
+            metrics.INCIDENT_NOTES.labels("posted" if posted else "failed").inc()
+            if not posted:
+                namespace = meta(workload).get("namespace")
+                raise NoteNotPosted(f"IncidentNote for {namespace}/{action.task_name}")
 
     def _notify(self, namespace: str, action: Action) -> None:
         if self._notifier is not None:
             self._notifier.submit(namespace, action.task_name, action.signature)
 
-    def _conditions(
-        self, diagnosed: Diagnosed, reason: str, *, resolved: bool
-    ) -> list[dict[str, Any]]:
+    def _failing_again(self, diagnosed: Diagnosed) -> list[dict[str, Any]]:
         diagnosis = diagnosed.diagnoses[0]
         now = self._clock()
-        message = (
-            "The rollout is complete and every replica is available"
-            if resolved
-            else f"Failing again: {diagnosis.root_cause}"
-        )
+        message = f"Failing again: {diagnosis.root_cause}"
         return [
             condition("Diagnosed", True, "RootCauseFound", diagnosis.summary, now, None),
-            condition("Resolved", resolved, reason, message, now, None),
+            condition("Resolved", False, "FailingAgain", message, now, None),
         ]
 
-    async def _resolve(self, namespace: str, task_name: str) -> None:
+    async def _resolve(self, namespace: str, task_name: str, message: str) -> None:
         task = await self._kube.read_task(namespace, task_name)
         if task is None:
             return
@@ -357,7 +392,7 @@ class IncidentMonitor:
                 "Resolved",
                 True,
                 "RolloutRecovered",
-                "The rollout is complete and every replica is available",
+                message,
                 now,
                 None,
             )
@@ -366,7 +401,7 @@ class IncidentMonitor:
         await self._kube.post_event(
             task,
             reason="Resolved",
-            message="The rollout recovered: every replica is updated and available",
+            message=f"Recovered: {message[0].lower()}{message[1:]}",
             type_="Normal",
             key="resolved",
             now=now,

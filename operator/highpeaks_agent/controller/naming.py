@@ -26,9 +26,27 @@ def bounded_name(base: str, *, suffix: str = "") -> str:
     return f"{base[:keep].rstrip('-.')}-{_digest(base)}{suffix}".lower()
 
 
-def incident_task_name(deployment: str, revision: int) -> str:
-    """``incident-<deployment>-r<revision>`` (CONTRACT §4), bounded to a DNS label."""
-    return bounded_name(f"incident-{deployment}", suffix=f"-r{revision}")
+#: What a task name adds after ``incident-`` for each kind but Deployment.
+KIND_TAGS = {"StatefulSet": "sts", "DaemonSet": "ds", "Job": "job"}
+
+
+def incident_task_name(workload: str, revision: int | None, kind: str = "Deployment") -> str:
+    """The incident task's name, bounded to a DNS label: ``incident-<deployment>-r<revision>``
+    (CONTRACT §4), ``incident-sts-<name>-r<revision>``, ``incident-ds-<name>-r<revision>``,
+    ``incident-job-<name>`` (``revision`` None: a Job's incident is per Job).
+
+    A Deployment whose own name begins with a kind's tag (``sts-db``) would take the name of
+    that kind's incident (StatefulSet ``db``), so its name gets a hash of kind and name.
+    """
+    suffix = f"-r{revision}" if revision is not None else ""
+    tag = KIND_TAGS.get(kind)
+    if kind != "Deployment" and tag is None:
+        raise ValueError(f"no incident task names for kind {kind!r}")
+    if tag is not None:
+        return bounded_name(f"incident-{tag}-{workload}", suffix=suffix)
+    if workload.split("-", 1)[0] in KIND_TAGS.values() and "-" in workload:
+        suffix = f"-{_digest(kind, workload, length=8)}{suffix}"
+    return bounded_name(f"incident-{workload}", suffix=suffix)
 
 
 def failure_signature(diagnosis: Diagnosis) -> str:

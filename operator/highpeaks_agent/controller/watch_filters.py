@@ -1,4 +1,4 @@
-"""Cheap, pure checks that decide whether a watch event is worth a look at its Deployment.
+"""Cheap, pure checks that decide whether a watch event is worth a look at its workload.
 
 Most Pod and Deployment events in a cluster are healthy churn. Only events that may change
 the verdict reach the incident monitor: a pod that is waiting for a bad reason, crashed,
@@ -72,14 +72,25 @@ def deployment_needs_look(deployment: Mapping[str, Any]) -> bool:
     return bool(status.get("unavailableReplicas")) or status.get("updatedReplicas", 0) < replicas
 
 
-def owning_deployment(
+#: Kinds that control their pods directly and get incidents.
+_DIRECT_OWNERS = frozenset({"StatefulSet", "DaemonSet", "Job"})
+
+
+def owning_workload(
     pod: Mapping[str, Any], replicaset_owner: Callable[[str, str], str | None]
-) -> str | None:
-    """The Deployment a pod belongs to (Pod → ReplicaSet → Deployment, by ownerReferences)."""
+) -> tuple[str, str] | None:
+    """(kind, name) of the workload with incidents a pod belongs to, by ownerReferences:
+    Pod → ReplicaSet → Deployment, or the StatefulSet, DaemonSet or Job controlling it."""
     md = pod.get("metadata") or {}
     for ref in md.get("ownerReferences") or []:
-        if ref.get("controller") and ref.get("kind") == "ReplicaSet":
-            return replicaset_owner(str(md.get("namespace", "")), str(ref.get("name", "")))
+        if not ref.get("controller"):
+            continue
+        kind, name = str(ref.get("kind", "")), str(ref.get("name", ""))
+        if kind == "ReplicaSet":
+            deployment = replicaset_owner(str(md.get("namespace", "")), name)
+            return ("Deployment", deployment) if deployment is not None else None
+        if kind in _DIRECT_OWNERS:
+            return kind, name
     return None
 
 

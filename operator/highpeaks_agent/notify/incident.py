@@ -81,6 +81,22 @@ def incident_from_task(task: Mapping[str, Any]) -> Incident | None:
     )
 
 
+def summary_without(incident: Incident, *, target: bool) -> str:
+    """The summary without what a message says elsewhere: the rollout's changes (its own
+    list) and, with ``target``, the leading "<target> is failing: " (the message's header)."""
+    text = incident.summary
+    for most in (len(incident.changes), 2, 1):
+        shown = "; ".join(incident.changes[:most])
+        if shown and f" ({shown})" in text:
+            text = text.replace(f" ({shown})", "")
+            break
+    lead = f"{incident.target} is failing: "
+    if target and text.startswith(lead) and len(text) > len(lead):
+        rest = text[len(lead) :]
+        text = rest[0].upper() + rest[1:]
+    return text
+
+
 def _int(value: Any) -> int | None:
     try:
         return int(value)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from highpeaks_agent.notify.incident import Incident
+from highpeaks_agent.notify.incident import Incident, summary_without
 
 WEBHOOK_SCHEMA_VERSION = 1
 HEADER_MAX = 150
@@ -42,7 +42,7 @@ def webhook_body(incident: Incident) -> dict[str, Any]:
         "severity": incident.severity,
         "rootCause": incident.root_cause,
         "title": incident.title,
-        "summary": incident.summary,
+        "summary": summary_without(incident, target=False),
         "evidence": list(incident.evidence),
         "nextStep": incident.next_step,
         "rollout": rollout,
@@ -51,18 +51,17 @@ def webhook_body(incident: Incident) -> dict[str, Any]:
 
 
 def slack_message(incident: Incident) -> dict[str, Any]:
-    """An incoming-webhook message: header, facts, evidence, next step, diff, describe line."""
+    """An incoming-webhook message: header (target and root cause), summary, facts, evidence,
+    next step, diff, describe line — each fact in one place."""
     header = f"{incident.target} is failing: {incident.root_cause}"
     facts = [
-        ("Target", incident.target),
-        ("Root cause", f"`{incident.root_cause}`"),
         ("Severity", f"{_SEVERITY_ICON.get(incident.severity, '')} {incident.severity}".strip()),
     ]
     if incident.revision is not None:
         facts.append(("Revision", str(incident.revision)))
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": _cut(header, HEADER_MAX)}},
-        _section(_escape(incident.summary) or _escape(incident.title)),
+        _section(_escape(summary_without(incident, target=True)) or _escape(incident.title)),
         {"type": "section", "fields": [_field(name, value) for name, value in facts]},
     ]
     if incident.evidence:

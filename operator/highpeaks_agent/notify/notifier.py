@@ -22,7 +22,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
@@ -36,9 +36,13 @@ NOTIFIED_PREFIX = "devops.highpeaks.io/notified-"
 MAX_BACKOFF = 60.0
 #: After giving up on a message, wait this long before a new look may try it again.
 GIVE_UP_COOLDOWN = 600.0
-REMEMBERED = 10_000  # incidents remembered as done, so repeated looks cost no API call
+#: Incidents remembered as done, so repeated looks cost no API call; also the bound of the
+#: sends awaiting their record and of the incidents given up on, oldest forgotten first.
+REMEMBERED = 10_000
 
 Key = tuple[str, str, str]  # namespace, task, signature
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
 class IncidentNotifier(Protocol):
@@ -102,8 +106,8 @@ class Notifier:
         self._queue: asyncio.Queue[Key] = asyncio.Queue(maxsize=queue_size)
         self._queued: set[Key] = set()
         self._done: OrderedDict[Key, None] = OrderedDict()
-        self._sent: set[tuple[Key, str]] = set()
-        self._given_up: dict[Key, float] = {}
+        self._sent: OrderedDict[tuple[Key, str], None] = OrderedDict()
+        self._given_up: OrderedDict[Key, float] = OrderedDict()
         self._worker: asyncio.Task[None] | None = None
         self._hide = HideSinkUrls(self._sinks)
         logging.getLogger("httpx").addFilter(self._hide)
@@ -172,18 +176,18 @@ class Notifier:
         if delivered:
             self._remember(key)
         else:
-            self._given_up[key] = time.monotonic()
+            self._give_up(key)
 
     async def _deliver_to(self, sink: Sink, key: Key, incident: Incident) -> bool:
         if (key, sink.name) not in self._sent:
             if not await self._send(sink, incident):
                 return False
-            self._sent.add((key, sink.name))
+            _bounded_put(self._sent, (key, sink.name), None)
         namespace, task_name, signature = key
         await self._tasks.patch_task_metadata(
             namespace, task_name, {"annotations": {notified_annotation(sink.name): signature}}
         )
-        self._sent.discard((key, sink.name))
+        self._sent.pop((key, sink.name), None)
         return True
 
     async def _send(self, sink: Sink, incident: Incident) -> bool:
@@ -209,6 +213,29 @@ class Notifier:
 
     def _remember(self, key: Key) -> None:
         self._given_up.pop(key, None)
-        self._done[key] = None
-        while len(self._done) > REMEMBERED:
-            self._done.popitem(last=False)
+        _bounded_put(self._done, key, None)
+
+    def _give_up(self, key: Key) -> None:
+        """Wait ``GIVE_UP_COOLDOWN`` before trying this incident again; a cool-down that has
+        passed is forgotten, and so are the oldest beyond ``REMEMBERED`` (they are tried again
+        sooner, never sent twice: the task's annotations still say what was sent)."""
+        now = time.monotonic()
+        while self._given_up:
+            oldest = next(iter(self._given_up.values()))
+            if now - oldest < GIVE_UP_COOLDOWN:
+                break
+            self._given_up.popitem(last=False)
+        _bounded_put(self._given_up, key, now)
+
+    @property
+    def records(self) -> int:
+        """Incidents and sends held in memory (bounded by ``REMEMBERED`` each)."""
+        return len(self._done) + len(self._sent) + len(self._given_up)
+
+
+def _bounded_put(records: OrderedDict[_K, _V], key: _K, value: _V) -> None:
+    """Insert as the newest entry; drop the oldest beyond ``REMEMBERED``."""
+    records.pop(key, None)
+    records[key] = value
+    while len(records) > REMEMBERED:
+        records.popitem(last=False)

@@ -20,13 +20,17 @@ def target_answer(diagnosis: Diagnosis) -> str:
     if not diagnosis.findings:
         return diagnosis.summary
     root = diagnosis.findings[0]
-    parts = [diagnosis.summary, f"Most likely cause ({root.code}): {root.title}."]
-    if diagnosis.rollout and diagnosis.rollout.changes:
-        parts.append(
-            f"Revision {diagnosis.rollout.revision} changed: "
-            + "; ".join(diagnosis.rollout.changes[:5])
-            + "."
-        )
+    parts = [diagnosis.summary]
+    # each fact once: the summary already names the root finding and the first changes
+    if root.title in diagnosis.summary:
+        parts.append(f"Most likely cause ({root.code}).")
+    else:
+        parts.append(f"Most likely cause ({root.code}): {root.title}.")
+    changes = diagnosis.rollout.changes[:5] if diagnosis.rollout else []
+    unsaid = [c for c in changes if c not in diagnosis.summary]
+    if unsaid and diagnosis.rollout is not None:
+        also = " also" if len(unsaid) < len(changes) else ""
+        parts.append(f"Revision {diagnosis.rollout.revision}{also} changed: {'; '.join(unsaid)}.")
     if root.suggestion:
         parts.append(f"Next step: {root.suggestion}")
     return " ".join(parts)

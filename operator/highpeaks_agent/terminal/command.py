@@ -84,7 +84,7 @@ def run_diagnose(
     prog: str = "highpeaks-agent",
 ) -> int:
     """Diagnose what ``request`` names and print the report; returns the exit status."""
-    console = Console(stderr, prog=prog)
+    console = Console(stderr, prog=prog, environ=environ)
     try:
         settings = load_settings(environ)
         gathered = _gather(request, settings, stdin, console)

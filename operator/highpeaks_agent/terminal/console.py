@@ -2,7 +2,9 @@
 line, and the decision whether to colour.
 
 Everything here goes to stderr, so stdout stays the report alone (a script can parse it).
-The progress line is drawn only on a terminal and erased before the report is printed.
+The progress line is drawn only on a terminal and erased before the report is printed; on
+a terminal that says it understands no escape sequences (``TERM=dumb``) it is drawn and
+erased with carriage returns and spaces alone.
 """
 
 from __future__ import annotations
@@ -42,11 +44,15 @@ def _isatty(stream: TextIO) -> bool:
 class Console:
     """stderr for people: ``error``/``warning`` lines (redacted), and ``progress``."""
 
-    def __init__(self, stderr: TextIO, *, prog: str = PROG) -> None:
+    def __init__(
+        self, stderr: TextIO, *, prog: str = PROG, environ: Mapping[str, str] | None = None
+    ) -> None:
         self._err = stderr
         self._prog = prog
         self._interactive = _isatty(stderr)
+        self._dumb = (environ or {}).get("TERM") == "dumb"
         self._shown = False
+        self._drawn = 0  # characters on the progress line, for a dumb terminal's erase
         self._last_draw = 0.0
 
     def error(self, message: str) -> None:
@@ -65,16 +71,24 @@ class Console:
         if self._shown and now - self._last_draw < _REDRAW_EVERY:
             return
         self._last_draw = now
-        self._err.write(f"{_CLEAR_LINE}{_one_line(message)[:200]}")
+        line = _one_line(message)[:200]
+        self._err.write(f"{self._erase()}{line}")
         self._err.flush()
-        self._shown = True
+        self._shown, self._drawn = True, len(line)
 
     def clear(self) -> None:
         """Erase the progress line, before anything else is printed."""
         if self._shown:
-            self._err.write(_CLEAR_LINE)
+            self._err.write(self._erase())
             self._err.flush()
-            self._shown = False
+            self._shown, self._drawn = False, 0
+
+    def _erase(self) -> str:
+        """Back to the start of an empty progress line: ``ESC[K`` erases it, except on a dumb
+        terminal, where spaces overwrite what was drawn."""
+        if not self._dumb:
+            return _CLEAR_LINE
+        return f"\r{' ' * self._drawn}\r" if self._drawn else "\r"
 
 
 def _one_line(message: str) -> str:

@@ -164,6 +164,22 @@ def test_the_progress_line_is_drawn_on_a_terminal_only_and_erased() -> None:
     assert piped.getvalue() == ""
 
 
+def test_a_dumb_terminal_gets_no_escape_sequence_at_all() -> None:
+    terminal = Terminal()
+    console = Console(terminal, environ={"TERM": "dumb"})
+    console.progress("reading dump: file 1 of 2")
+    console.warning("a skipped file")
+    console.progress("diagnosing")
+    console.clear()
+    drawn = terminal.getvalue()
+    assert "\033" not in drawn
+    assert drawn == (
+        "\rreading dump: file 1 of 2"
+        "\r                         \rhighpeaks-agent: warning: a skipped file\n"
+        "\rdiagnosing\r          \r"
+    )
+
+
 def test_a_long_read_shows_progress_then_only_the_report(monkeypatch: pytest.MonkeyPatch) -> None:
     stderr, stdout = Terminal(), io.StringIO()
     monkeypatch.setattr(sys, "stderr", stderr)

@@ -76,7 +76,9 @@ def test_a_resolved_incident_leaves_the_index() -> None:
         "metadata": {"ownerReferences": [{"kind": "Deployment", "name": "checkout"}]},
         "status": {"conditions": []},
     }
-    assert open_incidents(namespace="shop", body=kopf.Body(owned)) == {("shop", "checkout"): True}
+    assert open_incidents(namespace="shop", body=kopf.Body(owned)) == {
+        ("shop", "Deployment", "checkout"): True
+    }
     owned["status"]["conditions"] = [{"type": "Resolved", "status": "True"}]
     # {} (not None) is what makes Kopf drop the task's earlier entry
     assert open_incidents(namespace="shop", body=kopf.Body(owned)) == {}

@@ -16,7 +16,7 @@ from highpeaks_agent.controller.incidents import (
 from highpeaks_agent.controller.watch_filters import (
     deployment_needs_look,
     labels_filter,
-    owning_deployment,
+    owning_workload,
     pod_needs_look,
 )
 from highpeaks_agent.engine.model import Diagnosis, Finding, ObjectRef, Severity
@@ -201,22 +201,27 @@ def test_deployment_needs_look() -> None:
     assert deployment_needs_look(stalled)
 
 
-def test_owning_deployment_follows_owner_references() -> None:
-    obj = {
-        "metadata": {
-            "namespace": "shop",
-            "ownerReferences": [
-                {"kind": "ReplicaSet", "name": "checkout-7d9f", "controller": True}
-            ],
-        }
-    }
-    assert (
-        owning_deployment(
-            obj, lambda ns, rs: "checkout" if (ns, rs) == ("shop", "checkout-7d9f") else None
-        )
-        == "checkout"
+def test_owning_workload_follows_owner_references() -> None:
+    def owned_by(kind: str, name: str) -> dict[str, Any]:
+        ref = {"kind": kind, "name": name, "controller": True}
+        return {"metadata": {"namespace": "shop", "ownerReferences": [ref]}}
+
+    def replicaset_owner(namespace: str, replicaset: str) -> str | None:
+        return "checkout" if (namespace, replicaset) == ("shop", "checkout-7d9f") else None
+
+    assert owning_workload(owned_by("ReplicaSet", "checkout-7d9f"), replicaset_owner) == (
+        "Deployment",
+        "checkout",
     )
-    assert owning_deployment({"metadata": {}}, lambda ns, rs: "x") is None
+    assert owning_workload(owned_by("ReplicaSet", "lone-1"), replicaset_owner) is None
+    assert owning_workload(owned_by("StatefulSet", "db"), replicaset_owner) == ("StatefulSet", "db")
+    assert owning_workload(owned_by("DaemonSet", "agent"), replicaset_owner) == (
+        "DaemonSet",
+        "agent",
+    )
+    assert owning_workload(owned_by("Job", "nightly-1"), replicaset_owner) == ("Job", "nightly-1")
+    assert owning_workload(owned_by("Node", "worker-1"), replicaset_owner) is None
+    assert owning_workload({"metadata": {}}, replicaset_owner) is None
 
 
 def test_labels_filter() -> None:
@@ -250,3 +255,109 @@ def test_phase_counter_follows_tasks() -> None:
 def test_bad_selectors_are_refused() -> None:
     with pytest.raises(ValueError, match="invalid label key"):
         labels_filter("bad key!=x")
+
+
+def test_task_names_add_the_kind_and_never_collide() -> None:
+    from highpeaks_agent.controller.naming import MAX_NAME, incident_task_name
+
+    assert incident_task_name("checkout", 2) == "incident-checkout-r2"
+    assert incident_task_name("db", 3, "StatefulSet") == "incident-sts-db-r3"
+    assert incident_task_name("agent", 4, "DaemonSet") == "incident-ds-agent-r4"
+    assert incident_task_name("nightly-28934520", None, "Job") == "incident-job-nightly-28934520"
+    # a Deployment named like another kind's tag keeps out of that kind's names
+    namesake = incident_task_name("sts-db", 3)
+    assert namesake != "incident-sts-db-r3" and namesake.endswith("-r3")
+    long = "a" * 70
+    names = {
+        incident_task_name(long, 7),
+        incident_task_name(long, 7, "StatefulSet"),
+        incident_task_name(long + "b", 7, "StatefulSet"),
+        incident_task_name(long, None, "Job"),
+    }
+    assert len(names) == 4 and all(len(n) <= MAX_NAME for n in names)
+    with pytest.raises(ValueError, match="ReplicaSet"):
+        incident_task_name("x", 1, "ReplicaSet")
+
+
+def test_a_job_has_one_incident_per_job_owned_by_it() -> None:
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "nightly-1", "namespace": "shop", "uid": "j-1"},
+        "status": {"failed": 3, "conditions": [{"type": "Failed", "status": "True"}]},
+    }
+    (action,) = decide(job, failing("BackoffLimitExceeded"), [])
+    assert action == Action("open", "incident-job-nightly-1", None, "BackoffLimitExceeded")
+    body = incident_task(job, action)
+    assert body["spec"]["target"] == {"kind": "Job", "name": "nightly-1"}
+    assert body["metadata"]["ownerReferences"][0]["apiVersion"] == "batch/v1"
+    assert body["metadata"]["annotations"] == {}  # no revision
+    assert decide(job, HEALTHY, [task("incident-job-nightly-1", "X")]) == []  # failed for good
+    job["status"]["conditions"] = [{"type": "Complete", "status": "True"}]
+    assert decide(job, HEALTHY, [task("incident-job-nightly-1", "X")]) == [
+        Action("resolve", "incident-job-nightly-1")
+    ]
+
+
+def test_a_statefulset_incident_is_named_after_its_update_revision() -> None:
+    sts = {
+        "kind": "StatefulSet",
+        "metadata": {"name": "db", "namespace": "shop", "uid": "s-1"},
+        "spec": {"replicas": 2},
+        "status": {"readyReplicas": 0, "updatedReplicas": 2},
+    }
+    (action,) = decide(sts, failing(), [], revision=3)
+    assert (action.task_name, action.revision) == ("incident-sts-db-r3", 3)
+    assert incident_task(sts, action)["metadata"]["annotations"] == {
+        "devops.highpeaks.io/revision": "3"
+    }
+
+
+def test_each_kinds_own_status_says_trouble_and_recovery() -> None:
+    from highpeaks_agent.controller.incident_kinds import DAEMONSET, JOB, STATEFULSET
+
+    def sts(**status: Any) -> dict[str, Any]:
+        return {"kind": "StatefulSet", "metadata": {}, "spec": {"replicas": 2}, "status": status}
+
+    rolling = sts(readyReplicas=2, updatedReplicas=1, currentRevision="a", updateRevision="b")
+    done = sts(readyReplicas=2, availableReplicas=2, updatedReplicas=2)
+    assert STATEFULSET.needs_look(rolling) and not STATEFULSET.recovered(rolling)
+    assert not STATEFULSET.needs_look(done) and STATEFULSET.recovered(done)
+
+    def ds(**status: Any) -> dict[str, Any]:
+        return {
+            "kind": "DaemonSet",
+            "metadata": {},
+            "status": {"desiredNumberScheduled": 3, **status},
+        }
+
+    stuck = ds(updatedNumberScheduled=3, numberAvailable=1, numberUnavailable=2)
+    healthy = ds(updatedNumberScheduled=3, numberAvailable=3)
+    assert DAEMONSET.needs_look(stuck) and not DAEMONSET.recovered(stuck)
+    assert not DAEMONSET.needs_look(healthy) and DAEMONSET.recovered(healthy)
+
+    def job(**status: Any) -> dict[str, Any]:
+        return {"kind": "Job", "metadata": {}, "status": status}
+
+    failed = job(failed=3, conditions=[{"type": "Failed", "status": "True"}])
+    retrying = job(failed=1, active=1)
+    completed = job(failed=1, conditions=[{"type": "Complete", "status": "True"}])
+    assert JOB.needs_look(failed) and JOB.needs_look(retrying) and not JOB.needs_look(completed)
+    assert JOB.recovered(completed) and not JOB.recovered(failed)
+
+
+def test_every_kind_with_incidents_is_watched() -> None:
+    import kopf
+
+    from highpeaks_agent.controller.handlers import register, workload_event
+    from highpeaks_agent.settings import Settings
+
+    registry = kopf.OperatorRegistry()
+    register(registry, Settings())
+    watched = {h.id for h in registry._watching.get_all_handlers() if h.fn is workload_event}
+    assert watched == {
+        "deployments_event",
+        "statefulsets_event",
+        "daemonsets_event",
+        "jobs_event",
+    }

@@ -58,13 +58,8 @@ def test_slack_message_says_target_cause_evidence_next_step_diff_and_describe() 
     header, summary, facts, evidence, next_step, diff, context = message["blocks"]
     assert header["text"]["text"] == "Deployment shop/checkout is failing: CrashLoopBackOff"
     assert "Container app keeps crashing" in summary["text"]["text"]
-    assert [f["text"].split("\n")[0] for f in facts["fields"]] == [
-        "*Target*",
-        "*Root cause*",
-        "*Severity*",
-        "*Revision*",
-    ]
-    assert "Deployment shop/checkout" in facts["fields"][0]["text"]
+    assert [f["text"].split("\n")[0] for f in facts["fields"]] == ["*Severity*", "*Revision*"]
+    assert summary["text"]["text"] == "Container app keeps crashing (exit code 1)."
     assert evidence["text"]["text"].startswith("*Evidence*\n```")
     assert "panic: missing PAYMENTS_API_URL" in evidence["text"]["text"]
     assert next_step["text"]["text"].startswith("*Next step*\nRead the crashed instance's log")
@@ -164,3 +159,39 @@ def test_only_a_finished_incident_with_a_signature_is_a_message() -> None:
 def test_annotation_names_match_the_incident_monitors() -> None:
     assert incident_module.SIGNATURE_ANNOTATION == incidents.SIGNATURE_ANNOTATION
     assert incident_module.REVISION_ANNOTATION == incidents.REVISION_ANNOTATION
+
+
+def test_a_jobs_incident_names_the_job_and_no_revision() -> None:
+    task = incident_task(changes=[])
+    task["metadata"]["name"] = "incident-job-nightly-1"
+    del task["metadata"]["annotations"]["devops.highpeaks.io/revision"]
+    del task["status"]["rollout"]
+    task["spec"]["target"] = {"kind": "Job", "name": "nightly-1"}
+    task["status"]["summary"] = "Job shop/nightly-1 is failing: Container app keeps crashing."
+    incident = incident_from_task(task)
+    assert incident is not None and incident.revision is None
+    message = slack_message(incident)
+    assert message["blocks"][0]["text"]["text"] == "Job shop/nightly-1 is failing: CrashLoopBackOff"
+    assert message["blocks"][1]["text"]["text"] == "Container app keeps crashing."
+    fields = [f["text"].split("\n")[0] for f in message["blocks"][2]["fields"]]
+    assert fields == ["*Severity*"]
+    body = webhook_body(incident)
+    assert body["target"] == {"kind": "Job", "namespace": "shop", "name": "nightly-1"}
+    assert (body["revision"], body["rollout"], body["task"]) == (
+        None,
+        None,
+        "incident-job-nightly-1",
+    )
+
+
+def test_the_summary_leaves_the_changes_to_the_diff() -> None:
+    change = "container app image: shop/checkout:2.13.4 -> shop/checkout:2.14.0"
+    task = incident_task(changes=[change])
+    task["status"]["summary"] = (
+        f"Deployment shop/checkout is failing: Container app keeps crashing (exit code 1). "
+        f"Started with revision 2 ({change})."
+    )
+    incident = incident_from_task(task)
+    assert incident is not None
+    assert str(slack_message(incident)["blocks"]).count("checkout:2.14.0") == 1
+    assert webhook_body(incident)["summary"].endswith("Started with revision 2.")

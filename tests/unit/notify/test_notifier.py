@@ -238,3 +238,28 @@ async def test_request_logs_never_show_a_sink_url(
     requests = [r.getMessage() for r in caplog.records if r.name == "httpx"]
     assert len(requests) == 2 and all("<slack URL>" in m or "<webhook URL>" in m for m in requests)
     assert "secretpath" not in caplog.text
+
+
+async def test_given_up_and_unrecorded_sends_are_bounded(
+    receiver: tuple[Receiver, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every incident a sink refused, and every send whose record could not be written, is
+    remembered in memory: never more than ``REMEMBERED`` of each, the oldest forgotten."""
+    monkeypatch.setattr("highpeaks_agent.notify.notifier.REMEMBERED", 3)
+    fake, url = receiver
+    fake.answers = [(400, {})] * 20
+    refusing = notifier(url, FakeRecords())
+    for number in range(10):
+        refusing.submit("shop", f"incident-r{number}-r1", SIGNATURE)
+        await refusing.join()
+    assert refusing.records == 3
+    await refusing.aclose()
+
+    fake.answers, fake.bodies["hook"] = [], []
+    unrecorded = notifier(url, FakeRecords(fail_patch=100))
+    for number in range(10):
+        unrecorded.submit("shop", f"incident-s{number}-r1", SIGNATURE)
+        await unrecorded.join()
+    assert len(fake.bodies["hook"]) == 10  # accepted each time, never recorded
+    assert unrecorded.records <= 3
+    await unrecorded.aclose()
