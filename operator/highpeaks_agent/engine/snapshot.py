@@ -35,6 +35,7 @@ KIND_BUCKETS: dict[str, str] = {
     "ReplicationController": "replicationcontrollers",
     "Node": "nodes",
     "Service": "services",
+    "EndpointSlice": "endpointslices",
     "ControllerRevision": "controllerrevisions",
     "PersistentVolumeClaim": "persistentvolumeclaims",
 }
@@ -91,6 +92,7 @@ class Snapshot:
     replicationcontrollers: list[KubeObject] = field(default_factory=list)
     nodes: list[KubeObject] = field(default_factory=list)
     services: list[KubeObject] = field(default_factory=list)
+    endpointslices: list[KubeObject] = field(default_factory=list)
     controllerrevisions: list[KubeObject] = field(default_factory=list)
     persistentvolumeclaims: list[KubeObject] = field(default_factory=list)
     #: (namespace, pod, container) → that container's log
