@@ -59,7 +59,7 @@ _MISSING_MODULE = _rx(
     r"ClassNotFoundException:? ([\w.$]+)",
     r"NoClassDefFoundError:? ([\w./$]+)",
     r"Could not find or load main class ([\w.$]+)",
-    r"error while loading shared libraries: ([^:]+): cannot open shared object file",
+    r"error while loading shared libraries: ([^:]+): cannot open shared object file: No such",
     r"cannot load such file -- (\S+)",
     r"Could not find ([\w-]+-[\d.]+) in any of the sources",
     r"Bundler::GemNotFound",
@@ -77,6 +77,8 @@ _ENV_MISSING = _rx(
     rf"(?i:missing|required|undefined|no)\s+(?:required\s+)?{_ENV}s?(?: set)?[:,]?\s+['\"`]?"
     r"([A-Z][A-Z0-9_]{2,})",
     r"required key ([A-Z][A-Z0-9_]+) missing value",
+    r"\b([A-Z][A-Z0-9_]{2,}): unbound variable",
+    r"Neither \$?([A-Z][A-Z0-9_]+) nor \$?[A-Z][A-Z0-9_]+ is set",
     r"KeyError: '([A-Z][A-Z0-9_]{2,})'",
     r"\b([A-Z][A-Z0-9_]{2,})['\"`]? (?:is (?:not set|unset|required|missing|empty)|"
     r"must be (?:set|provided|specified|defined))\b",
@@ -97,11 +99,15 @@ _FILE_MISSING = _rx(
     r"(?:config|configuration|certificate|key|cert) file ['\"]?([/\w.\-]+)['\"]? (?:not found|"
     r"does not exist|is missing)",
     r"Can't open the log file: No such file",
+    r"class path resource \[([^\]]+)\] cannot be opened because it does not exist",
+    r"can't open config file '([^']+)': No such file",
 )
 _OUT_OF_MEMORY = _rx(
     r"java\.lang\.OutOfMemoryError(?:: ([\w ]+))?",
     r"JavaScript heap out of memory",
     r"Reached heap limit Allocation failed",
+    r"Allocation failed - (?:JavaScript heap|process) out of memory",
+    r"^fatal error: out of memory",
     r"Ineffective mark-compacts near heap limit",
     r"fatal error: runtime: out of memory",
     r"runtime: out of memory",
@@ -184,6 +190,8 @@ _DATABASE_SCHEMA = _rx(
     r"PendingMigrationError|Migrations are pending",
     r"ActiveRecord::NoDatabaseError",
     r"Invalid object name '([^']+)'",
+    r"relation \"([^\"]+)\" already exists",
+    r"Table '([^']+)' already exists",
     r"You have \d+ unapplied migration",
 )
 _UNREACHABLE = _rx(
@@ -240,6 +248,8 @@ _CONFIG_INVALID = _rx(
     r"toml: ",
     r"\[emerg\] (?:unknown directive|invalid|\"[\w_]+\" directive)",
     r"unknown directive \"[^\"]+\"",
+    r"\[emerg\] .* in /\S+:\d+$",
+    r"directive \"[^\"]+\" is not terminated",
     r"FATAL CONFIG FILE ERROR",
     r"Bad directive or wrong number of arguments",
     r"unknown variable '([^']+)'",
@@ -278,6 +288,7 @@ _HOST_PORT_PATTERNS: Final = (
     re.compile(r"on host \"([\w.-]+)\".{0,40}?port (\d+)"),
     re.compile(r"UnknownHostException:? ([\w.-]+)"),
     re.compile(r"Failed to connect to ([\w.-]+) port (\d+)"),
+    re.compile(r"host='([\w.-]+)', port=(\d+)"),
     re.compile(r"://(?:[^/@\s]+@)?([\w.-]+(?::\d+)?)"),
     re.compile(r"(?:to|at|host) '?\"?([a-z][\w-]*(?:\.[\w-]+)*:\d{2,5})\b"),
     re.compile(r"\b([a-z][\w-]*(?:\.[\w-]+)*:\d{2,5})\b"),
@@ -308,6 +319,7 @@ _BY_CODE: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
 )
 
 # the headers of an unhandled exception or panic, by runtime; group 1 is the exception type
+_NODE_PLAIN_ERROR = re.compile(r"^(Error)(?: \[\w+\])?: .+")
 _APP_ERROR: Final = (
     re.compile(r"^panic: (.+)"),  # Go
     re.compile(r"^fatal error: (.+)"),  # Go runtime
@@ -318,20 +330,23 @@ _APP_ERROR: Final = (
     re.compile(r"^Caused by: ([\w.$]+)"),  # Java
     re.compile(r":in `[^']*': .* \(([A-Z]\w*(?:::\w+)*)\)$"),  # Ruby
     re.compile(r"^Uncaught (\w+(?:Error|Exception))"),  # Node / PHP
-    re.compile(r"^(Error)(?: \[\w+\])?: .+"),  # Node.js: a plain Error, when frames follow
+    _NODE_PLAIN_ERROR,
     re.compile(r"^(?:[\w]+\.)*([A-Z]\w*(?:Error|Exception))(?: \[\w+\])?(?::|$)"),  # Py/Node/Java
     re.compile(r"^([\w.]+(?:Error|Exception))\b:"),
 )
 _RUBY_FRAME = re.compile(r"^(\S+:\d+:in `[^']*')")
 _TRACE_START = re.compile(r"^(Traceback \(most recent call last\)|goroutine \d+ \[)")
 
+_GO_FRAME = re.compile(r"^([\w./-]+(?:\.\(\*?\w+\))?(?:\.[\w.]+)?\(.*\))$")
+# a Go frame in the standard library: no dot in the package path's first element
+_GO_STDLIB = re.compile(r"^(?!main\.)[a-z0-9_]+(?:/[a-z0-9_]+)*\.[\w(*).]+\(")
 # frames, by runtime: (pattern, is it library code rather than the application's own)
 _FRAMES: Final = (
     re.compile(r'^\s*File "([^"]+)", line (\d+), in (\S+)'),  # Python
     re.compile(r"^\s+at ([\w.$<>]+)\(([^)]*)\)"),  # Java
     re.compile(r"^\s+at (?:async )?(\S+) \(([^)]+)\)"),  # Node.js
     re.compile(r"^\s+at ([^\s(]+:\d+:\d+)$"),  # Node.js, anonymous
-    re.compile(r"^([\w./-]+(?:\.\(\*?\w+\))?(?:\.[\w.]+)?\(.*\))$"),  # Go function line
+    _GO_FRAME,
     re.compile(r"^\s+at ([\w.`<>]+\(.*\))(?: in (.+))?"),  # .NET
     re.compile(r"^\s*(?:from )?([\w./-]+\.rb:\d+:in .+)"),  # Ruby
     re.compile(r"^#\d+ ([/\w.-]+\(\d+\)): .+"),  # PHP
@@ -347,12 +362,15 @@ _LIBRARY = re.compile(
 
 # --- levels -----------------------------------------------------------------------------------
 
-_QUIET_LEVELS = frozenset({"warn", "warning", "info", "notice", "debug", "trace", "verbose"})
+_QUIET_LEVELS = frozenset(
+    {"warn", "warning", "info", "note", "notice", "debug", "trace", "verbose"}
+)
 _TEXT_LEVEL = re.compile(
     r"^.{0,60}?(?:\b|\[)(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|FATAL|CRITICAL|CRIT|PANIC|"
     r"EMERG|ALERT|SEVERE|LOG)\b"
-    r"|^.{0,60}?(?:level=\"?|\[)(?i:(trace|debug|info|notice|warn|warning|error|fatal|crit|alert|"
-    r"emerg|panic))\b"
+    r"|^.{0,60}?(?:l(?:e)?v(?:e)?l=\"?|\[)(?i:(trace|debug|info|note|notice|warn|warning|error|fatal|"
+    r"crit|alert|emerg|panic))\b"
+    r"|^.{0,60}?[\s:](trace|debug|info|notice|warn|warning):\s"
 )
 _EXCEPTION_HEAD = re.compile(r"^(?:Traceback \(most recent|[\w.$]+(?:Exception|Error)(?::|$))")
 _GLOG_LEVEL = re.compile(r"^([IWEF])\d{4} ")
@@ -374,7 +392,21 @@ _RECOVERED = _rx(
     r"\bnow listening on\b",
 )
 
-_JSON_MESSAGE_KEYS = ("msg", "message", "error", "err", "exception", "stack_trace", "stack")
+_ERRORISH = re.compile(
+    r"error|fail|exception|refused|denied|unable|cannot|could not|panic|fatal|timed out", re.I
+)
+
+_JSON_MESSAGE_KEYS = (
+    "msg",
+    "message",
+    "event",
+    "error",
+    "err",
+    "exception",
+    "stack_trace",
+    "stacktrace",
+    "stack",
+)
 _JSON_LEVEL_KEYS = ("level", "severity", "lvl", "loglevel", "log.level", "levelname")
 
 
@@ -394,10 +426,10 @@ def read_cause(text: str) -> LogCause | None:
         line = lines[index]
         if app_error is not None and index < app_error_at - _TRACE_WINDOW:
             break  # an older line is not part of the trace that ended the process
+        if _RECOVERED.search(line.text) and not _ERRORISH.search(line.text):
+            break  # what came before was got past
         if line.level in _QUIET_LEVELS:
             continue
-        if _RECOVERED.search(line.text):
-            break  # what came before was got past
         if (cause := _specific_cause(line.text)) is not None:
             return cause
         if app_error is None and (app_error := _app_error(lines, index)) is not None:
@@ -428,6 +460,7 @@ def _json_record(text: str) -> dict[str, object] | None:
 
 def _record_lines(record: dict[str, object]) -> Iterator[tuple[str, str | None]]:
     """A JSON record's message and error as one line, then any stack trace it carries."""
+    record = {str(k).lower(): v for k, v in record.items()}  # "Level", "Message" alike
     level = next((str(record[k]).lower() for k in _JSON_LEVEL_KEYS if k in record), None)
     texts = [
         str(v) for k in _JSON_MESSAGE_KEYS if isinstance(v := record.get(k), str) and v.strip()
@@ -472,7 +505,7 @@ def _text_level(text: str) -> str | None:
     if match := _GLOG_LEVEL.match(text):
         return _GLOG_NAMES[match.group(1)]
     if match := _TEXT_LEVEL.match(text):
-        level = (match.group(1) or match.group(2)).lower()
+        level = next(g for g in match.groups() if g).lower()
         return "info" if level == "log" else level
     return None
 
@@ -537,8 +570,8 @@ def _app_error(lines: list[_Line], index: int) -> LogCause | None:
     text = lines[index].text.strip()
     for pattern in _APP_ERROR:
         if match := pattern.search(text):
-            if match.group(1) == "Error" and not _frame_follows(lines, index):
-                continue
+            if pattern is _NODE_PLAIN_ERROR and not _frame_follows(lines, index):
+                continue  # a plain "Error: ..." line is an unhandled Error only with its frames
             kind = match.group(1).strip()
             ruby = _RUBY_FRAME.match(text)
             frame = ruby.group(1) if ruby else _top_frame(lines, index)
@@ -575,5 +608,7 @@ def _frame(text: str) -> str:
     for pattern in _FRAMES:
         if match := pattern.match(text):
             frame = " ".join(g for g in match.groups() if g)
+            if pattern is _GO_FRAME and (_GO_STDLIB.match(frame) or frame.startswith("panic(")):
+                return ""
             return "" if _LIBRARY.search(frame) else frame.strip()
     return ""
