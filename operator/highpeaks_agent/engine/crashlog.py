@@ -87,6 +87,8 @@ _ENV_MISSING = _rx(
     r"(?i:superuser password is not specified)",
     r"(?i:password option is not specified)",
     r"You need to specify one of (?:the following|MYSQL_ROOT_PASSWORD)",
+    r"(?i:missing required (?:setting|config(?:uration)?|option|parameter|value)s?):? ['\"`]?"
+    r"([A-Za-z_][\w.]+)",
     flags=0,
 )
 _FILE_MISSING = _rx(
@@ -221,6 +223,7 @@ _UNREACHABLE = _rx(
     r"ServerSelectionTimeoutError|MongoServerSelectionError|MongoNetworkError",
     r"Failed to connect to [\w.-]+ port \d+",
     r"Unable to connect to",
+    r"(?:cannot|can't|could not|unable to) reach\b",
     r"failed to connect to",
     r"Connection reset by peer",
     r"ECONNRESET",

@@ -38,7 +38,13 @@ def crash_explained_by_log(container: ContainerContext) -> Finding | None:
         cause.code,
         f"{container.label} crashes: {title}",
         detail=f"The crashed instance's log ends with: {line}",
-        evidence=[line, container.exit_line, _dependency_line(dependency)],
+        # the cause first, then how it ended and the log's last key lines around it
+        evidence=[
+            line,
+            container.exit_line,
+            _dependency_line(dependency),
+            *(other for other in container.logs if other != line),
+        ],
         suggestion=step,
     )
     finding.dependency = dependency
