@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
@@ -548,6 +548,17 @@ def _subject(code: str, text: str, found: str) -> str:
             return port
         return next((m.group(1) for p in _PATHS if (m := p.search(text))), "")
     return ""
+
+
+def dependency_hosts(texts: Iterable[str]) -> list[str]:
+    """The hosts the causes of these logs name for a connection, credentials or TLS failure,
+    each once, in order: what a live read follows to its Service."""
+    hosts: dict[str, None] = {}
+    for text in texts:
+        cause = read_cause(text)
+        if cause is not None and cause.host:
+            hosts[cause.host] = None
+    return list(hosts)
 
 
 def host_port(text: str) -> str:

@@ -22,15 +22,30 @@ from highpeaks_agent.engine.workloads import target_of
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 
 
+def service_for(host: str, namespace: str, snapshot: Snapshot) -> KubeObject | None:
+    """The Service of the snapshot that ``host`` names, if any."""
+    name = _without_port(host)
+    spelled = _service_name(name, namespace, snapshot)
+    if spelled is not None:
+        return snapshot.get("Service", spelled[1], spelled[0])
+    return _by_cluster_ip(name, snapshot)
+
+
+def _without_port(host: str) -> str:
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
 def dependency_for(host: str, namespace: str, snapshot: Snapshot) -> Dependency | None:
     """What the snapshot knows of ``host`` as a Service; None when it is no in-cluster name."""
-    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    name = _without_port(host)
     service = _by_cluster_ip(name, snapshot)
     if service is None:
         spelled = _service_name(name, namespace, snapshot)
         if spelled is None:
             return None
         service = snapshot.get("Service", spelled[1], spelled[0])
+        if service is None and not snapshot.services:
+            return None  # the input holds no Services at all: nothing is known of this one
         if service is None:
             ref = ObjectRef(kind="Service", namespace=spelled[1], name=spelled[0])
             return Dependency(host=host, service=ref, exists=False, ready_endpoints=0)

@@ -194,7 +194,8 @@ def test_the_crash_names_the_failing_workload_behind_the_service(
 def test_a_host_with_no_service_says_so(tmp_path: Path) -> None:
     log = "Error: getaddrinfo ENOTFOUND payments\n    at GetAddrInfoReqWrap.onlookup [as oncomplete] (node:dns:107:26)\n"
     objects, logs = crashing_app("checkout", log)
-    document = diagnose(write_dump(tmp_path, objects, logs), "-o", "json").json()
+    own = {"kind": "Service", "metadata": {"name": "checkout", "namespace": "shop"}, "spec": {}}
+    document = diagnose(write_dump(tmp_path, [*objects, own], logs), "-o", "json").json()
     root = document["diagnoses"][0]["findings"][0]
     assert root["code"] == "CrashLoopBackOff.DependencyUnreachable"
     assert root["dependency"]["service"] == {
