@@ -45,8 +45,98 @@ class LogCause:
 _I = re.I
 
 
-def _rx(*alternatives: str, flags: int = _I) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{a})" for a in alternatives), flags)
+class _Gated:
+    """A pattern of many alternatives, searched only in lines that hold one of the literal
+    words each alternative requires: a crash log is mostly lines no pattern can match, and a
+    substring test is a hundred times cheaper than the regular expression."""
+
+    __slots__ = ("_anchors", "_pattern")
+
+    def __init__(
+        self, alternatives: tuple[str, ...], flags: int, unanchored: tuple[str, ...]
+    ) -> None:
+        self._pattern = re.compile("|".join(f"(?:{a})" for a in alternatives), flags)
+        branches = [branch for a in alternatives for branch in _top_level_branches(a)]
+        anchors = {_required_literal(branch) for branch in branches}
+        if None in anchors and unanchored:
+            # branches that start with a group: words one of which each of them contains
+            anchors = (anchors - {None}) | set(unanchored)
+        # a branch without a literal it must contain: the pattern is always searched
+        self._anchors = None if None in anchors else tuple(a for a in anchors if a)
+
+    def search(self, text: str, lowered: str | None = None) -> re.Match[str] | None:
+        """The pattern's match in ``text`` (``lowered``: the text in lower case, if known)."""
+        if self._anchors is not None:
+            lowered = text.lower() if lowered is None else lowered
+            if not any(anchor in lowered for anchor in self._anchors):
+                return None
+        return self._pattern.search(text)
+
+
+def _top_level_branches(pattern: str) -> list[str]:
+    """``a|b(c|d)`` → ``["a", "b(c|d)"]``: the alternatives outside groups and classes."""
+    branches, depth, in_class, start, index = [], 0, False, 0, 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            branches.append(pattern[start:index])
+            start = index + 1
+        index += 1
+    branches.append(pattern[start:])
+    return branches
+
+
+_OPTIONAL = re.compile(r"(?:\\.|[^\\])(?:\?|\*|\{0,?\d*\})")
+_NOT_LITERAL = re.compile(r"\\.|[.^$+?*{}|]|\{\d*,?\d*\}")
+
+
+def _required_literal(branch: str) -> str | None:
+    """The longest run of plain characters every match of ``branch`` contains, lower-cased;
+    None when it has none of three characters or more (groups and classes are skipped)."""
+    outside, depth, in_class, index = [], 0, False, 0
+    while index < len(branch):
+        char = branch[index]
+        if char == "\\" and not in_class and depth == 0:
+            outside.append(branch[index : index + 2])
+            index += 2
+            continue
+        if char == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+            outside.append("\x00") if not in_class else None
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                outside.append("\x00")
+        elif depth == 0:
+            outside.append(char)
+        index += 1
+    plain = _NOT_LITERAL.sub("\x00", _OPTIONAL.sub("\x00", "".join(outside)))
+    # a group or class followed by a quantifier left "\x00?" behind: the character before a
+    # quantifier is optional only when it is a literal, which _OPTIONAL removed
+    runs = [run for run in plain.split("\x00") if len(run.strip()) >= 3]
+    return max(runs, key=len).lower() if runs else None
+
+
+def _rx(*alternatives: str, flags: int = _I, unanchored: tuple[str, ...] = ()) -> _Gated:
+    return _Gated(alternatives, flags, unanchored)
 
 
 # --- the patterns, by code (first group that matched is the subject) ---------------------------
@@ -90,6 +180,19 @@ _ENV_MISSING = _rx(
     r"(?i:missing required (?:setting|config(?:uration)?|option|parameter|value)s?):? ['\"`]?"
     r"([A-Za-z_][\w.]+)",
     flags=0,
+    # every branch above that starts with a group holds one of these words
+    unanchored=(
+        "env",
+        "not set",
+        "unset",
+        "not defined",
+        "undefined",
+        "required",
+        "missing",
+        "empty",
+        "must be",
+        "not specified",
+    ),
 )
 _FILE_MISSING = _rx(
     r"No such file or directory:? '([^']+)'",
@@ -276,6 +379,7 @@ _CONFIG_INVALID = _rx(
     r"SyntaxError: .* in JSON",
     r"Cannot deserialize value of type",
     r"UnrecognizedPropertyException",
+    unanchored=("error ", "failed "),
 )
 
 # what the subject of a line is, when the code's own pattern has no group for it
@@ -306,7 +410,7 @@ _SOURCE_FILE = re.compile(r"\.(?:rs|go|py|js|mjs|ts|java|kt|rb|cs|php|c|cc|cpp|h
 
 # --- what decides, in the order a line is asked ---------------------------------------------
 
-_BY_CODE: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
+_BY_CODE: Final[tuple[tuple[str, _Gated], ...]] = (
     (catalogue.CRASH_MISSING_MODULE, _MISSING_MODULE),
     (catalogue.CRASH_OUT_OF_MEMORY, _OUT_OF_MEMORY),
     (catalogue.CRASH_DISK_FULL, _DISK_FULL),
@@ -368,12 +472,19 @@ _LIBRARY = re.compile(
 _QUIET_LEVELS = frozenset(
     {"warn", "warning", "info", "note", "notice", "debug", "trace", "verbose"}
 )
-_TEXT_LEVEL = re.compile(
-    r"^.{0,60}?(?:\b|\[)(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|FATAL|CRITICAL|CRIT|PANIC|"
-    r"EMERG|ALERT|SEVERE|LOG)\b"
-    r"|^.{0,60}?(?:l(?:e)?v(?:e)?l=\"?|\[)(?i:(trace|debug|info|note|notice|warn|warning|error|fatal|"
-    r"crit|alert|emerg|panic))\b"
-    r"|^.{0,60}?[\s:](trace|debug|info|notice|warn|warning):\s"
+# a record's level, looked for near the start of the line (searched up to _LEVEL_SPAN): an
+# upper-case word, then a tagged one (level=warn, [warn]), then a "warn:" prefix
+_LEVEL_SPAN = 80
+_LEVEL_PATTERNS: Final = (
+    re.compile(
+        r"(?:\b|\[)(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|FATAL|CRITICAL|CRIT|PANIC|"
+        r"EMERG|ALERT|SEVERE|LOG)\b"
+    ),
+    re.compile(
+        r"(?:l(?:e)?v(?:e)?l=\"?|\[)(?i:(trace|debug|info|note|notice|warn|warning|error|fatal|"
+        r"crit|alert|emerg|panic))\b"
+    ),
+    re.compile(r"[\s:](trace|debug|info|notice|warn|warning):\s"),
 )
 _EXCEPTION_HEAD = re.compile(r"^(?:Traceback \(most recent|[\w.$]+(?:Exception|Error)(?::|$))")
 _GLOG_LEVEL = re.compile(r"^([IWEF])\d{4} ")
@@ -413,27 +524,80 @@ _JSON_MESSAGE_KEYS = (
 _JSON_LEVEL_KEYS = ("level", "severity", "lvl", "loglevel", "log.level", "levelname")
 
 
-@dataclass(frozen=True, slots=True)
-class _Line:
-    text: str
-    level: str | None
-    """The record's level, lower case; None when the line says none."""
+_WARNINGS = frozenset({"warn", "warning"})
+
+
+class _Levels:
+    """Each line's record level, worked out only for the lines the reader visits (a tail is
+    read from its end and most of it never is): a trace's frames inherit their header's
+    level, and an exception printed right after a warning belongs to that warning."""
+
+    def __init__(self, flat: list[tuple[str, str | None, bool]]) -> None:
+        self._flat = flat
+        self._known: dict[int, str | None] = {}
+
+    def __getitem__(self, index: int) -> str | None:
+        if index < 0:
+            return None
+        if index not in self._known:
+            # a run of frames inherits from its header: work the run out from its top
+            top = index
+            while top > 0 and top - 1 not in self._known and self._inherits(top):
+                top -= 1
+            for position in range(top, index + 1):
+                self._known[position] = self._level(position)
+        return self._known[index]
+
+    def _inherits(self, index: int) -> bool:
+        text, _, from_json = self._flat[index]
+        return not from_json and (
+            text[0] in " \t"
+            or _CONTINUATION.match(text) is not None
+            or self._ends_python_trace(index)
+            or _EXCEPTION_HEAD.match(text) is not None
+        )
+
+    def _level(self, index: int) -> str | None:
+        text, json_level, from_json = self._flat[index]
+        if from_json:
+            return json_level
+        if self._ends_python_trace(index):
+            return self[index - 1]  # the exception that ends a traceback: the trace's level
+        own = _text_level(text)
+        if own is not None:
+            return own
+        if _EXCEPTION_HEAD.match(text):
+            previous = self[index - 1]
+            return previous if previous in _WARNINGS else None
+        return self[index - 1] if _CONTINUATION.match(text) else None
+
+    def _ends_python_trace(self, index: int) -> bool:
+        """A line that is not indented, after the indented frames of a Python traceback."""
+        text = self._flat[index][0]
+        if text[0] in " \t" or index == 0 or self._flat[index - 1][0][0] not in " \t":
+            return False
+        above = index - 1
+        while above > 0 and self._flat[above][0][0] in " \t":
+            above -= 1
+        return self._flat[above][0].startswith("Traceback (most recent")
 
 
 def read_cause(text: str) -> LogCause | None:
     """The cause the log's last lines show, or None when they show none (or a recovery)."""
-    lines = list(_levelled(_flattened(text.splitlines()[-TAIL_LINES:])))
+    flat = [f for f in _flattened(text.splitlines()[-TAIL_LINES:]) if f[0].strip()]
+    lines = [f[0] for f in flat]
+    levels = _Levels(flat)
     app_error: LogCause | None = None
     app_error_at = len(lines)
     for index in range(len(lines) - 1, -1, -1):
         line = lines[index]
         if app_error is not None and index < app_error_at - _TRACE_WINDOW:
             break  # an older line is not part of the trace that ended the process
-        if _RECOVERED.search(line.text) and not _ERRORISH.search(line.text):
+        if _RECOVERED.search(line) and not _ERRORISH.search(line):
             break  # what came before was got past
-        if line.level in _QUIET_LEVELS:
+        if levels[index] in _QUIET_LEVELS:
             continue
-        if (cause := _specific_cause(line.text)) is not None:
+        if (cause := _specific_cause(line)) is not None:
             return cause
         if app_error is None and (app_error := _app_error(lines, index)) is not None:
             app_error_at = index
@@ -477,45 +641,22 @@ def _record_lines(record: dict[str, object]) -> Iterator[tuple[str, str | None]]
                 yield sub.rstrip(), level
 
 
-def _levelled(flat: Iterator[tuple[str, str | None, bool]]) -> Iterator[_Line]:
-    """Each line with its record's level: a trace's frames inherit their header's level, and
-    an exception printed right after a warning belongs to that warning."""
-    current: str | None = None
-    in_python_trace = False
-    for text, json_level, from_json in flat:
-        if not text.strip():
-            continue
-        if from_json:
-            current = json_level
-            yield _Line(text, current)
-            continue
-        if in_python_trace and not text.startswith((" ", "\t")):
-            in_python_trace = False
-            yield _Line(text, current)  # the exception line that ends the traceback
-            continue
-        own = _text_level(text)
-        if own is not None:
-            current = own
-        elif _EXCEPTION_HEAD.match(text):
-            current = current if current in ("warn", "warning") else None
-            in_python_trace = text.startswith("Traceback")
-        elif not _CONTINUATION.match(text):
-            current = None
-        yield _Line(text, current)
-
-
 def _text_level(text: str) -> str | None:
+    if text[0] in " \t":
+        return None  # a frame or a wrapped line: it continues its record
     if match := _GLOG_LEVEL.match(text):
         return _GLOG_NAMES[match.group(1)]
-    if match := _TEXT_LEVEL.match(text):
-        level = next(g for g in match.groups() if g).lower()
-        return "info" if level == "log" else level
+    for pattern in _LEVEL_PATTERNS:
+        if match := pattern.search(text, 0, _LEVEL_SPAN):
+            level = match.group(1).lower()
+            return "info" if level == "log" else level
     return None
 
 
 def _specific_cause(text: str) -> LogCause | None:
+    lowered = text.lower()
     for code, pattern in _BY_CODE:
-        if match := pattern.search(text):
+        if match := pattern.search(text, lowered):
             subject = next((g for g in match.groups() if g), "")
             host = host_port(text) if code in _LINKED else ""
             return LogCause(code, text.strip(), _subject(code, text, subject), host=host)
@@ -579,9 +720,9 @@ def _port(text: str) -> str:
     return next((g for g in match.groups() if g), "") if match else ""
 
 
-def _app_error(lines: list[_Line], index: int) -> LogCause | None:
+def _app_error(lines: list[str], index: int) -> LogCause | None:
     """An unhandled exception's or panic's header at ``index``, with the app's top frame."""
-    text = lines[index].text.strip()
+    text = lines[index].strip()
     for pattern in _APP_ERROR:
         if match := pattern.search(text):
             if pattern is _NODE_PLAIN_ERROR and not _frame_follows(lines, index):
@@ -593,17 +734,17 @@ def _app_error(lines: list[_Line], index: int) -> LogCause | None:
     return None
 
 
-def _frame_follows(lines: list[_Line], index: int) -> bool:
-    return index + 1 < len(lines) and lines[index + 1].text.lstrip().startswith("at ")
+def _frame_follows(lines: list[str], index: int) -> bool:
+    return index + 1 < len(lines) and lines[index + 1].lstrip().startswith("at ")
 
 
-def _top_frame(lines: list[_Line], index: int) -> str:
+def _top_frame(lines: list[str], index: int) -> str:
     """The innermost frame of the application's own code near the exception at ``index``.
 
     Python prints frames before the exception, innermost last; the other runtimes print them
     after it, innermost first.
     """
-    before = [line.text for line in lines[max(0, index - 60) : index]]
+    before = lines[max(0, index - 60) : index]
     if any(_TRACE_START.match(t) for t in before) and any(
         t.lstrip().startswith("File ") for t in before
     ):
@@ -612,7 +753,7 @@ def _top_frame(lines: list[_Line], index: int) -> str:
             if frame:
                 return frame
     for line in lines[index + 1 : index + 60]:
-        frame = _frame(line.text)
+        frame = _frame(line)
         if frame:
             return frame
     return ""

@@ -30,20 +30,21 @@ def crash_explained_by_log(container: ContainerContext) -> Finding | None:
     cause = read_cause(entry.text)
     if cause is None:
         return None
-    redact = pod.snapshot.redactor.text
-    line = redact(cause.line)
+    # the log's key lines are redacted already: a cause line among them needs no second pass
+    key_lines = container.logs
+    line = cause.line if cause.line in key_lines else pod.snapshot.redactor.text(cause.line)
     dependency = _dependency(container, cause)
     title, step = _WORDING[cause.code](container, cause, dependency)
     finding = container.finding(
         cause.code,
         f"{container.label} crashes: {title}",
-        detail=f"The crashed instance's log ends with: {line}",
+        detail="Read from the crashed instance's own log: its first evidence line shows why.",
         # the cause first, then how it ended and the log's last key lines around it
         evidence=[
             line,
             container.exit_line,
             _dependency_line(dependency),
-            *(other for other in container.logs if other != line),
+            *(other for other in key_lines if other != line),
         ],
         suggestion=step,
     )
