@@ -684,6 +684,7 @@ def _subject(code: str, text: str, found: str) -> str:
         catalogue.CRASH_PERMISSION_DENIED,
         catalogue.CRASH_DISK_FULL,
         catalogue.CRASH_CONFIG_MISSING,
+        catalogue.CRASH_CONFIG_INVALID,
     ):
         if "bind" in text.lower() and (port := _port(text)):
             return port
