@@ -224,7 +224,7 @@ def _permission_denied(
 ) -> tuple[str, str]:
     subject = cause.subject
     context = _security_context(c)
-    if subject.isdigit():
+    if subject.isdigit() and int(subject) < 1024:
         port = int(subject)
         user = context.get("runAsUser")
         who = f"runs as user {user}" if user not in (None, 0) else "runs as non-root"
@@ -232,7 +232,7 @@ def _permission_denied(
             f"Container {c.name} {who} and port {port} is below 1024: listen on a port >= 1024 "
             "(and point the Service's targetPort at it), or add capability NET_BIND_SERVICE."
         )
-    if "Read-only file system" in cause.line or "EROFS" in cause.line:
+    if "read-only file system" in cause.line.lower() or "EROFS" in cause.line:
         return f"cannot write {subject or 'its files'} (read-only file system)", _read_only_step(
             c, subject, context
         )
