@@ -748,3 +748,26 @@ def test_crash_app_error_names_type_and_top_frame() -> None:
     assert finding.code == "CrashLoopBackOff.AppError"
     assert finding.evidence[0].startswith("panic: runtime error")
     assert "github.com/shop/checkout/internal/cart.(*Cart).Total(0x0)" in finding.title
+
+
+def test_a_retry_that_then_connected_refines_nothing() -> None:
+    log = (
+        "2026-11-20T09:59:00Z ERROR dial tcp 10.96.12.7:5432: connect: connection refused\n"
+        "2026-11-20T09:59:05Z INFO connected to db:5432\n"
+        "2026-11-20T09:59:06Z INFO listening on :8080\n"
+        "shutting down\n"
+    )
+    _, result = crash_with_log(log)
+    assert result[0].findings[0].code == "CrashLoopBackOff"
+
+
+def test_a_handled_warning_refines_nothing_but_the_error_after_it_does() -> None:
+    warned = '{"level":"warn","msg":"retrying","error":"dial tcp db:5432: connect: connection refused"}\n'
+    _, result = crash_with_log(warned)
+    assert result[0].findings[0].code == "CrashLoopBackOff"
+    failed = (
+        warned
+        + '{"level":"fatal","msg":"giving up","error":"pq: password authentication failed for user \\"shop\\""}\n'
+    )
+    _, result = crash_with_log(failed)
+    assert result[0].findings[0].code == "CrashLoopBackOff.AuthFailed"
