@@ -67,7 +67,9 @@ def _service_name(name: str, namespace: str, snapshot: Snapshot) -> tuple[str, s
         return None
     if len(labels) == 1:
         return labels[0], namespace
-    known = set(snapshot.namespaces()) | {namespace}
+    # a namespace of the input: the pod's, or one its Services live in (a short list to scan,
+    # where every object would be 10,000s)
+    known = {namespace} | {meta(svc).get("namespace") for svc in snapshot.services}
     if len(labels) == 2 and labels[1] in known:
         return labels[0], labels[1]
     if len(labels) >= 3 and labels[2] == "svc":
