@@ -128,9 +128,8 @@ def selected_pods(service: Mapping[str, Any], snapshot: Snapshot) -> list[KubeOb
     namespace = meta(service).get("namespace") or ""
     return [
         pod
-        for pod in snapshot.pods
-        if (meta(pod).get("namespace") or "") == namespace
-        and all(as_mapping(meta(pod).get("labels")).get(k) == v for k, v in selector.items())
+        for pod in snapshot.pods_by_namespace.get(namespace, [])
+        if all(as_mapping(meta(pod).get("labels")).get(k) == v for k, v in selector.items())
     ]
 
 

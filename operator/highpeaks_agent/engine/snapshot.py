@@ -149,6 +149,7 @@ class Snapshot:
         """(Re)build the lookup indexes; call after adding objects."""
         self.__dict__.pop("redactor", None)  # the objects' secrets may have changed too
         self.__dict__.pop("lost_nodes", None)
+        self.__dict__.pop("pods_by_namespace", None)
         self._by_uid.clear()
         self._by_key.clear()
         self._children.clear()
@@ -212,6 +213,14 @@ class Snapshot:
             for node in self.nodes
             if type(name := meta(node).get("name")) is str and lost_node_lines(node, name)
         )
+
+    @cached_property
+    def pods_by_namespace(self) -> Mapping[str, list[KubeObject]]:
+        """Pods by namespace: where a Service's selector looks (built on first use)."""
+        found: dict[str, list[KubeObject]] = defaultdict(list)
+        for pod in self.pods:
+            found[meta(pod).get("namespace") or ""].append(pod)
+        return found
 
     # --- lookups -------------------------------------------------------------------------
 
