@@ -97,6 +97,19 @@ PERMISSIONS: tuple[Permission, ...] = (
     ),
     Permission(
         "",
+        ("services",),
+        ("list",),
+        "the Service a crashed container could not reach, and the pods it selects "
+        "(sources/live.py)",
+    ),
+    Permission(
+        "discovery.k8s.io",
+        ("endpointslices",),
+        ("list",),
+        "that Service's ready endpoints (sources/live.py)",
+    ),
+    Permission(
+        "",
         ("nodes",),
         ("get",),
         "the nodes pods run on, by name: Ready condition, taints, architecture (sources/live.py)",

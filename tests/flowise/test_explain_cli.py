@@ -40,15 +40,16 @@ def test_explain_prints_the_flows_answer_below_the_rules_labelled_as_generated(
     assert ran.out.startswith(rules.out)  # the rules' report, unchanged, first
     explanation = ran.out[len(rules.out) :].splitlines()
     assert explanation[:2] == ["", LABEL]
-    assert "  orders-api is failing because of CrashLoopBackOff." in explanation
-    assert "    - Fix the cause of CrashLoopBackOff in orders-api, then roll out again." in (
-        explanation
+    assert "  orders-api is failing because of CrashLoopBackOff.ConfigInvalid." in explanation
+    assert (
+        "    - Fix the cause of CrashLoopBackOff.ConfigInvalid in orders-api, then roll out again."
+        in (explanation)
     )
     document = run_diagnose(
         [DUMP, "-o", "json", "--explain"], flowise_env(flowise, flowise.api_key)
     ).json()
     assert document["explanation"]["generated"] is True
-    assert document["explanation"]["rootCause"] == "CrashLoopBackOff"
+    assert document["explanation"]["rootCause"] == "CrashLoopBackOff.ConfigInvalid"
     assert document["diagnoses"][0]["source"] == "rules"
 
 

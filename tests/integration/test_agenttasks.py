@@ -74,11 +74,11 @@ def test_task_on_a_crashing_deployment_succeeds_with_the_root_cause(
     task = finished_task(cluster, "why-checkout")
     status = task["status"]
     assert status["phase"] == "Succeeded"
-    assert status["rootCause"] == "CrashLoopBackOff"
+    assert status["rootCause"] == "CrashLoopBackOff.ConfigMissing"
     assert status["severity"] == "critical"
     assert status["source"] == "rules"
     assert status["observedGeneration"] == created["metadata"]["generation"]
-    assert status["findings"][0]["code"] == "CrashLoopBackOff"
+    assert status["findings"][0]["code"] == "CrashLoopBackOff.ConfigMissing"
     assert any("PAYMENTS_API_URL" in line for f in status["findings"] for line in f["evidence"])
     assert status["recommendations"] and status["summary"]
     assert status["startedAt"] <= status["completedAt"]
@@ -116,8 +116,11 @@ def test_task_on_a_failed_job_names_the_backoff_limit_with_the_last_attempts_log
     create_task(cluster, "why-report", {"target": {"kind": "Job", "name": "nightly-report"}})
     status = finished_task(cluster, "why-report")["status"]
     assert (status["phase"], status["severity"]) == ("Succeeded", "critical")
-    assert status["rootCause"] == "JobFailed.BackoffLimitExceeded"
-    finding = status["findings"][0]
+    # the failed pods' own log names the cause; the Job's verdict carries the attempts
+    assert status["rootCause"] == "CrashLoopBackOff.DatabaseSchema"
+    cause, finding = status["findings"][:2]
+    assert cause["evidence"][0] == REPORT_LOG.splitlines()[1]
+    assert finding["code"] == "JobFailed.BackoffLimitExceeded"
     assert f"{pods[-1]}/app: exit code 2 (Error)" in finding["evidence"]
     assert any("orders_2026_11" in line for line in finding["evidence"])
     assert {o["name"] for o in finding["objects"]} == {"nightly-report", *pods}
@@ -128,7 +131,11 @@ def test_task_on_a_cronjob_diagnoses_its_most_recent_job(cluster: SimulatedContr
     pods = failed_job(cluster, "nightly-29001", cronjob=nightly)
     create_task(cluster, "why-nightly", {"target": {"kind": "CronJob", "name": "nightly"}})
     status = finished_task(cluster, "why-nightly")["status"]
-    assert (status["phase"], status["rootCause"]) == ("Succeeded", "JobFailed.BackoffLimitExceeded")
+    assert (status["phase"], status["rootCause"]) == (
+        "Succeeded",
+        "CrashLoopBackOff.DatabaseSchema",
+    )
+    assert status["findings"][1]["code"] == "JobFailed.BackoffLimitExceeded"
     assert "most recent Job is nightly-29001" in status["summary"]
     assert set(pods) <= {o["name"] for o in status["findings"][0]["objects"]}
 
@@ -213,7 +220,9 @@ def test_spec_change_runs_the_task_again(cluster: SimulatedControllers) -> None:
             else None
         )
 
-    assert eventually(rerun, what="re-run")["status"]["rootCause"] == "CrashLoopBackOff"
+    assert (
+        eventually(rerun, what="re-run")["status"]["rootCause"] == "CrashLoopBackOff.ConfigMissing"
+    )
 
 
 def test_metrics_count_tasks_by_phase(

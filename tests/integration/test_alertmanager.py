@@ -99,7 +99,7 @@ def test_a_pod_alert_becomes_one_task_on_its_deployment_diagnosed_then_resolved(
     assert task["metadata"]["labels"]["devops.highpeaks.io/trigger"] == "alert"
     assert task["spec"]["target"] == {"kind": "Deployment", "name": "checkout"}
     assert task["spec"]["question"].startswith("KubePodCrashLooping: Pod ")
-    assert task["status"]["rootCause"] == "CrashLoopBackOff"
+    assert task["status"]["rootCause"] == "CrashLoopBackOff.ConfigMissing"
     generation = task["metadata"]["generation"]
 
     # Alertmanager re-sends the group every repeat_interval: nothing new

@@ -130,13 +130,13 @@ def test_an_obeyed_injection_changes_nothing_the_operator_publishes(
     assert flow.questions, "the flow was asked"
     assert "ignore previous instructions" in flow.questions[0]  # it reached the flow as data
     message = note["message"]
-    assert "Revision 2 is failing (CrashLoopBackOff)" in message
+    assert "Revision 2 is failing (CrashLoopBackOff.ConfigMissing)" in message
     assert "kubectl delete" not in message and "Everything is healthy" not in message
-    assert "Next: Read the crashed instance's log" in message
+    assert "Next: The pod spec does not set PAYMENTS_API_URL on container app" in message
 
     status = task["status"]
     assert (status["rootCause"], status["severity"], status["source"]) == (
-        "CrashLoopBackOff",
+        "CrashLoopBackOff.ConfigMissing",
         "critical",
         "rules",
     )

@@ -83,7 +83,7 @@ def test_assist_about_a_target(operator: OperatorProcess, shop: SimulatedControl
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["source"] == "rules"
-    assert body["diagnoses"][0]["findings"][0]["code"] == "CrashLoopBackOff"
+    assert body["diagnoses"][0]["findings"][0]["code"] == "CrashLoopBackOff.ConfigMissing"
     assert "checkout" in body["answer"]
 
 
@@ -101,7 +101,10 @@ def test_assist_about_a_cronjob(operator: OperatorProcess, shop: SimulatedContro
     assert response.status_code == 200, response.text
     diagnosis = response.json()["diagnoses"][0]
     assert diagnosis["target"] == {"kind": "CronJob", "namespace": shop.ns, "name": "nightly"}
-    assert diagnosis["findings"][0]["code"] == "JobFailed.BackoffLimitExceeded"
+    assert [f["code"] for f in diagnosis["findings"][:2]] == [
+        "CrashLoopBackOff.DatabaseSchema",
+        "JobFailed.BackoffLimitExceeded",
+    ]
 
 
 def test_assist_about_a_namespace(operator: OperatorProcess, shop: SimulatedControllers) -> None:

@@ -75,7 +75,7 @@ def test_crash_looping_rollout_gets_one_task_and_one_note(
     assert note["involvedObject"]["uid"] == deployment["metadata"]["uid"]
     print(note["message"])
     assert (
-        "Revision 2 is failing (CrashLoopBackOff)" in note["message"]
+        "Revision 2 is failing (CrashLoopBackOff.ConfigMissing)" in note["message"]
         and "CrashLoopBackOff" in note["message"]
     )
     assert "checkout:2.13.4" in note["message"] and "2.14.0" in note["message"]
@@ -85,7 +85,10 @@ def test_crash_looping_rollout_gets_one_task_and_one_note(
     (owner,) = task["metadata"]["ownerReferences"]
     assert (owner["kind"], owner["uid"]) == ("Deployment", deployment["metadata"]["uid"])
     status = task["status"]
-    assert (status["rootCause"], status["severity"]) == ("CrashLoopBackOff", "critical")
+    assert (status["rootCause"], status["severity"]) == (
+        "CrashLoopBackOff.ConfigMissing",
+        "critical",
+    )
     assert status["rollout"]["revision"] == 2 and status["rollout"]["previousRevision"] == 1
     assert any("2.14.0" in change for change in status["rollout"]["changes"])
 
@@ -230,11 +233,12 @@ def test_kubectl_shows_the_incident_where_people_look(
         "checkout",
         "Succeeded",
         "critical",
-        "CrashLoopBackOff",
+        "CrashLoopBackOff.ConfigMissing",
     ]
     described = kubectl("describe", "deployment", "checkout")
-    assert "IncidentNote" in described and "Revision 2 is failing (CrashLoopBackOff)" in " ".join(
-        described.split()
+    assert (
+        "IncidentNote" in described
+        and "Revision 2 is failing (CrashLoopBackOff.ConfigMissing)" in " ".join(described.split())
     )
     task = kubectl("describe", "agt", "incident-checkout-r2")
     assert "Root Cause:" in task and "CrashLoopBackOff" in task and "Diagnosed" in task

@@ -99,7 +99,7 @@ def test_the_contexts_namespace_is_diagnosed_with_the_crashed_containers_previou
     assert [d["target"]["name"] for d in document["diagnoses"]] == ["checkout"]
     diagnosis = document["diagnoses"][0]
     root = diagnosis["findings"][0]
-    assert root["code"] == "CrashLoopBackOff"
+    assert root["code"] == "CrashLoopBackOff.DependencyUnreachable"
     assert any("panic: cannot reach the orders database" in line for line in root["evidence"])
     assert (diagnosis["podsAffected"], diagnosis["podsTotal"]) == (2, 2)
     assert diagnosis["rollout"]["changes"] == [
@@ -116,7 +116,7 @@ def test_kind_name_with_kubectl_short_names_text_and_table(
         ran = live(kubeconfig_for, spelling, "-n", shop.ns)
         assert ran.code == 1, ran.err
         assert f"Deployment {shop.ns}/checkout  [critical]" in ran.out
-        assert "CrashLoopBackOff (root cause)" in ran.out
+        assert "CrashLoopBackOff.DependencyUnreachable (root cause)" in ran.out
         assert "panic: cannot reach the orders database" in ran.out
     healthy = live(kubeconfig_for, "deploy/web")
     assert (healthy.code, healthy.out) == (
@@ -132,7 +132,7 @@ def test_kind_name_with_kubectl_short_names_text_and_table(
         "Deployment",
         "checkout",
         "critical",
-        "CrashLoopBackOff",
+        "CrashLoopBackOff.DependencyUnreachable",
         "2/2",
     ]
 

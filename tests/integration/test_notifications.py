@@ -112,7 +112,7 @@ def test_one_message_per_incident_across_suppressed_notes_and_a_restart(
 
     assert_slack_block_kit(slack)
     assert slack["blocks"][0]["text"]["text"] == (
-        f"Deployment {cluster.ns}/checkout is failing: CrashLoopBackOff"
+        f"Deployment {cluster.ns}/checkout is failing: CrashLoopBackOff.DependencyUnreachable"
     )
     blocks = [b for b in slack["blocks"] if b["type"] != "context"]
     everything = str(slack)
@@ -124,12 +124,18 @@ def test_one_message_per_incident_across_suppressed_notes_and_a_restart(
     assert f"kubectl -n {cluster.ns} describe agenttask incident-checkout-r2" in everything
     assert hook["type"] == "IncidentNote" and hook["task"] == "incident-checkout-r2"
     assert hook["target"] == {"kind": "Deployment", "namespace": cluster.ns, "name": "checkout"}
-    assert (hook["revision"], hook["rootCause"]) == (2, "CrashLoopBackOff")
+    assert (hook["revision"], hook["rootCause"]) == (2, "CrashLoopBackOff.DependencyUnreachable")
     assert hook["rollout"]["changes"]
 
     annotations = incident_task(cluster)["metadata"]["annotations"]
-    assert annotations["devops.highpeaks.io/notified-slack"] == "CrashLoopBackOff"
-    assert annotations["devops.highpeaks.io/notified-webhook"] == "CrashLoopBackOff"
+    assert (
+        annotations["devops.highpeaks.io/notified-slack"]
+        == "CrashLoopBackOff.DependencyUnreachable"
+    )
+    assert (
+        annotations["devops.highpeaks.io/notified-webhook"]
+        == "CrashLoopBackOff.DependencyUnreachable"
+    )
 
     # restarts ticking: suppressed notes, nothing sent
     for restarts in (5, 6):

@@ -504,6 +504,100 @@ class SimulatedControllers:
             },
         )
 
+    # --- a StatefulSet behind a Service -----------------------------------------------------
+
+    def statefulset_pull_failing(self, name: str, image: str) -> str:
+        """StatefulSet ``name`` whose pod ``name-0`` cannot pull ``image`` (not found)."""
+        import json
+
+        labels = {"app": name}
+        created = self.apps.create_namespaced_stateful_set(
+            self.ns,
+            {
+                "metadata": {"name": name},
+                "spec": {
+                    "replicas": 1,
+                    "serviceName": name,
+                    "selector": {"matchLabels": labels},
+                    "template": {
+                        "metadata": {"labels": labels},
+                        "spec": {"containers": [{"name": "app", "image": image}]},
+                    },
+                },
+                "status": {"replicas": 1, "readyReplicas": 0},
+            },
+            _preload_content=False,
+        )
+        owner = json.loads(created.data)
+        pod = f"{name}-0"
+        self.core.create_namespaced_pod(
+            self.ns,
+            {
+                "metadata": {
+                    "name": pod,
+                    "labels": labels,
+                    "ownerReferences": [_owner(owner, "StatefulSet")],
+                },
+                "spec": {"containers": [{"name": "app", "image": image}], "nodeName": "worker-1"},
+            },
+        )
+        self.core.patch_namespaced_pod_status(
+            pod,
+            self.ns,
+            {
+                "status": {
+                    "phase": "Pending",
+                    "startTime": _ts(900),
+                    "containerStatuses": [
+                        {
+                            "name": "app",
+                            "image": image,
+                            "imageID": "",
+                            "ready": False,
+                            "started": False,
+                            "restartCount": 0,
+                            "state": {
+                                "waiting": {
+                                    "reason": "ImagePullBackOff",
+                                    "message": f'Back-off pulling image "{image}"',
+                                }
+                            },
+                        }
+                    ],
+                }
+            },
+        )
+        self._kubelet_event(
+            pod,
+            "Failed",
+            f'Failed to pull image "{image}": rpc error: code = NotFound desc = failed to pull '
+            f'and unpack image "{image}": failed to resolve reference "{image}": not found',
+            6,
+        )
+        return pod
+
+    def service(self, name: str, selector: dict[str, str], cluster_ip: str, port: int) -> None:
+        """Service ``name`` and its EndpointSlice, whose endpoints are not ready."""
+        self.core.create_namespaced_service(
+            self.ns,
+            {
+                "metadata": {"name": name},
+                "spec": {"selector": selector, "clusterIP": cluster_ip, "ports": [{"port": port}]},
+            },
+        )
+        client.DiscoveryV1Api(self.core.api_client).create_namespaced_endpoint_slice(
+            self.ns,
+            {
+                "metadata": {
+                    "name": f"{name}-x7k2p",
+                    "labels": {"kubernetes.io/service-name": name},
+                },
+                "addressType": "IPv4",
+                "endpoints": [{"addresses": ["10.1.2.3"], "conditions": {"ready": False}}],
+                "ports": [{"port": port}],
+            },
+        )
+
     # --- nodes -----------------------------------------------------------------------------
 
     def node(self, name: str, *, arch: str = "amd64") -> None:

@@ -178,6 +178,65 @@ CONTAINER_EXITS_IMMEDIATELY: Final = _row(
     Family.CRASHES,
     "the main container exits 0 and is restarted (restartPolicy Always)",
 )
+# What the crashed instance's own log shows (CONTRACT §2a): more specific than the bare crash
+# loop, and than a Job's verdict on its failed pods; the kernel's OOM kill and the probes that
+# kill the container come first, since they explain whatever the log says last.
+CRASH_MISSING_MODULE: Final = _row(
+    "CrashLoopBackOff.MissingModule",
+    Family.CRASHES,
+    "the log shows a module, package, class or shared library missing from the image",
+)
+CRASH_CONFIG_MISSING: Final = _row(
+    "CrashLoopBackOff.ConfigMissing",
+    Family.CRASHES,
+    "the log shows a required setting, env var or config/certificate file absent",
+)
+CRASH_CONFIG_INVALID: Final = _row(
+    "CrashLoopBackOff.ConfigInvalid",
+    Family.CRASHES,
+    "the log shows a config file or value that cannot be parsed or is rejected",
+)
+CRASH_PERMISSION_DENIED: Final = _row(
+    "CrashLoopBackOff.PermissionDenied",
+    Family.CRASHES,
+    "the log shows permission denied, a read-only file system or a port < 1024 as non-root",
+)
+CRASH_PORT_IN_USE: Final = _row(
+    "CrashLoopBackOff.PortInUse", Family.CRASHES, "the log shows its port already in use"
+)
+CRASH_OUT_OF_MEMORY: Final = _row(
+    "CrashLoopBackOff.OutOfMemory",
+    Family.CRASHES,
+    "the log shows the runtime's own out-of-memory error (Java heap, Node heap, Go runtime)",
+)
+CRASH_DISK_FULL: Final = _row(
+    "CrashLoopBackOff.DiskFull", Family.CRASHES, "the log shows no space left on device"
+)
+CRASH_TLS_ERROR: Final = _row(
+    "CrashLoopBackOff.TLSError",
+    Family.CRASHES,
+    "the log shows a certificate that fails verification",
+)
+CRASH_AUTH_FAILED: Final = _row(
+    "CrashLoopBackOff.AuthFailed",
+    Family.CRASHES,
+    "the log shows another service rejecting its credentials",
+)
+CRASH_DATABASE_SCHEMA: Final = _row(
+    "CrashLoopBackOff.DatabaseSchema",
+    Family.CRASHES,
+    "the log shows the database reached but its schema or database wrong or missing",
+)
+CRASH_DEPENDENCY_UNREACHABLE: Final = _row(
+    "CrashLoopBackOff.DependencyUnreachable",
+    Family.CRASHES,
+    "the log shows connection refused, timed out or unknown host to another service",
+)
+CRASH_APP_ERROR: Final = _row(
+    "CrashLoopBackOff.AppError",
+    Family.CRASHES,
+    "the log shows an unhandled exception or panic in the application's own code",
+)
 # A Job's own verdict: a specific pod-level cause (an OOM kill, a bad image) explains it, and it
 # explains the bare non-zero exits of its pods, whose exit codes and logs it carries.
 JOB_FAILED_BACKOFF_LIMIT: Final = _row(

@@ -289,15 +289,47 @@ _SUFFIX_SPLIT = re.compile(r",\s*")
 _COUNT_SPLIT = re.compile(r",\s*(?=\d+\s)")
 
 
+# The default profile's Filter plugins, in the order the scheduler runs them on each node
+# (pkg/scheduler/apis/config/v1/default_plugins.go): a node is counted under the first filter
+# it fails, so the filter furthest along names what stopped the nodes that got furthest.
+_FILTER_ORDER: Final[tuple[re.Pattern[str], ...]] = tuple(
+    re.compile(pattern, re.I)
+    for pattern in (
+        r"were unschedulable|NodeUnschedulable",
+        r"didn't match the requested hostname|\bNodeName\b|PodFitsHost\b",
+        r"taint|TaintToleration|were not ready|pressure|out of disk",
+        r"didn't match Pod's node affinity|didn't match node selector|node affinity/selector|"
+        r"MatchNodeSelector|\bNodeAffinity\b",
+        r"free ports|PodFitsHostPorts|NodePorts",
+        r"Insufficient \S|Too many pods|PodFitsResources|PodExceeds",
+        r"NoDiskConflict|VolumeRestrictions|ReadWriteOncePod",
+        r"exceed max volume count|Max\w+VolumeCount|NodeVolumeLimits",
+        r"unbound immediate PersistentVolumeClaims|volume node affinity conflict|"
+        r"didn't find available persistent volumes|persistentvolumeclaim \S+ not found|"
+        r"node\(s\) had volume|VolumeBinding|CheckVolumeBinding|no persistent volumes",
+        r"no available volume zone|NoVolumeZoneConflict|VolumeZone",
+        r"topology spread|PodTopologySpread",
+        r"pod affinity|anti-affinity|MatchInterPodAffinity|InterPodAffinity",
+    )
+)
+_TOTAL_NODES = re.compile(r"\b\d+/(\d+) nodes? (?:are|is) available")
+
+
 def scheduling_code(message: str) -> str:
     """Refine a FailedScheduling message ("0/3 nodes are available: …").
 
-    Picks the predicate that rules out the most nodes: "0/10 nodes are available: 10 node(s)
-    didn't match node selector, 4 Insufficient cpu" is a selector problem, since even with
-    free cpu no node would do. Ties go to the more specific code (catalogue order).
+    Since the scheduler framework, each node is counted once, under the first filter it
+    fails: the cause is the filter furthest along that stopped some nodes — "3 node(s) had
+    volume node affinity conflict, 7 node(s) didn't match Pod's node affinity/selector" means
+    the 3 nodes the selector allows fail on their volumes. Older schedulers ran every
+    predicate on every node, so their counts overlap (add up to more than the nodes): there
+    the predicate that rules out the most nodes decides ("10 node(s) didn't match node
+    selector, 4 Insufficient cpu" of 10 nodes is a selector problem). Ties go to the more
+    specific code (catalogue order).
     """
+    summary = _PREEMPTION.split(message, maxsplit=1)[0]
     nodes_by_clause: dict[str, int] = {}
-    for clause, count in _clauses(_PREEMPTION.split(message, maxsplit=1)[0]):
+    for clause, count in _clauses(summary):
         nodes_by_clause[clause] = nodes_by_clause.get(clause, 0) + count
     nodes_by_code: dict[str, int] = {}
     for clause, count in nodes_by_clause.items():
@@ -305,7 +337,34 @@ def scheduling_code(message: str) -> str:
             nodes_by_code[code] = max(nodes_by_code.get(code, 0), count)
     if not nodes_by_code:
         return catalogue.UNSCHEDULABLE
+    total = _TOTAL_NODES.search(summary)
+    counted_once = total is not None and 0 < sum(nodes_by_code.values()) <= int(total.group(1))
+    if counted_once and len(nodes_by_code) > 1:
+        return _furthest_filter(nodes_by_clause) or _most_nodes(nodes_by_code)
+    return _most_nodes(nodes_by_code)
+
+
+def _most_nodes(nodes_by_code: Mapping[str, int]) -> str:
     return min(nodes_by_code, key=lambda c: (-nodes_by_code[c], catalogue.CATALOGUE[c].rank))
+
+
+def _furthest_filter(nodes_by_clause: Mapping[str, int]) -> str | None:
+    """The code of the counted clause whose filter runs last."""
+    staged = [
+        (stage, code)
+        for clause, count in nodes_by_clause.items()
+        if count
+        and (stage := _filter_stage(clause)) is not None
+        and (code := _predicate_code(clause)) is not None
+    ]
+    return max(staged, key=lambda pair: pair[0])[1] if staged else None
+
+
+def _filter_stage(clause: str) -> int | None:
+    for stage, pattern in enumerate(_FILTER_ORDER):
+        if pattern.search(clause):
+            return stage
+    return None
 
 
 def _clauses(reasons: str) -> Iterator[tuple[str, int]]:

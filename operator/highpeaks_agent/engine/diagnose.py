@@ -42,13 +42,17 @@ def diagnose(
 
     Healthy workloads produce nothing. Every string in the result is already redacted.
     """
-    results = []
-    # workloads failing alike repeat the same titles, hints and evidence: each redacted once
-    redact = cache(snapshot.redactor.text)
+    found: dict[ObjectRef, Diagnosis] = {}
     for workload in group(snapshot, namespace):
         diagnosis = _diagnose_workload(workload, snapshot, now, thresholds)
         if diagnosis is not None and diagnosis.findings:
-            results.append(_redacted(diagnosis, redact))
+            found[diagnosis.target] = diagnosis
+    # workloads failing alike repeat the same titles, hints and evidence: each redacted once
+    redact = cache(snapshot.redactor.text)
+    results = [
+        _redacted(_linked(d, _known(found, snapshot, now, thresholds)), redact)
+        for d in found.values()
+    ]
     return sorted(
         results,
         key=lambda d: (-d.severity.rank, d.target.namespace or "", d.target.kind, d.target.name),
@@ -82,6 +86,8 @@ def diagnose_target(
             summary=_healthy_summary(workload),
             pods_total=len(workload.pods),
         )
+    else:
+        diagnosis = _linked(diagnosis, _known({}, snapshot, now, thresholds))
     return _redacted(diagnosis, snapshot.redactor.text)
 
 
@@ -122,6 +128,54 @@ def _diagnose_workload(
         pods_affected=len(_failing_pods(findings)),
         pods_total=len(workload.pods),
     )
+
+
+def _known(
+    found: Mapping[ObjectRef, Diagnosis], snapshot: Snapshot, now: datetime, thresholds: Thresholds
+) -> Callable[[ObjectRef], Diagnosis | None]:
+    """The diagnosis of a workload another one depends on: already made, else made now
+    (a Service's workload in another namespace, or beside a single target)."""
+    made: dict[ObjectRef, Diagnosis | None] = {}
+
+    def lookup(ref: ObjectRef) -> Diagnosis | None:
+        if ref in found:
+            return found[ref]
+        if ref not in made:
+            obj = snapshot.get(ref.kind, ref.namespace, ref.name)
+            workload = workload_of(obj, snapshot) if obj is not None else None
+            made[ref] = (
+                _diagnose_workload(workload, snapshot, now, thresholds) if workload else None
+            )
+        return made[ref]
+
+    return lookup
+
+
+def _linked(diagnosis: Diagnosis, known: Callable[[ObjectRef], Diagnosis | None]) -> Diagnosis:
+    """Name the failing workload behind a Service the root cause could not use (CONTRACT §2a):
+    the crash is its consequence, and the summary says so."""
+    if not diagnosis.findings:
+        return diagnosis
+    root = diagnosis.findings[0]
+    dependency = root.dependency
+    if dependency is None or dependency.workload in (None, diagnosis.target):
+        return diagnosis  # nothing behind it, or a workload reaching its own Service
+    behind = known(dependency.workload) if dependency.workload is not None else None
+    if behind is None or not behind.findings:
+        return diagnosis
+    cause = behind.findings[0]
+    linked = replace(dependency, workload_root_cause=cause.code, workload_title=cause.title)
+    service = f" behind {dependency.service}" if dependency.service is not None else ""
+    suggestion = (
+        f"{dependency.workload}{service} is failing ({cause.code}: {cause.title}): fix that "
+        "first; this container recovers after it."
+    )
+    findings = [replace(root, dependency=linked, suggestion=suggestion), *diagnosis.findings[1:]]
+    summary = (
+        f"{diagnosis.summary} It fails because {dependency.workload} is failing: "
+        f"{cause.title} ({cause.code})."
+    )
+    return replace(diagnosis, findings=findings, summary=summary)
 
 
 def _diagnose_cronjob(

@@ -82,6 +82,21 @@ KINDS: tuple[KindInfo, ...] = (
         workload=False,
         evidence=True,
     ),
+    # The Services a crashed container could not use, and their endpoints: the workload
+    # behind a dependency (CONTRACT §2a).
+    KindInfo(
+        "Service", "", "v1", "services", ("svc",), target=False, workload=False, evidence=True
+    ),
+    KindInfo(
+        "EndpointSlice",
+        "discovery.k8s.io",
+        "v1",
+        "endpointslices",
+        (),
+        target=False,
+        workload=False,
+        evidence=True,
+    ),
     # The nodes pods run on: Ready condition, taints, CPU architecture. Cluster-scoped and
     # read one by one, by name, never listed.
     KindInfo(
@@ -104,6 +119,8 @@ EVENT = BY_KIND["Event"]
 CONTROLLER_REVISION = BY_KIND["ControllerRevision"]
 PERSISTENT_VOLUME_CLAIM = BY_KIND["PersistentVolumeClaim"]
 NODE = BY_KIND["Node"]
+SERVICE = BY_KIND["Service"]
+ENDPOINT_SLICE = BY_KIND["EndpointSlice"]
 
 _BY_NAME: dict[str, KindInfo] = {name: info for info in KINDS for name in info.names}
 

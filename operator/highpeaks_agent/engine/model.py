@@ -46,6 +46,35 @@ class ObjectRef:
 
 
 @dataclass(slots=True, kw_only=True)
+class Dependency:
+    """The Service a crashing container could not use, and the workload behind it (CONTRACT §2a).
+
+    ``workload_root_cause`` is set when that workload is itself failing: the crash is then its
+    consequence.
+    """
+
+    host: str
+    service: ObjectRef | None = None
+    exists: bool = False
+    ready_endpoints: int | None = None
+    """Ready endpoints of the Service's EndpointSlices (or its ready pods); None when unknown."""
+    workload: ObjectRef | None = None
+    workload_root_cause: str = ""
+    workload_title: str = ""
+
+    def to_json_dict(self) -> dict[str, object]:
+        return {
+            "host": self.host,
+            "service": self.service.to_json_dict() if self.service is not None else None,
+            "serviceExists": self.exists,
+            "readyEndpoints": self.ready_endpoints,
+            "workload": self.workload.to_json_dict() if self.workload is not None else None,
+            "workloadRootCause": self.workload_root_cause or None,
+            "workloadTitle": self.workload_title or None,
+        }
+
+
+@dataclass(slots=True, kw_only=True)
 class Finding:
     """One cause the rules found, with the evidence that shows it and what to do about it."""
 
@@ -56,9 +85,11 @@ class Finding:
     evidence: list[str] = field(default_factory=list)
     suggestion: str = ""
     objects: list[ObjectRef] = field(default_factory=list)
+    dependency: Dependency | None = None
+    """For a crash on another service: that Service and the workload behind it (additive)."""
 
     def to_json_dict(self) -> dict[str, object]:
-        return {
+        data: dict[str, object] = {
             "code": self.code,
             "severity": self.severity.value,
             "title": self.title,
@@ -67,6 +98,9 @@ class Finding:
             "suggestion": self.suggestion,
             "objects": [o.to_json_dict() for o in self.objects],
         }
+        if self.dependency is not None:
+            data["dependency"] = self.dependency.to_json_dict()
+        return data
 
 
 @dataclass(slots=True, kw_only=True)

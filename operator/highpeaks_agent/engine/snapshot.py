@@ -35,6 +35,7 @@ KIND_BUCKETS: dict[str, str] = {
     "ReplicationController": "replicationcontrollers",
     "Node": "nodes",
     "Service": "services",
+    "EndpointSlice": "endpointslices",
     "ControllerRevision": "controllerrevisions",
     "PersistentVolumeClaim": "persistentvolumeclaims",
 }
@@ -91,6 +92,7 @@ class Snapshot:
     replicationcontrollers: list[KubeObject] = field(default_factory=list)
     nodes: list[KubeObject] = field(default_factory=list)
     services: list[KubeObject] = field(default_factory=list)
+    endpointslices: list[KubeObject] = field(default_factory=list)
     controllerrevisions: list[KubeObject] = field(default_factory=list)
     persistentvolumeclaims: list[KubeObject] = field(default_factory=list)
     #: (namespace, pod, container) → that container's log
@@ -147,6 +149,7 @@ class Snapshot:
         """(Re)build the lookup indexes; call after adding objects."""
         self.__dict__.pop("redactor", None)  # the objects' secrets may have changed too
         self.__dict__.pop("lost_nodes", None)
+        self.__dict__.pop("pods_by_namespace", None)
         self._by_uid.clear()
         self._by_key.clear()
         self._children.clear()
@@ -210,6 +213,14 @@ class Snapshot:
             for node in self.nodes
             if type(name := meta(node).get("name")) is str and lost_node_lines(node, name)
         )
+
+    @cached_property
+    def pods_by_namespace(self) -> Mapping[str, list[KubeObject]]:
+        """Pods by namespace: where a Service's selector looks (built on first use)."""
+        found: dict[str, list[KubeObject]] = defaultdict(list)
+        for pod in self.pods:
+            found[meta(pod).get("namespace") or ""].append(pod)
+        return found
 
     # --- lookups -------------------------------------------------------------------------
 

@@ -24,6 +24,8 @@ from highpeaks_agent.visibility import READABLE_KINDS, Visibility
 
 _CLAIM = "PersistentVolumeClaim"
 _NODE = "Node"
+#: Extra evidence about a crash's dependency (CONTRACT §2a): read when allowed, never withheld.
+_DEPENDENCY_KINDS = ("Service", "EndpointSlice")
 #: ``get nodes`` at the cluster scope: a Node has no namespace.
 _NODE_ACCESS = Access("get", BY_KIND[_NODE].plural, "", BY_KIND[_NODE].group)
 #: The kinds a namespace diagnosis lists (nodes are cluster-scoped: read by name).
@@ -53,6 +55,7 @@ async def target_visibility(
     with_target = (*READ_WITH_TARGET.get(kind, ()), *pods)
     # claims are extra evidence on a pod that mounts one: read when allowed, never "withheld"
     related = {k: _kind_access("get", k, namespace) for k in (*with_target, _CLAIM)}
+    related |= {k: _kind_access("list", k, namespace) for k in _DEPENDENCY_KINDS}
     related[_NODE] = _NODE_ACCESS
     granted = await _granted(auth, user, related.values())
     kinds = {kind} | {k for k, access in related.items() if granted[access]}
@@ -72,7 +75,7 @@ async def namespace_visibility(auth: KubernetesAuth, user: User, namespace: str)
         )
     if granted[_NODE_ACCESS]:
         kinds |= {_NODE}
-    wanted = _LISTED_KINDS - {_CLAIM}
+    wanted = _LISTED_KINDS - {_CLAIM, *_DEPENDENCY_KINDS}
     return await _with_logs_and_events(auth, user, namespace, kinds, wanted)
 
 

@@ -1,7 +1,8 @@
 """``diagnose -o table``: one line per failing workload, in kubectl's column style.
 
 Columns ``NAMESPACE KIND NAME SEVERITY ROOT-CAUSE PODS AGE``, padded like kubectl's
-tabwriter (three spaces between columns). PODS is ``affected/total``; AGE is how long the
+tabwriter (three spaces between columns). ROOT-CAUSE names the failing workload behind a
+crash's dependency after ``<-``. PODS is ``affected/total``; AGE is how long the
 workload has existed, as ``kubectl get`` shows it, or ``<unknown>`` without a creation time.
 """
 
@@ -46,7 +47,16 @@ def _row(diagnosis: Diagnosis, now: datetime, created: datetime | None) -> tuple
         target.kind,
         target.name,
         diagnosis.severity.value,
-        diagnosis.root_cause,
+        _root_cause(diagnosis),
         f"{diagnosis.pods_affected}/{diagnosis.pods_total}",
         human_duration(now - created) if created is not None else "<unknown>",
     )
+
+
+def _root_cause(diagnosis: Diagnosis) -> str:
+    """The root cause's code; a crash caused by a failing workload behind a Service it uses
+    names that workload, in one token: ``CrashLoopBackOff.DependencyUnreachable<-StatefulSet/db``."""
+    dependency = diagnosis.findings[0].dependency if diagnosis.findings else None
+    if dependency is None or dependency.workload is None or not dependency.workload_root_cause:
+        return diagnosis.root_cause
+    return f"{diagnosis.root_cause}<-{dependency.workload.kind}/{dependency.workload.name}"

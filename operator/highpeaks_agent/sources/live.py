@@ -25,13 +25,17 @@ from kubernetes.client.exceptions import ApiException
 
 from highpeaks_agent.engine.analyzers.volumes import claim_names
 from highpeaks_agent.engine.classify import is_exec_format_error
+from highpeaks_agent.engine.crashlog import dependency_hosts
+from highpeaks_agent.engine.dependencies import selected_pods, service_for
 from highpeaks_agent.engine.kinds import (
     BY_KIND,
     CONTROLLER_REVISION,
+    ENDPOINT_SLICE,
     EVENT,
     KINDS,
     NODE,
     PERSISTENT_VOLUME_CLAIM,
+    SERVICE,
     TARGET_KINDS,
     KindInfo,
 )
@@ -56,6 +60,8 @@ _REVISIONED = frozenset({"StatefulSet", "DaemonSet"})
 
 #: Containers whose logs are worth reading: at most this many pods per target.
 MAX_PODS_WITH_LOGS = 3
+#: Services a crashed container could not use, followed to their workload: at most this many.
+MAX_DEPENDENCIES = 2
 #: Nodes read for one snapshot at most (each is one GET).
 MAX_NODES = 10
 #: Event reasons about a pod that point at its node.
@@ -106,15 +112,12 @@ class LiveSource:
             objects.extend(await self._owned(namespace, CONTROLLER_REVISION, target))
         if visible.may_read(PERSISTENT_VOLUME_CLAIM.kind):
             objects.extend(await self._claims_of(namespace, pods))
-        if visible.events:
-            events = await self._list(namespace, EVENT, None)
-            wanted = {meta(o).get("uid") for o in objects}
-            objects.extend(
-                e for e in events if (e.get("involvedObject") or {}).get("uid") in wanted
-            )
+        events = await self._list(namespace, EVENT, None) if visible.events else []
+        objects.extend(_events_about(events, objects))
         snapshot = Snapshot.from_objects(objects)
         if visible.logs:
             await self._read_logs(snapshot, pods)
+            await self._add_dependencies(snapshot, namespace, events, visible)
         if visible.may_read(NODE.kind):
             # every node of the target's pods, the suspicious ones first should they be many
             ranked = sorted(pods, key=lambda pod: not _node_related(pod, snapshot))
@@ -151,6 +154,68 @@ class LiveSource:
         return snapshot
 
     # --- reading -----------------------------------------------------------------------
+
+    async def _add_dependencies(
+        self, snapshot: Snapshot, namespace: str, events: list[dict[str, Any]], visible: Visibility
+    ) -> None:
+        """The Services the crashed containers' logs could not reach, their EndpointSlices, and
+        the workload behind each (its pods, what it owns, their Events): a few bounded reads,
+        made only when a log names such a host (CONTRACT §2a)."""
+        hosts = dependency_hosts(entry.text for entry in snapshot.logs.values())
+        if not hosts or not visible.may_read(SERVICE.kind):
+            return
+        for listed in await self._list(namespace, SERVICE, None):
+            snapshot.add(listed, kind=SERVICE.kind)
+        if visible.may_read(ENDPOINT_SLICE.kind):
+            for endpoint_slice in await self._list(namespace, ENDPOINT_SLICE, None):
+                snapshot.add(endpoint_slice, kind=ENDPOINT_SLICE.kind)
+        snapshot.reindex()
+        behind: list[dict[str, Any]] = []
+        for host in hosts[:MAX_DEPENDENCIES]:
+            service = service_for(host, namespace, snapshot)
+            if service is not None and visible.pods:
+                behind.extend(await self._behind(namespace, service, snapshot, visible))
+        known = {id(o) for o in snapshot.all_objects()}
+        added = [o for o in behind if id(o) not in known]
+        for obj in [*added, *_events_about(events, added)]:
+            snapshot.add(obj)
+        snapshot.reindex()
+
+    async def _behind(
+        self,
+        namespace: str,
+        service: Mapping[str, Any],
+        snapshot: Snapshot,
+        visible: Visibility,
+    ) -> list[dict[str, Any]]:
+        """The pods a Service selects and the workload that controls them."""
+        selector = ",".join(
+            f"{k}={v}"
+            for k, v in sorted(((service.get("spec") or {}).get("selector") or {}).items())
+        )
+        if not selector or selected_pods(service, snapshot):
+            return []  # no selector, or the snapshot already holds its pods
+        wanted = ((service.get("spec") or {}).get("selector") or {}).items()
+        pods = [
+            pod
+            for pod in await self._list(namespace, _POD, selector)
+            if all((meta(pod).get("labels") or {}).get(k) == v for k, v in wanted)
+        ]
+        if not pods:
+            return []
+        chain: list[dict[str, Any]] = []
+        current: Mapping[str, Any] = pods[0]
+        for _ in range(3):  # Pod -> ReplicaSet -> Deployment is the longest chain
+            ref = controller_ref(current)
+            info = BY_KIND.get(str((ref or {}).get("kind")))
+            if ref is None or info is None or not info.target or not visible.may_read(info.kind):
+                break
+            try:
+                current = await self._read_target(namespace, info, str(ref.get("name")))
+            except TargetNotFound:
+                break
+            chain.append(current)
+        return [*pods, *chain]
 
     async def _read_target(self, namespace: str, info: KindInfo, name: str) -> dict[str, Any]:
         try:
@@ -274,6 +339,13 @@ class LiveSource:
             log.debug("no log for %s/%s[%s]: %s", namespace, pod, container, exc.reason)
             return None
         return raw[-self._log_tail_bytes :].decode("utf-8", errors="replace")
+
+
+def _events_about(
+    events: list[dict[str, Any]], objects: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    wanted = {meta(o).get("uid") for o in objects}
+    return [e for e in events if (e.get("involvedObject") or {}).get("uid") in wanted]
 
 
 def _with_kind(obj: dict[str, Any], kind: str) -> dict[str, Any]:

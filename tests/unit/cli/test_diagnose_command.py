@@ -46,7 +46,11 @@ def run(
 @pytest.mark.parametrize(
     ("dump", "expected_exit", "expected"),
     [
-        ("crashloop-bad-config", 1, {("Deployment", "orders-api"): "CrashLoopBackOff"}),
+        (
+            "crashloop-bad-config",
+            1,
+            {("Deployment", "orders-api"): "CrashLoopBackOff.ConfigInvalid"},
+        ),
         ("image-not-found", 1, {("Deployment", "worker"): "ImagePullError.NotFound"}),
         ("healthy", 0, {}),
     ],
@@ -146,7 +150,7 @@ def test_text_output_and_no_colour_when_not_a_terminal() -> None:
     code, out, _ = run(["diagnose", str(DUMPS / "crashloop-bad-config")])
     assert code == 1
     assert "Deployment orders/orders-api  [warning]" in out
-    assert "CrashLoopBackOff (root cause)" in out
+    assert "CrashLoopBackOff.ConfigInvalid (root cause)" in out
     assert "\033[" not in out
     _, coloured, _ = run(["diagnose", str(DUMPS / "crashloop-bad-config"), "--color", "always"])
     assert "\033[" in coloured

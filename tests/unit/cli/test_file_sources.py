@@ -46,7 +46,7 @@ def test_the_stdout_form_of_cluster_info_dump_is_read_with_its_logs(tmp_path: Pa
         ran = run_in_process([*args, "-o", "json"], stdin=stdin)
         assert ran.code == 1, ran.err
         finding = root_cause(ran.out)
-        assert finding["code"] == "CrashLoopBackOff"
+        assert finding["code"] == "CrashLoopBackOff.ConfigInvalid"
         assert any(FATAL in line for line in finding["evidence"])
 
 

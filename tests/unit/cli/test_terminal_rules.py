@@ -123,7 +123,7 @@ def test_version_and_the_kubectl_plugin(monkeypatch: pytest.MonkeyPatch) -> None
         "Deployment",
         "orders-api",
         "warning",
-        "CrashLoopBackOff",
+        "CrashLoopBackOff.ConfigInvalid",
     ]
     monkeypatch.setattr(sys, "argv", ["kubectl-highpeaks", "diagnose", "/nonexistent"])
     stderr = io.StringIO()

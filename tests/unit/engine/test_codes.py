@@ -166,11 +166,11 @@ def test_crash_loop_with_log_evidence() -> None:
             )
         ]
     )
-    log = "starting\nTraceback (most recent call last):\n  File \"app.py\", line 3\nKeyError: 'PAYMENTS_API_URL'\n"
+    log = "starting\nloading catalogue\nshutting down: catalogue sync gave up\n"
     finding = run(dep, rs, p, logs={("shop", p["metadata"]["name"], "app"): log})[0].findings[0]
     assert finding.code == "CrashLoopBackOff"
     assert finding.title == "Container app keeps crashing (exit code 1)"
-    assert "KeyError: 'PAYMENTS_API_URL'" in finding.evidence
+    assert "shutting down: catalogue sync gave up" in finding.evidence
     assert "--previous" in finding.suggestion
 
 
@@ -559,3 +559,215 @@ def test_every_contract_code_is_covered_by_a_test_here() -> None:
     source = Path(__file__).read_text(encoding="utf-8")
     missing = [code for code in CATALOGUE if f'"{code}"' not in source]
     assert not missing, missing
+
+
+# --- crashes refined by the crashed instance's log (CONTRACT §2a) ----------------------------
+
+
+def crash_with_log(
+    log: str, exit_code: int = 1, **spec: Any
+) -> tuple[dict[str, Any], list[Diagnosis]]:
+    """A Deployment whose one container crash-loops with ``log`` as its previous log."""
+    dep, rs, p = failing_deployment(
+        [waiting(restarts=5, last=terminated(exit_code))], containers=[container(**spec)]
+    )
+    result = run(dep, rs, p, logs={("shop", p["metadata"]["name"], "app"): log})
+    assert len(result) == 1, result
+    return p, result
+
+
+def test_crash_missing_module() -> None:
+    log = (
+        "Traceback (most recent call last):\n"
+        '  File "/app/main.py", line 3, in <module>\n'
+        "    import stripe\n"
+        "ModuleNotFoundError: No module named 'stripe'\n"
+    )
+    _, result = crash_with_log(log)
+    finding = result[0].findings[0]
+    assert finding.code == "CrashLoopBackOff.MissingModule"
+    assert finding.evidence[0] == "ModuleNotFoundError: No module named 'stripe'"
+    assert "stripe" in finding.suggestion and "registry.example.com/shop/app:1.0.0" in (
+        finding.suggestion
+    )
+
+
+def test_crash_config_missing_names_the_env_var_the_spec_does_not_set() -> None:
+    log = "2026/11/20 09:59:30 FATAL: environment variable PAYMENTS_API_URL is not set\n"
+    env = [{"name": "LOG_LEVEL", "value": "info"}]
+    _, result = crash_with_log(log, env=env, envFrom=[{"configMapRef": {"name": "checkout"}}])
+    finding = result[0].findings[0]
+    assert finding.code == "CrashLoopBackOff.ConfigMissing"
+    assert finding.evidence[0] == log.strip()
+    assert "does not set PAYMENTS_API_URL on container app" in finding.suggestion
+    assert "ConfigMap checkout" in finding.suggestion
+
+
+def test_crash_config_invalid_gives_the_parsers_position() -> None:
+    log = "Error: failed to load config: yaml: line 14: mapping values are not allowed in this context\n"
+    mounts = [{"name": "config", "mountPath": "/etc/app"}]
+    _, result = crash_with_log(log, volumeMounts=mounts)
+    finding = result[0].findings[0]
+    assert finding.code == "CrashLoopBackOff.ConfigInvalid"
+    assert "line 14" in finding.suggestion
+
+
+def test_crash_permission_denied_names_read_only_root_filesystem() -> None:
+    log = (
+        '2026/11/20 09:59:58 [emerg] 1#1: mkdir() "/var/cache/nginx/client_temp" failed '
+        "(30: Read-only file system)\n"
+        'nginx: [emerg] mkdir() "/var/cache/nginx/client_temp" failed (30: Read-only file system)\n'
+    )
+    _, result = crash_with_log(log, securityContext={"readOnlyRootFilesystem": True})
+    finding = result[0].findings[0]
+    assert finding.code == "CrashLoopBackOff.PermissionDenied"
+    assert finding.evidence[0].startswith("nginx: [emerg] mkdir()")
+    assert "readOnlyRootFilesystem is true on container app" in finding.suggestion
+    assert "emptyDir at /var/cache/nginx" in finding.suggestion
+
+
+def test_crash_permission_denied_on_a_low_port_as_non_root() -> None:
+    log = "nginx: [emerg] bind() to 0.0.0.0:80 failed (13: Permission denied)\n"
+    _, result = crash_with_log(log, securityContext={"runAsUser": 101, "runAsNonRoot": True})
+    finding = result[0].findings[0]
+    assert finding.code == "CrashLoopBackOff.PermissionDenied"
+    assert "runs as user 101 and port 80 is below 1024" in finding.suggestion
+
+
+def test_crash_port_in_use_names_the_other_container() -> None:
+    log = "Error: listen EADDRINUSE: address already in use :::8080\n"
+    dep, rs, p = failing_deployment(
+        [waiting(restarts=5, last=terminated(1)), running("sidecar")],
+        containers=[
+            container(ports=[{"containerPort": 8080}]),
+            container("sidecar", "envoy:1.30", ports=[{"containerPort": 8080}]),
+        ],
+    )
+    result = run(dep, rs, p, logs={("shop", p["metadata"]["name"], "app"): log})
+    finding = result[0].findings[0]
+    assert finding.code == "CrashLoopBackOff.PortInUse"
+    assert "Port 8080 is also declared by container sidecar" in finding.suggestion
+
+
+def test_crash_dependency_unreachable_names_host_and_port() -> None:
+    log = (
+        "org.springframework.beans.factory.BeanCreationException: Error creating bean\n"
+        "Caused by: org.postgresql.util.PSQLException: Connection to postgres:5432 refused.\n"
+        "\tat org.postgresql.core.v3.ConnectionFactoryImpl.openConnectionImpl(ConnectionFactoryImpl.java:319)\n"
+        "Caused by: java.net.ConnectException: Connection refused\n"
+        "\tat java.base/sun.nio.ch.Net.connect0(Native Method)\n"
+        "\t... 42 more\n"
+    )
+    _, result = crash_with_log(log)
+    finding = result[0].findings[0]
+    assert finding.code == "CrashLoopBackOff.DependencyUnreachable"
+    assert finding.evidence[0] == "Caused by: java.net.ConnectException: Connection refused"
+
+
+def test_crash_auth_failed_names_the_secret() -> None:
+    log = 'psycopg2.OperationalError: FATAL:  password authentication failed for user "shop"\n'
+    env = [
+        {
+            "name": "DB_PASSWORD",
+            "valueFrom": {"secretKeyRef": {"name": "shop-db", "key": "password"}},
+        }
+    ]
+    _, result = crash_with_log(log, env=env)
+    finding = result[0].findings[0]
+    assert finding.code == "CrashLoopBackOff.AuthFailed"
+    assert "(from env DB_PASSWORD from Secret shop-db key password)" in finding.suggestion
+    assert 'user "shop"' not in finding.title and "of user shop" in finding.title
+
+
+def test_crash_tls_error_names_host_and_problem() -> None:
+    log = (
+        'level=fatal msg="cannot reach vault" error="Get \\"https://vault.infra:8200/v1/sys/health\\":'
+        ' x509: certificate signed by unknown authority"\n'
+    )
+    _, result = crash_with_log(log)
+    finding = result[0].findings[0]
+    assert finding.code == "CrashLoopBackOff.TLSError"
+    assert "vault.infra:8200" in finding.title
+    assert "CA the container does not trust" in finding.suggestion
+
+
+def test_crash_out_of_memory_sets_the_heap_flag_against_the_limit() -> None:
+    log = (
+        'Exception in thread "main" java.lang.OutOfMemoryError: Java heap space\n'
+        "\tat java.base/java.util.Arrays.copyOf(Arrays.java:3537)\n"
+        "\tat com.shop.Catalogue.load(Catalogue.java:88)\n"
+    )
+    spec = {
+        "env": [{"name": "JAVA_OPTS", "value": "-Xms256m -Xmx2g"}],
+        "resources": {"limits": {"memory": "1Gi"}},
+    }
+    _, result = crash_with_log(log, **spec)
+    finding = result[0].findings[0]
+    assert finding.code == "CrashLoopBackOff.OutOfMemory"
+    assert "-Xmx2g against a memory limit of 1Gi" in finding.suggestion
+
+
+def test_kernel_oom_kill_wins_over_the_logs_own_words() -> None:
+    dep, rs, p = failing_deployment([waiting(restarts=5, last=terminated(137, "OOMKilled"))])
+    log = 'Exception in thread "main" java.lang.OutOfMemoryError: Java heap space\n'
+    result = run(dep, rs, p, logs={("shop", p["metadata"]["name"], "app"): log})
+    assert result[0].findings[0].code == "OOMKilled"
+
+
+def test_crash_disk_full_names_the_volume() -> None:
+    log = "OSError: [Errno 28] No space left on device: '/data/exports/2026-11-20.csv'\n"
+    _, result = crash_with_log(log, volumeMounts=[{"name": "data", "mountPath": "/data"}])
+    finding = result[0].findings[0]
+    assert finding.code == "CrashLoopBackOff.DiskFull"
+    assert "mounted at /data" in finding.suggestion
+
+
+def test_crash_database_schema_asks_for_migrations() -> None:
+    log = (
+        "sqlalchemy.exc.ProgrammingError: (psycopg2.errors.UndefinedTable) "
+        'relation "orders" does not exist\n'
+    )
+    _, result = crash_with_log(log)
+    finding = result[0].findings[0]
+    assert finding.code == "CrashLoopBackOff.DatabaseSchema"
+    assert "migrations" in finding.suggestion and "orders" in finding.title
+
+
+def test_crash_app_error_names_type_and_top_frame() -> None:
+    log = (
+        "panic: runtime error: invalid memory address or nil pointer dereference\n"
+        "[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x6b2f1c]\n\n"
+        "goroutine 1 [running]:\n"
+        "github.com/shop/checkout/internal/cart.(*Cart).Total(0x0)\n"
+        "\t/src/internal/cart/cart.go:42 +0x1c\n"
+        "main.main()\n"
+        "\t/src/main.go:27 +0x25\n"
+    )
+    _, result = crash_with_log(log, exit_code=2)
+    finding = result[0].findings[0]
+    assert finding.code == "CrashLoopBackOff.AppError"
+    assert finding.evidence[0].startswith("panic: runtime error")
+    assert "github.com/shop/checkout/internal/cart.(*Cart).Total(0x0)" in finding.title
+
+
+def test_a_retry_that_then_connected_refines_nothing() -> None:
+    log = (
+        "2026-11-20T09:59:00Z ERROR dial tcp 10.96.12.7:5432: connect: connection refused\n"
+        "2026-11-20T09:59:05Z INFO connected to db:5432\n"
+        "2026-11-20T09:59:06Z INFO listening on :8080\n"
+        "shutting down\n"
+    )
+    _, result = crash_with_log(log)
+    assert result[0].findings[0].code == "CrashLoopBackOff"
+
+
+def test_a_handled_warning_refines_nothing_but_the_error_after_it_does() -> None:
+    warned = '{"level":"warn","msg":"retrying","error":"dial tcp db:5432: connect: connection refused"}\n'
+    _, result = crash_with_log(warned)
+    assert result[0].findings[0].code == "CrashLoopBackOff"
+    failed = (
+        warned
+        + '{"level":"fatal","msg":"giving up","error":"pq: password authentication failed for user \\"shop\\""}\n'
+    )
+    _, result = crash_with_log(failed)
+    assert result[0].findings[0].code == "CrashLoopBackOff.AuthFailed"

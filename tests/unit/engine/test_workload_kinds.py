@@ -56,7 +56,7 @@ def test_a_failed_job_carries_the_exit_codes_and_log_tail_of_its_last_attempt() 
     failed = job(failed=2, backoff_limit=1, conditions=[BACKOFF])
     first = failed_job_pod("nightly-report-a", failed, started_ago=1200)
     last = failed_job_pod("nightly-report-b", failed, exit_code=2, started_ago=600)
-    log = 'loading rows\nERROR: relation "orders_2026" does not exist\n'
+    log = "loading rows\nERROR: report aborted after 3 attempts\n"
     result = run(failed, first, last, logs={("shop", "nightly-report-b", "app"): log})
     finding = result[0].findings[0]
     assert finding.code == "JobFailed.BackoffLimitExceeded"
@@ -65,11 +65,21 @@ def test_a_failed_job_carries_the_exit_codes_and_log_tail_of_its_last_attempt() 
     )
     assert finding.evidence[1] == "2 failed, 0 succeeded of 1 completions (backoffLimit 1)"
     assert "nightly-report-b/app: exit code 2 (Error)" in finding.evidence
-    assert 'ERROR: relation "orders_2026" does not exist' in finding.evidence
+    assert "ERROR: report aborted after 3 attempts" in finding.evidence
     assert finding.evidence[-1] == "earlier attempts: nightly-report-a/app exit code 1 (Error)"
     assert "kubectl logs nightly-report-b -n shop" in finding.suggestion
     assert result[0].summary.startswith("Job shop/nightly-report is failing: Job nightly-report")
     assert "2 of 2 pods affected" in result[0].summary
+
+
+def test_a_failed_job_pods_log_names_the_cause_before_the_jobs_verdict() -> None:
+    failed = job(failed=1, backoff_limit=0, conditions=[BACKOFF])
+    last = failed_job_pod("nightly-report-a", failed, exit_code=1)
+    log = 'loading rows\nERROR:  relation "orders_2026" does not exist at character 15\n'
+    result = run(failed, last, logs={("shop", "nightly-report-a", "app"): log})
+    assert codes(result[0]) == ["CrashLoopBackOff.DatabaseSchema", "JobFailed.BackoffLimitExceeded"]
+    assert result[0].findings[0].evidence[0] == log.splitlines()[1]
+    assert "migrations" in result[0].findings[0].suggestion
 
 
 def test_a_more_specific_pod_cause_comes_before_the_jobs_own_verdict() -> None:

@@ -129,6 +129,8 @@ async def test_the_reviews_ask_for_the_kinds_of_data(reviews: tuple[FakeReviews,
         ("get", "nodes", ""),
         ("get", "pods/log", ""),
         ("list", "events", ""),
+        ("list", "services", ""),
+        ("list", "endpointslices", ""),
     }
     assert {spec["user"] for spec in fake.sar_specs} == {"alice"}
     # a Node has no namespace: the review asks at the cluster scope
@@ -148,6 +150,8 @@ async def test_the_reviews_ask_for_the_kinds_of_data(reviews: tuple[FakeReviews,
         ("list", "replicasets"),
         ("list", "controllerrevisions"),
         ("list", "persistentvolumeclaims"),
+        ("list", "services"),
+        ("list", "endpointslices"),
         ("list", "pods"),
         ("get", "pods"),  # pods/log: resource pods, subresource log
         ("get", "nodes"),  # cluster-scoped: read by name, never listed

@@ -490,3 +490,65 @@ async def test_a_live_read_of_a_pod_on_an_unreachable_node_diagnoses_node_not_re
     assert finding.code == "NodeNotReady"
     assert "NodeStatusUnknown: Kubelet stopped posting node status." in finding.evidence[0]
     assert "node worker-1: taint node.kubernetes.io/unreachable:NoExecute" in finding.evidence
+
+
+async def test_a_crash_on_a_service_is_followed_to_the_failing_workload_behind_it(
+    cluster: tuple[RecordingApiServer, LiveSource],
+) -> None:
+    server, live = cluster
+    api = workload("Deployment", "api")
+    api_pod = crashing_pod(api, "api-0")
+    api_pod["metadata"]["labels"] = {"app": "api"}
+    db = workload("StatefulSet", "db")
+    image = "registry.example.com/shop/postgres:16.9-missing"
+    db_pod = pod("db-0", owner=db, phase="Pending", statuses=[waiting(reason="ImagePullBackOff")])
+    db_pod["metadata"]["labels"] = {"app": "db"}
+    pulled = event(db_pod, "Failed", f'Failed to pull image "{image}": not found')
+    service = {
+        "kind": "Service",
+        "metadata": {"name": "db", "namespace": "shop", "uid": uid()},
+        "spec": {"selector": {"app": "db"}, "clusterIP": "10.96.12.7"},
+    }
+    endpoints = {
+        "kind": "EndpointSlice",
+        "metadata": {
+            "name": "db-x7k2p",
+            "namespace": "shop",
+            "labels": {"kubernetes.io/service-name": "db"},
+        },
+        "endpoints": [{"addresses": ["10.1.2.3"], "conditions": {"ready": False}}],
+    }
+    server.objects = [api, api_pod, db, db_pod, pulled, service, endpoints]
+    server.logs["api-0"] = (
+        "Caused by: java.net.ConnectException: Connection refused: db/10.96.12.7:5432\n"
+    )
+    snapshot = await live.target_snapshot("shop", "Deployment", "api")
+    assert {
+        "/api/v1/namespaces/shop/services",
+        "/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices",
+        "/api/v1/namespaces/shop/pods?labelSelector=app%3Ddb",
+        "/apis/apps/v1/namespaces/shop/statefulsets/db",
+    } <= set(server.requests)
+    assert server.grants_used() - grants(cluster_role_rules()) == set()
+
+    diagnosis = diagnose_target(
+        snapshot, ObjectRef(kind="Deployment", namespace="shop", name="api"), now=NOW
+    )
+    assert diagnosis is not None
+    dependency = diagnosis.findings[0].dependency
+    assert dependency is not None and dependency.ready_endpoints == 0
+    assert dependency.workload == ObjectRef(kind="StatefulSet", namespace="shop", name="db")
+    assert dependency.workload_root_cause == "ImagePullError.NotFound"
+    assert "It fails because StatefulSet/shop/db is failing" in diagnosis.summary
+
+
+async def test_without_the_right_to_list_services_no_dependency_is_read(
+    cluster: tuple[RecordingApiServer, LiveSource],
+) -> None:
+    server, live = cluster
+    api = workload("Deployment", "api")
+    server.objects = [api, crashing_pod(api, "api-0")]
+    server.logs["api-0"] = "dial tcp 10.96.12.7:5432: connect: connection refused\n"
+    visible = Visibility(kinds=frozenset({"Deployment", "Pod"}))
+    await live.target_snapshot("shop", "Deployment", "api", visible=visible)
+    assert not any("services" in r or "endpointslices" in r for r in server.requests)

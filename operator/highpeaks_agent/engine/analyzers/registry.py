@@ -19,6 +19,7 @@ from typing import Any, Final
 from highpeaks_agent.engine.analyzers import (
     config,
     controllers,
+    crash_causes,
     crashes,
     images,
     jobs,
@@ -56,6 +57,7 @@ CONTAINER_RULES: Final[tuple[ContainerRule, ...]] = (
     probes.startup_probe_restarts,
     startup.init_container_failing,
     crashes.exits_immediately,
+    crash_causes.crash_explained_by_log,
     crashes.crash_loop_back_off,
     # running, but not Ready past the threshold
     probes.startup_probe_pending,
