@@ -35,6 +35,7 @@ from highpeaks_agent.engine.workloads import revision as deployment_revision
 from highpeaks_agent.errors import TargetNotFound
 from highpeaks_agent.logging_setup import log_context
 from highpeaks_agent.notify.notifier import IncidentNotifier
+from highpeaks_agent.render.delivery import note_part, note_step
 from highpeaks_agent.service import Diagnosed, DiagnosisService, Report, utcnow
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,10 @@ log = logging.getLogger(__name__)
 SIGNATURE_ANNOTATION = "devops.highpeaks.io/failure-signature"
 REVISION_ANNOTATION = "devops.highpeaks.io/revision"
 AUTO = "auto"
+#: An IncidentNote's length before its ``(details: …)`` pointer, at most: a line or two in
+#: ``kubectl describe``, whole in a phone's notification.
+NOTE_MAX = 300
+_SHORTEST_CUT = 24
 #: Consecutive failed looks at one Deployment before leaving it to the periodic resync.
 MAX_ATTEMPTS = 5
 
@@ -132,15 +137,44 @@ def incident_task(deployment: Mapping[str, Any], action: Action) -> dict[str, An
 
 
 def note_message(report: Report, action: Action) -> str:
-    """The IncidentNote: one paragraph an SRE reads in ``kubectl describe deploy``."""
+    """The IncidentNote: one paragraph an SRE reads in ``kubectl describe deploy``, at most
+    :data:`NOTE_MAX` characters before its ``(details: …)`` pointer.
+
+    What must be there is placed first — the revision and root cause, which commit brought it
+    (with the compare link) and the next step — and the summary and the pod-template changes
+    take what room is left, cut with an ellipsis.
+    """
     diagnosis = report.diagnoses[0]
-    changes = diagnosis.rollout.changes if diagnosis.rollout else []
-    text = f"Revision {action.revision} is failing ({diagnosis.root_cause}): {report.summary}"
-    if changes:
-        text += " Changed since the last healthy revision: " + "; ".join(changes[:4]) + "."
-    if report.recommendations:
-        text += f" Next: {report.recommendations[0]}"
+    rollout = diagnosis.rollout
+    delivery = rollout.delivery if rollout is not None else None
+    head = f"Revision {action.revision} is failing ({diagnosis.root_cause}):"
+    change = note_part(delivery) if delivery is not None else ""
+    step = note_step(delivery) if delivery is not None and delivery.gitops else ""
+    if not step and report.recommendations:
+        step = report.recommendations[0]
+    step = f"Next: {step[0].upper()}{step[1:]}" if step else ""
+    room = NOTE_MAX - len(" ".join(p for p in (head, change, step) if p))
+    if room < 0:
+        step = _fit(step, len(step) + room)
+        room = NOTE_MAX - len(" ".join(p for p in (head, change, step) if p))
+    summary = _fit(report.summary, room - 1)
+    room -= len(summary) + 1 if summary else 0
+    changed = ""
+    if rollout is not None and rollout.changes:
+        changed = "Changed since the last healthy revision: " + "; ".join(rollout.changes[:4]) + "."
+        changed = _fit(changed, room - 1)
+    text = " ".join(p for p in (head, summary, changed, change, step) if p)
     return f"{text} (details: kubectl describe agenttask {action.task_name})"
+
+
+def _fit(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters, cut with an ellipsis; nothing when a cut would
+    leave too little to read."""
+    if len(text) <= limit:
+        return text
+    if limit < _SHORTEST_CUT:
+        return ""
+    return text[: limit - 1].rstrip() + "…"
 
 
 def _observe_detection(diagnosed: Diagnosed, now: datetime) -> None:

@@ -6,12 +6,20 @@ from highpeaks_agent.engine.model import Diagnosis
 
 
 def recommendations(diagnoses: list[Diagnosis], limit: int = 5) -> list[str]:
-    """The findings' suggestions, root causes first, each once."""
+    """The findings' suggestions, root causes first, each once; for a workload that Argo CD or
+    Flux applied, the step that undoes its change comes first (a Helm release's, after the
+    root cause's)."""
     seen: dict[str, None] = {}
     for diagnosis in diagnoses:
+        delivery = diagnosis.rollout.delivery if diagnosis.rollout else None
+        step = delivery.next_step if delivery is not None and diagnosis.findings else ""
+        if step and delivery is not None and delivery.gitops:
+            seen.setdefault(step, None)
         for finding in diagnosis.findings:
             if finding.suggestion:
                 seen.setdefault(finding.suggestion, None)
+        if step:
+            seen.setdefault(step, None)
     return list(seen)[:limit]
 
 
