@@ -107,9 +107,7 @@ def test_note_carries_the_commit_pair_and_link_within_300_characters(summary_len
     assert pointer == "kubectl describe agenttask incident-checkout-r2)"
     assert body.startswith("Revision 2 is failing (CrashLoopBackOff):")
     assert f"From commit 9a8b7c6 (last healthy 4f3c2a1): {SHORT_LINK}." in body
-    assert body.endswith(
-        "Next: Revert 9a8b7c6, or `argocd app rollback checkout 4` (auto-sync off)"
-    )
+    assert body.endswith("Next: Revert 9a8b7c6, or `argocd app rollback checkout 4`")
 
 
 def test_note_of_a_flux_workload_says_to_suspend_its_kustomization() -> None:
@@ -197,3 +195,17 @@ def test_a_secret_in_a_repository_url_never_reaches_any_output() -> None:
     for output in outputs:
         assert "ghp_0123" not in output and "deploy:" not in output
         assert "https://github.com/example/shop-deploy" in output
+
+
+def test_note_of_an_unmanaged_rollout_keeps_the_image_change_and_first_step() -> None:
+    objects = rollout()
+    long_old = "registry.example.com/shop/checkout:2.13.4"
+    long_new = "registry.example.com/shop/checkout:2.14.0"
+    objects[1]["spec"]["template"]["spec"]["containers"][0]["image"] = long_old
+    objects[2]["spec"]["template"]["spec"]["containers"][0]["image"] = long_new
+    [found] = diagnose(Snapshot.from_objects(objects), now=NOW)
+    report = report_of(found)
+    body = note_message(report, ACTION).split(" (details: ")[0]
+    assert len(body) <= NOTE_MAX, (len(body), body)
+    assert "container app image: …/checkout:2.13.4 -> …/checkout:2.14.0." in body
+    assert body.endswith(f"Next: {report.recommendations[0]}")

@@ -140,9 +140,9 @@ def note_message(report: Report, action: Action) -> str:
     """The IncidentNote: one paragraph an SRE reads in ``kubectl describe deploy``, at most
     :data:`NOTE_MAX` characters before its ``(details: …)`` pointer.
 
-    What must be there is placed first — the revision and root cause, which commit brought it
-    (with the compare link) and the next step — and the summary and the pod-template changes
-    take what room is left, cut with an ellipsis.
+    Room goes first to what must be there — the revision and root cause, which commit brought
+    it (with the compare link) and the next step — then to what the rollout changed, then to
+    the summary; what does not fit is cut with an ellipsis (the task holds it whole).
     """
     diagnosis = report.diagnoses[0]
     rollout = diagnosis.rollout
@@ -157,14 +157,36 @@ def note_message(report: Report, action: Action) -> str:
     if room < 0:
         step = _fit(step, len(step) + room)
         room = NOTE_MAX - len(" ".join(p for p in (head, change, step) if p))
+    changed = _changed(rollout.changes if rollout is not None else [], room - 1)
+    room -= len(changed) + 1 if changed else 0
     summary = _fit(report.summary, room - 1)
-    room -= len(summary) + 1 if summary else 0
-    changed = ""
-    if rollout is not None and rollout.changes:
-        changed = "Changed since the last healthy revision: " + "; ".join(rollout.changes[:4]) + "."
-        changed = _fit(changed, room - 1)
     text = " ".join(p for p in (head, summary, changed, change, step) if p)
     return f"{text} (details: kubectl describe agenttask {action.task_name})"
+
+
+def _changed(changes: list[str], room: int) -> str:
+    """What the rollout changed, in ``room`` characters: images without their common
+    repository path, the long label only when it fits."""
+    if not changes:
+        return ""
+    listed = "; ".join(_compact(c) for c in changes[:4]) + "."
+    for label in ("Changed since the last healthy revision: ", "Changed: "):
+        if len(label) + len(listed) <= room:
+            return label + listed
+    return _fit("Changed: " + listed, room)
+
+
+def _compact(change: str) -> str:
+    """``…image: registry.example.com/shop/checkout:2.13.4 -> registry.example.com/shop/
+    checkout:2.14.0`` → ``…image: …/checkout:2.13.4 -> …/checkout:2.14.0``."""
+    before, arrow, after = change.partition(" -> ")
+    label, sep, old = before.rpartition(": ")
+    if not arrow or not sep:
+        return change
+    prefix = old.rpartition("/")[0]
+    if prefix and after.startswith(prefix + "/"):
+        return f"{label}: …/{old[len(prefix) + 1 :]} -> …/{after[len(prefix) + 1 :]}"
+    return change
 
 
 def _fit(text: str, limit: int) -> str:

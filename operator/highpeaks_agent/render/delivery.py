@@ -92,7 +92,7 @@ def note_step(delivery: Delivery) -> str:
     if delivery.manager == "argocd":
         app = ref.name if ref.namespace in (None, "", "argocd") else f"{ref.namespace}/{ref.name}"
         if delivery.previous_history_id is not None:
-            return f"{revert}, or `argocd app rollback {app} {delivery.previous_history_id}` (auto-sync off)"
+            return f"{revert}, or `argocd app rollback {app} {delivery.previous_history_id}`"
         return f"{revert}; Argo CD syncs it"
     if delivery.manager == "flux-kustomization":
         return f"{revert}; meanwhile `flux suspend kustomization {ref.name} -n {ref.namespace}`"

@@ -41,6 +41,7 @@ from highpeaks_agent.engine.kinds import (
     TARGET_KINDS,
     KindInfo,
 )
+from highpeaks_agent.engine.model import ObjectRef
 from highpeaks_agent.engine.node_signs import shows_lost_node
 from highpeaks_agent.engine.snapshot import ContainerLog, Snapshot, controller_ref, meta
 from highpeaks_agent.errors import Forbidden, TargetNotFound, UnsupportedTarget
@@ -263,25 +264,24 @@ class LiveSource:
         chosen = list(managers.values())[:MAX_DELIVERY_SOURCES]
         if not chosen:
             return
-        await asyncio.gather(*(self._add_delivery_source(snapshot, m) for m in chosen))
+        sources = await asyncio.gather(
+            *(self._read_optional(snapshot, m.source, quiet=m.guessed) for m in chosen)
+        )
+        # Flux objects built from one GitRepository (the usual fleet repository): read it once
+        repositories = {
+            ref: None for ref in (git_repository_of(s) for s in sources if s is not None) if ref
+        }
+        await asyncio.gather(
+            *(self._read_optional(snapshot, ref, quiet=False) for ref in repositories)
+        )
         snapshot.reindex()
 
-    async def _add_delivery_source(self, snapshot: Snapshot, manager: Manager) -> None:
-        ref = manager.source
-        source = await self._read_optional(
-            snapshot, ref.kind, ref.namespace or "", ref.name, quiet=manager.guessed
-        )
-        repository = git_repository_of(source) if source is not None else None
-        if repository is not None:
-            await self._read_optional(
-                snapshot, repository.kind, repository.namespace or "", repository.name, quiet=False
-            )
-
     async def _read_optional(
-        self, snapshot: Snapshot, kind: str, namespace: str, name: str, *, quiet: bool
+        self, snapshot: Snapshot, ref: ObjectRef, *, quiet: bool
     ) -> dict[str, Any] | None:
         """One GitOps object into the snapshot; on any refusal, None and (unless ``quiet``:
         only a label hinted at it) the reason, recorded for the diagnosis to say."""
+        kind, namespace, name = ref.kind, ref.namespace or "", ref.name
         info = _DELIVERY_INFO[kind]
         try:
             obj = _with_kind(await get_json(self._api, resource_path(info, namespace, name)), kind)
