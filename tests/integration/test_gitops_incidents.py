@@ -2,7 +2,8 @@
 Kustomization with history as their controllers write it, served from the CRDs of
 ``tests/support/crds``; the commit pair and the compare link reach the IncidentNote (at most
 300 characters before its pointer, read back with ``kubectl describe``), the task's status
-and its GitOps next step; an Application the operator may not read is said, not guessed."""
+and its GitOps next step, and ``diagnose --live`` with a user's own credentials; an
+Application that may not be read is said, not guessed."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +20,7 @@ from kubernetes import client
 
 from tests.support.apiserver.serve import GITOPS_CRDS, OPERATOR_TOKEN, RunningApiServer, declare_crd
 from tests.support.controllers import SimulatedControllers
+from tests.support.diagnose_cli import run_in_process
 from tests.support.operator_process import OperatorProcess
 
 from .conftest import eventually
@@ -29,6 +32,7 @@ pytestmark = pytest.mark.integration
 OLD = "7e2b94c1d8a3f5062b1e9d4c7a8f3e5b2d6c1a94"
 NEW = "c4d1a9e8f2b7360d5e9a1c8b4f7e2d6a3b5c9e01"
 NOTE_MAX = 300
+USER_TOKEN = "sam-token"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -299,3 +303,39 @@ def test_an_application_the_operator_may_not_read_is_said_not_guessed(
     assert "c4d1a9e" not in body and len(body) <= NOTE_MAX
     delivery = finished_task(cluster)["status"]["rollout"]["delivery"]
     assert delivery["seen"] is False and "forbidden" in delivery["note"]
+
+
+def test_diagnose_live_names_the_commit_with_the_users_own_credentials(
+    cluster: SimulatedControllers,
+    operator: OperatorProcess,
+    custom: client.CustomObjectsApi,
+    apiserver: RunningApiServer,
+    tmp_path: Path,
+) -> None:
+    def create(first: datetime, second: datetime) -> None:
+        custom.create_namespaced_custom_object(
+            "argoproj.io",
+            "v1alpha1",
+            cluster.ns,
+            "applications",
+            application(cluster.ns, first, second),
+        )
+
+    managed_rollout(cluster, tracking(cluster), create)
+    env = {"KUBECONFIG": str(apiserver.write_kubeconfig(tmp_path / "config", token=USER_TOKEN))}
+    apiserver.emulator.tokens[USER_TOKEN] = {"username": "sam", "groups": ["oncall"]}
+    ran = run_in_process(["--live", "-n", cluster.ns, "deploy/checkout", "-o", "table"], env)
+    assert ran.code == 1, ran.err
+    header, row = ran.out.splitlines()
+    assert header.split()[-1] == "COMMIT" and row.split()[-1] == "c4d1a9e"
+    # a user whose role stops at the namespace: the Application is not read, and it says so
+    apiserver.emulator.denied[USER_TOKEN] = {("get", "applications")}
+    try:
+        ran = run_in_process(["--live", "-n", cluster.ns, "deploy/checkout"], env)
+    finally:
+        apiserver.emulator.denied.pop(USER_TOKEN, None)
+    assert ran.code == 1, ran.err
+    assert (
+        f"Could not see the GitOps source Application {cluster.ns}/checkout: reading it is forbidden."
+        in ran.out
+    )
