@@ -32,6 +32,7 @@ from highpeaks_agent.engine.kinds import KindInfo
 from highpeaks_agent.engine.model import Delivery, DeliveryManager, ObjectRef
 from highpeaks_agent.engine.repo_links import (
     compare_url,
+    is_commit,
     short_sha,
     split_flux_revision,
     web_url,
@@ -247,7 +248,10 @@ def _argocd_step(d: Delivery) -> str:
             f"Find the sync that brought it (`argocd app history {app}`) and revert its commit"
             "; a kubectl change would be undone by the next sync."
         )
-    step = f"Revert commit {short_sha(d.commit)}{where} and let Argo CD sync the revert"
+    if is_commit(d.commit):
+        step = f"Revert commit {short_sha(d.commit)}{where} and let Argo CD sync the revert"
+    else:  # a Helm chart's version, or a tag: the change lies in the Application's source
+        step = f"Undo revision {d.commit} in the Application's source{where}"
     if d.previous_history_id is not None:
         step += (
             f", or roll back to the last healthy sync: `argocd app rollback {app} "

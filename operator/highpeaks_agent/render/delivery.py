@@ -4,7 +4,7 @@ the short form an IncidentNote has room for. Built from :class:`Delivery` alone.
 from __future__ import annotations
 
 from highpeaks_agent.engine.model import Delivery
-from highpeaks_agent.engine.repo_links import short_sha
+from highpeaks_agent.engine.repo_links import is_commit, short_sha
 
 _MANAGERS = {
     "argocd": "Argo CD",
@@ -26,7 +26,8 @@ def change_pair(delivery: Delivery) -> str:
     """``commit 9a8b7c6 (last healthy 4f3c2a1)``, ``chart checkout-2.14.0 (last healthy
     checkout-2.13.4)``; empty when neither is known."""
     if delivery.commit:
-        noun, new, old = "commit", short_sha(delivery.commit), short_sha(delivery.previous_commit)
+        noun = "commit" if is_commit(delivery.commit) else "revision"
+        new, old = short_sha(delivery.commit), short_sha(delivery.previous_commit)
     elif delivery.chart:
         noun, new, old = "chart", delivery.chart, delivery.previous_chart
     else:

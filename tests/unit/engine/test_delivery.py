@@ -235,3 +235,27 @@ def test_a_workload_nobody_manages_has_no_delivery_and_its_json_no_field() -> No
     found = only(rollout())
     assert found.rollout is not None and found.rollout.delivery is None
     assert "delivery" not in found.to_json_dict()["rollout"]  # type: ignore[operator]
+
+
+def test_an_application_of_a_helm_chart_names_chart_versions_not_commits() -> None:
+    app = application()
+    for entry, version in zip(
+        app["status"]["history"], ("2.13.0", "2.13.4", "2.14.0"), strict=True
+    ):
+        entry["revision"] = version
+        entry["source"] = {
+            "repoURL": "https://charts.example.com",
+            "chart": "checkout",
+            "targetRevision": version,
+        }
+    found = only([*rollout(annotations=TRACKING), app])
+    assert found.rollout is not None and found.rollout.delivery is not None
+    delivery = found.rollout.delivery
+    assert (delivery.commit, delivery.previous_commit, delivery.path) == (
+        "2.14.0",
+        "2.13.4",
+        "checkout",
+    )
+    assert (delivery.compare_url, delivery.repository) == ("", "https://charts.example.com")
+    assert delivery.next_step.startswith("Undo revision 2.14.0 in the Application's source")
+    assert "`argocd app rollback checkout 4`" in delivery.next_step
