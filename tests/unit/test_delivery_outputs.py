@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from highpeaks_agent.controller.incidents import NOTE_MAX, Action, note_message
+from highpeaks_agent.controller.incidents import Action, note_message
 from highpeaks_agent.controller.status import completed_status
 from highpeaks_agent.engine import Snapshot, diagnose
 from highpeaks_agent.engine.model import Diagnosis
@@ -19,6 +19,7 @@ from highpeaks_agent.notify.incident import incident_from_task
 from highpeaks_agent.notify.messages import slack_message, webhook_body
 from highpeaks_agent.render import answer
 from highpeaks_agent.render.json import render_json
+from highpeaks_agent.render.note import NOTE_MAX
 from highpeaks_agent.render.table import render_table
 from highpeaks_agent.render.text import render_text
 from highpeaks_agent.service import Report

@@ -35,7 +35,7 @@ from highpeaks_agent.engine.workloads import revision as deployment_revision
 from highpeaks_agent.errors import TargetNotFound
 from highpeaks_agent.logging_setup import log_context
 from highpeaks_agent.notify.notifier import IncidentNotifier
-from highpeaks_agent.render.delivery import note_part, note_step
+from highpeaks_agent.render.note import incident_note
 from highpeaks_agent.service import Diagnosed, DiagnosisService, Report, utcnow
 
 log = logging.getLogger(__name__)
@@ -43,10 +43,6 @@ log = logging.getLogger(__name__)
 SIGNATURE_ANNOTATION = "devops.highpeaks.io/failure-signature"
 REVISION_ANNOTATION = "devops.highpeaks.io/revision"
 AUTO = "auto"
-#: An IncidentNote's length before its ``(details: …)`` pointer, at most: a line or two in
-#: ``kubectl describe``, whole in a phone's notification.
-NOTE_MAX = 300
-_SHORTEST_CUT = 24
 #: Consecutive failed looks at one Deployment before leaving it to the periodic resync.
 MAX_ATTEMPTS = 5
 
@@ -137,66 +133,14 @@ def incident_task(deployment: Mapping[str, Any], action: Action) -> dict[str, An
 
 
 def note_message(report: Report, action: Action) -> str:
-    """The IncidentNote: one paragraph an SRE reads in ``kubectl describe deploy``, at most
-    :data:`NOTE_MAX` characters before its ``(details: …)`` pointer.
-
-    Room goes first to what must be there — the revision and root cause, which commit brought
-    it (with the compare link) and the next step — then to what the rollout changed, then to
-    the summary; what does not fit is cut with an ellipsis (the task holds it whole).
-    """
-    diagnosis = report.diagnoses[0]
-    rollout = diagnosis.rollout
-    delivery = rollout.delivery if rollout is not None else None
-    head = f"Revision {action.revision} is failing ({diagnosis.root_cause}):"
-    change = note_part(delivery) if delivery is not None else ""
-    step = note_step(delivery) if delivery is not None and delivery.gitops else ""
-    if not step and report.recommendations:
-        step = report.recommendations[0]
-    step = f"Next: {step[0].upper()}{step[1:]}" if step else ""
-    room = NOTE_MAX - len(" ".join(p for p in (head, change, step) if p))
-    if room < 0:
-        step = _fit(step, len(step) + room)
-        room = NOTE_MAX - len(" ".join(p for p in (head, change, step) if p))
-    changed = _changed(rollout.changes if rollout is not None else [], room - 1)
-    room -= len(changed) + 1 if changed else 0
-    summary = _fit(report.summary, room - 1)
-    text = " ".join(p for p in (head, summary, changed, change, step) if p)
-    return f"{text} (details: kubectl describe agenttask {action.task_name})"
-
-
-def _changed(changes: list[str], room: int) -> str:
-    """What the rollout changed, in ``room`` characters: images without their common
-    repository path, the long label only when it fits."""
-    if not changes:
-        return ""
-    listed = "; ".join(_compact(c) for c in changes[:4]) + "."
-    for label in ("Changed since the last healthy revision: ", "Changed: "):
-        if len(label) + len(listed) <= room:
-            return label + listed
-    return _fit("Changed: " + listed, room)
-
-
-def _compact(change: str) -> str:
-    """``…image: registry.example.com/shop/checkout:2.13.4 -> registry.example.com/shop/
-    checkout:2.14.0`` → ``…image: …/checkout:2.13.4 -> …/checkout:2.14.0``."""
-    before, arrow, after = change.partition(" -> ")
-    label, sep, old = before.rpartition(": ")
-    if not arrow or not sep:
-        return change
-    prefix = old.rpartition("/")[0]
-    if prefix and after.startswith(prefix + "/"):
-        return f"{label}: …/{old[len(prefix) + 1 :]} -> …/{after[len(prefix) + 1 :]}"
-    return change
-
-
-def _fit(text: str, limit: int) -> str:
-    """``text`` in at most ``limit`` characters, cut with an ellipsis; nothing when a cut would
-    leave too little to read."""
-    if len(text) <= limit:
-        return text
-    if limit < _SHORTEST_CUT:
-        return ""
-    return text[: limit - 1].rstrip() + "…"
+    """The IncidentNote: one paragraph an SRE reads in ``kubectl describe deploy``."""
+    return incident_note(
+        report.diagnoses[0],
+        revision=action.revision,
+        summary=report.summary,
+        recommendations=report.recommendations,
+        task_name=action.task_name,
+    )
 
 
 def _observe_detection(diagnosed: Diagnosed, now: datetime) -> None:

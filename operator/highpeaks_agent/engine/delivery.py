@@ -28,15 +28,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from highpeaks_agent.engine.delivery_status import (
+    ARGOCD_NAMESPACE,
+    argocd_delivery,
+    argocd_step,
+    flux_helmrelease_delivery,
+    flux_kustomization_delivery,
+    map_of,
+)
 from highpeaks_agent.engine.kinds import KindInfo
 from highpeaks_agent.engine.model import Delivery, DeliveryManager, ObjectRef
-from highpeaks_agent.engine.repo_links import (
-    compare_url,
-    is_commit,
-    short_sha,
-    split_flux_revision,
-    web_url,
-)
 from highpeaks_agent.engine.snapshot import KubeObject, Snapshot, meta
 from highpeaks_agent.engine.timeutil import parse_time
 
@@ -51,8 +52,6 @@ HELM_RELEASE_NAMESPACE = "meta.helm.sh/release-namespace"
 HELM_CHART = "helm.sh/chart"
 #: The kind a plain Helm release is named by: no object of the cluster (its records are Secrets).
 HELM_RELEASE_REF = "Release"
-#: Where Argo CD keeps Applications unless it is told otherwise.
-ARGOCD_NAMESPACE = "argocd"
 
 APPLICATION = KindInfo(
     "Application", "argoproj.io", "v1alpha1", "applications", ("app",), False, False
@@ -69,7 +68,6 @@ GIT_REPOSITORY = KindInfo(
 #: The kinds a diagnosis reads to say which change broke a rollout (at most two per target).
 DELIVERY_KINDS: tuple[KindInfo, ...] = (APPLICATION, KUSTOMIZATION, HELM_RELEASE, GIT_REPOSITORY)
 _BY_KIND = {info.kind: info for info in DELIVERY_KINDS}
-_FLUX_FAILED = ("Failed", "failed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,9 +125,9 @@ def source_object(manager: Manager, snapshot: Snapshot) -> KubeObject | None:
 
 def git_repository_of(kustomization: Mapping[str, Any]) -> ObjectRef | None:
     """The GitRepository a Kustomization (or a HelmRelease's chart) is built from."""
-    spec = _map(kustomization.get("spec"))
-    source = _map(spec.get("sourceRef")) or _map(
-        _map(_map(spec.get("chart")).get("spec")).get("sourceRef")
+    spec = map_of(kustomization.get("spec"))
+    source = map_of(spec.get("sourceRef")) or map_of(
+        map_of(map_of(spec.get("chart")).get("spec")).get("sourceRef")
     )
     if source.get("kind") != GIT_REPOSITORY.kind or not source.get("name"):
         return None
@@ -157,12 +155,12 @@ def delivery_of(
         return None if manager.guessed else _unseen(manager, snapshot)
     created = parse_time(meta(failing).get("creationTimestamp")) if failing else None
     if manager.manager == "argocd":
-        return _argocd(manager, source, created)
+        return argocd_delivery(source, created)
     repository = snapshot.get(*_key(git_repository_of(source)))
-    repo_url = str(_map(repository.get("spec")).get("url") or "") if repository else ""
+    repo_url = str(map_of(repository.get("spec")).get("url") or "") if repository else ""
     if manager.manager == "flux-kustomization":
-        return _flux_kustomization(manager, source, repo_url)
-    return _flux_helmrelease(manager, source, repo_url)
+        return flux_kustomization_delivery(manager.source, source, repo_url)
+    return flux_helmrelease_delivery(manager.source, source, repo_url)
 
 
 def gitops_suggestion(suggestion: str) -> bool:
@@ -173,196 +171,11 @@ def gitops_suggestion(suggestion: str) -> bool:
     )
 
 
-# --- Argo CD -------------------------------------------------------------------------------
-
-
-def _argocd(manager: Manager, app: Mapping[str, Any], created: Any) -> Delivery:
-    md, spec, status = meta(app), _map(app.get("spec")), _map(app.get("status"))
-    source_ref = ObjectRef(
-        kind=APPLICATION.kind, namespace=md.get("namespace"), name=str(md.get("name"))
-    )
-    entries = sorted(
-        (h for h in status.get("history") or [] if isinstance(h, Mapping)),
-        key=lambda h: _int(h.get("id")) or 0,
-    )
-    index = _synced_with(entries, created)
-    entry = entries[index] if entries else {}
-    commit = _entry_revision(entry) or str(_map(status.get("sync")).get("revision") or "")
-    previous = next(
-        (e for e in reversed(entries[:index]) if _entry_revision(e) not in ("", commit)), {}
-    )
-    source = _entry_source(entry) or _entry_source(spec)
-    repo_url = str(source.get("repoURL") or "")
-    synced_at = str(
-        entry.get("deployedAt") or _map(status.get("operationState")).get("finishedAt") or ""
-    )
-    delivery = Delivery(
-        manager="argocd",
-        source=source_ref,
-        repository=web_url(repo_url) or repo_url,
-        path=str(source.get("path") or source.get("chart") or ""),
-        commit=commit,
-        previous_commit=_entry_revision(previous),
-        synced_at=synced_at,
-        compare_url=compare_url(repo_url, _entry_revision(previous), commit),
-        history_id=_int(entry.get("id")),
-        previous_history_id=_int(previous.get("id")),
-    )
-    delivery.next_step = _argocd_step(delivery)
-    return delivery
-
-
-def _synced_with(entries: list[Mapping[str, Any]], created: Any) -> int:
-    """The history entry whose sync made an object created at ``created``: the first one to
-    finish at or after it (a sync creates the ReplicaSet, then records itself); the newest
-    when nothing says otherwise."""
-    if created is not None:
-        for index, entry in enumerate(entries):
-            deployed = parse_time(entry.get("deployedAt"))
-            if deployed is not None and deployed >= created:
-                return index
-    return max(len(entries) - 1, 0)
-
-
-def _entry_revision(entry: Mapping[str, Any]) -> str:
-    revision = entry.get("revision")
-    if isinstance(revision, str) and revision:
-        return revision
-    revisions = entry.get("revisions")  # multi-source Applications: the first source's
-    return str(revisions[0]) if isinstance(revisions, list) and revisions else ""
-
-
-def _entry_source(entry: Mapping[str, Any]) -> Mapping[str, Any]:
-    source = _map(entry.get("source"))
-    if source.get("repoURL"):
-        return source
-    sources = entry.get("sources")
-    return _map(sources[0]) if isinstance(sources, list) and sources else {}
-
-
-def _argocd_step(d: Delivery) -> str:
-    app = _cli_app_name(d.source)
-    where = f" in {d.repository}" if d.repository else ""
-    if not d.commit:
-        return (
-            f"Find the sync that brought it (`argocd app history {app}`) and revert its commit"
-            "; a kubectl change would be undone by the next sync."
-        )
-    if is_commit(d.commit):
-        step = f"Revert commit {short_sha(d.commit)}{where} and let Argo CD sync the revert"
-    else:  # a Helm chart's version, or a tag: the change lies in the Application's source
-        step = f"Undo revision {d.commit} in the Application's source{where}"
-    if d.previous_history_id is not None:
-        step += (
-            f", or roll back to the last healthy sync: `argocd app rollback {app} "
-            f"{d.previous_history_id}` (turn auto-sync off first, or it syncs the commit again)"
-        )
-    return step + "."
-
-
-def _cli_app_name(ref: ObjectRef) -> str:
-    # the CLI names an Application outside Argo CD's own namespace as <namespace>/<name>
-    if ref.namespace and ref.namespace != ARGOCD_NAMESPACE:
-        return f"{ref.namespace}/{ref.name}"
-    return ref.name
-
-
 def _application_ref(app: str) -> ObjectRef:
     namespace, sep, name = app.partition("_")
     if sep and namespace and name:
         return _ref(APPLICATION, namespace, name)
     return _ref(APPLICATION, ARGOCD_NAMESPACE, app)
-
-
-# --- Flux ----------------------------------------------------------------------------------
-
-
-def _flux_kustomization(manager: Manager, ks: Mapping[str, Any], repo_url: str) -> Delivery:
-    spec, status = _map(ks.get("spec")), _map(ks.get("status"))
-    _, commit = split_flux_revision(str(status.get("lastAppliedRevision") or ""))
-    history = sorted(
-        (h for h in status.get("history") or [] if isinstance(h, Mapping)),
-        key=lambda h: str(h.get("lastReconciled") or ""),
-        reverse=True,
-    )
-    current = next((h for h in history if _snapshot_commit(h) == commit), {})
-    previous = next(
-        (
-            h
-            for h in history
-            if _snapshot_commit(h) not in ("", commit)
-            and not str(h.get("lastReconciledStatus") or "").endswith(_FLUX_FAILED)
-        ),
-        {},
-    )
-    ready = next(
-        (
-            c
-            for c in status.get("conditions") or []
-            if isinstance(c, Mapping) and c.get("type") == "Ready"
-        ),
-        {},
-    )
-    delivery = Delivery(
-        manager=manager.manager,
-        source=manager.source,
-        repository=web_url(repo_url) or repo_url,
-        path=str(spec.get("path") or ""),
-        commit=commit,
-        previous_commit=_snapshot_commit(previous),
-        synced_at=str(current.get("firstReconciled") or ready.get("lastTransitionTime") or ""),
-        compare_url=compare_url(repo_url, _snapshot_commit(previous), commit),
-    )
-    where = f" in {delivery.repository}" if delivery.repository else ""
-    revert = f"Revert commit {short_sha(commit)}{where}" if commit else "Revert the change in Git"
-    ref = manager.source
-    delivery.next_step = (
-        f"{revert} and let Flux apply the revert; to stop Flux re-applying it meanwhile: "
-        f"`flux suspend kustomization {ref.name} -n {ref.namespace}`."
-    )
-    return delivery
-
-
-def _snapshot_commit(entry: Mapping[str, Any]) -> str:
-    revision = _map(entry.get("metadata")).get("revision")
-    return split_flux_revision(revision)[1] if isinstance(revision, str) else ""
-
-
-def _flux_helmrelease(manager: Manager, hr: Mapping[str, Any], repo_url: str) -> Delivery:
-    spec, status = _map(hr.get("spec")), _map(hr.get("status"))
-    history = sorted(
-        (h for h in status.get("history") or [] if isinstance(h, Mapping)),
-        key=lambda h: _int(h.get("version")) or 0,
-        reverse=True,
-    )
-    latest = history[0] if history else {}
-    previous = next((h for h in history[1:] if h.get("status") in ("deployed", "superseded")), {})
-    chart_spec = _map(_map(spec.get("chart")).get("spec"))
-    ref = manager.source
-    delivery = Delivery(
-        manager=manager.manager,
-        source=ref,
-        repository=web_url(repo_url) or repo_url,
-        path=str(chart_spec.get("chart") or "") if repo_url else "",
-        synced_at=str(latest.get("lastDeployed") or ""),
-        history_id=_int(latest.get("version")),
-        previous_history_id=_int(previous.get("version")),
-        chart=_chart(latest),
-        previous_chart=_chart(previous),
-    )
-    charts = (
-        f" (chart {delivery.previous_chart} -> {delivery.chart})" if delivery.previous_chart else ""
-    )
-    delivery.next_step = (
-        f"Revert the change to HelmRelease {ref.namespace}/{ref.name} in Git{charts}; to stop "
-        f"Flux re-applying it meanwhile: `flux suspend helmrelease {ref.name} -n {ref.namespace}`."
-    )
-    return delivery
-
-
-def _chart(entry: Mapping[str, Any]) -> str:
-    name, version = entry.get("chartName"), entry.get("chartVersion")
-    return f"{name}@{version}" if name and version else ""
 
 
 # --- plain Helm ----------------------------------------------------------------------------
@@ -393,8 +206,8 @@ def _template_chart(owner: Mapping[str, Any] | None) -> str:
     """The ``helm.sh/chart`` label of a ReplicaSet's pod template (or a ControllerRevision's)."""
     if owner is None:
         return ""
-    spec = _map(owner.get("spec")) or _map(_map(owner.get("data")).get("spec"))
-    labels = _strings(meta(_map(spec.get("template"))).get("labels"))
+    spec = map_of(owner.get("spec")) or map_of(map_of(owner.get("data")).get("spec"))
+    labels = _strings(meta(map_of(spec.get("template"))).get("labels"))
     return labels.get(HELM_CHART, "") or _strings(meta(owner).get("labels")).get(HELM_CHART, "")
 
 
@@ -411,7 +224,7 @@ def _unseen(manager: Manager, snapshot: Snapshot) -> Delivery:
         note=f"Could not see the GitOps source {ref.kind} {ref.namespace}/{ref.name}: {reason}.",
     )
     if manager.manager == "argocd":
-        delivery.next_step = _argocd_step(delivery)
+        delivery.next_step = argocd_step(delivery)
     else:
         kind = "kustomization" if ref.kind == KUSTOMIZATION.kind else "helmrelease"
         delivery.next_step = (
@@ -437,15 +250,7 @@ def _of_group(obj: Mapping[str, Any], info: KindInfo) -> bool:
     return not isinstance(api_version, str) or api_version.startswith(f"{info.group}/")
 
 
-def _map(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
 def _strings(value: Any) -> dict[str, str]:
     if not isinstance(value, Mapping):
         return {}
     return {str(k): v for k, v in value.items() if isinstance(v, str)}
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
