@@ -210,3 +210,8 @@ def test_note_of_an_unmanaged_rollout_keeps_the_image_change_and_first_step() ->
     assert len(body) <= NOTE_MAX, (len(body), body)
     assert "container app image: …/checkout:2.13.4 -> …/checkout:2.14.0." in body
     assert body.endswith(f"Next: {report.recommendations[0]}")
+
+
+def test_the_plain_language_answer_names_the_commit_pair() -> None:
+    text = answer.target_answer(argocd_diagnosis())
+    assert f"From commit 9a8b7c6 (last healthy 4f3c2a1): {SHORT_LINK}." in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from highpeaks_agent.engine.model import Diagnosis
+from highpeaks_agent.render.delivery import note_part
 
 
 def recommendations(diagnoses: list[Diagnosis], limit: int = 5) -> list[str]:
@@ -35,6 +36,8 @@ def target_answer(diagnosis: Diagnosis) -> str:
             + "; ".join(diagnosis.rollout.changes[:5])
             + "."
         )
+    if diagnosis.rollout and diagnosis.rollout.delivery:
+        parts.append(note_part(diagnosis.rollout.delivery))
     if root.suggestion:
         parts.append(f"Next step: {root.suggestion}")
     return " ".join(parts)

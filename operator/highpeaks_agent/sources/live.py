@@ -132,8 +132,11 @@ class LiveSource:
             # every node of the target's pods, the suspicious ones first should they be many
             ranked = sorted(pods, key=lambda pod: not _node_related(pod, snapshot))
             await self._add_nodes(snapshot, ranked)
-        if visible.delivery and kind in _ROLLED_OUT:
-            await self._add_delivery_sources(snapshot, [target])
+        if kind in _ROLLED_OUT:
+            if visible.delivery:
+                await self._add_delivery_sources(snapshot, [target])
+            else:
+                _not_read_for_caller(snapshot, target)
         return snapshot
 
     async def namespace_snapshot(
@@ -348,6 +351,17 @@ def _with_kind(obj: dict[str, Any], kind: str) -> dict[str, Any]:
     # list items carry no ``kind``: the List's kind names it once for all of them
     obj.setdefault("kind", kind)
     return obj
+
+
+def _not_read_for_caller(snapshot: Snapshot, workload: Mapping[str, Any]) -> None:
+    """Record why an /assist caller's diagnosis does not name the commit: its source is not
+    read with a caller's share (no review covers it)."""
+    manager = manager_of(workload)
+    if manager is None or manager.guessed or manager.source.kind not in _DELIVERY_INFO:
+        return
+    ref = manager.source
+    key = (ref.kind, ref.namespace or "", ref.name)
+    snapshot.unread_sources[key] = "not read with the asker's rights"
 
 
 def _refusal(exc: ApiException) -> str:

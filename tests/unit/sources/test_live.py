@@ -580,8 +580,10 @@ async def test_an_assist_callers_share_never_reads_gitops_sources(
     server, live = cluster
     server.objects = [*gitops.rollout(annotations=gitops.TRACKING), gitops.application()]
     visible = Visibility(kinds=frozenset({"Deployment", "ReplicaSet", "Pod"}))
-    await live.target_snapshot("shop", "Deployment", "checkout", visible=visible)
+    snapshot = await live.target_snapshot("shop", "Deployment", "checkout", visible=visible)
     assert gitops_reads(server) == []
+    reason = "not read with the asker's rights"
+    assert snapshot.unread_sources == {("Application", "argocd", "checkout"): reason}
 
 
 async def test_a_namespace_reads_each_source_of_a_rolling_workload_once(
