@@ -1,12 +1,13 @@
-"""A fault-injecting HTTP proxy between the operator and the emulated API server.
+"""A fault-injecting HTTP proxy between the operator and an API server.
 
-The emulator keeps the cluster's state; this proxy, on its own port and thread, is what the
-operator's kubeconfig points at. It can go away and come back on the same port (open watch
-connections are cut, new connections refused, the store behind it kept), answer chosen
-requests with an error, answer a random fraction with 500/429, deliver the watch events of
-one resource late, and hold the answer to a chosen request so a test can kill the operator
-at exactly that moment. The tests' own client talks to the emulator directly, so setting up
-a scenario is never disturbed by the faults it injects.
+The API server behind it (the emulator, or a real one reached over TLS) keeps the cluster's
+state; this proxy, on its own port and thread, is what the operator's kubeconfig points at.
+It can go away and come back on the same port (open watch connections are cut, new
+connections refused, the store behind it kept), answer chosen requests with an error, answer
+a random fraction with 500/429, deliver the watch events of one resource late, and hold the
+answer to a chosen request so a test can kill the operator at exactly that moment. The tests'
+own client talks to the API server directly, so setting up a scenario is never disturbed by
+the faults it injects.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -78,8 +80,11 @@ class Trap:
 class FaultyProxy:
     """Serves ``upstream`` on 127.0.0.1:``port`` with faults; thread-safe controls."""
 
-    def __init__(self, upstream: str, *, seed: int = 7) -> None:
+    def __init__(
+        self, upstream: str, *, seed: int = 7, upstream_ssl: ssl.SSLContext | None = None
+    ) -> None:
         self.upstream = upstream
+        self.upstream_ssl = upstream_ssl  # trusts a real API server's CA; None for plain HTTP
         self.port = 0
         self.url = ""
         self.error_rate = 0.0
@@ -186,6 +191,7 @@ class FaultyProxy:
         self._session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=5),
             auto_decompress=False,
+            connector=aiohttp.TCPConnector(ssl=self.upstream_ssl or True),
         )
 
     async def _listen(self) -> None:
