@@ -115,6 +115,34 @@ PERMISSIONS: tuple[Permission, ...] = (
         "the nodes pods run on, by name: Ready condition, taints, architecture (sources/live.py)",
     ),
     Permission(
+        "argoproj.io",
+        ("applications",),
+        ("get",),
+        "the Argo CD Application that applied a failing workload: its sync history "
+        "(sources/live.py; optional, without it the diagnosis says it could not see it)",
+    ),
+    Permission(
+        "kustomize.toolkit.fluxcd.io",
+        ("kustomizations",),
+        ("get",),
+        "the Flux Kustomization that applied a failing workload: its applied revision "
+        "(sources/live.py; optional)",
+    ),
+    Permission(
+        "helm.toolkit.fluxcd.io",
+        ("helmreleases",),
+        ("get",),
+        "the Flux HelmRelease that applied a failing workload: its release history "
+        "(sources/live.py; optional)",
+    ),
+    Permission(
+        "source.toolkit.fluxcd.io",
+        ("gitrepositories",),
+        ("get",),
+        "the Git URL a Flux Kustomization is built from: the compare link (sources/live.py; "
+        "optional)",
+    ),
+    Permission(
         "devops.highpeaks.io",
         ("agenttasks",),
         ("create", "get", "list", "patch", "watch"),

@@ -28,6 +28,10 @@ class Visibility:
     logs: bool = True
     events: bool = True
     wanted: frozenset[str] = READABLE_KINDS
+    #: read the Argo CD or Flux object that applied a workload (engine/delivery.py): the
+    #: operator's own diagnoses and a user's ``diagnose --live``, never an /assist caller's
+    #: share, which no review covers
+    delivery: bool = False
 
     def may_read(self, kind: str) -> bool:
         return kind in self.kinds
@@ -38,7 +42,9 @@ class Visibility:
 
     @property
     def complete(self) -> bool:
-        return self.kinds >= self.wanted and self.logs and self.events
+        # a share without the GitOps sources is not everything: a flow answer made with the
+        # commit that broke a rollout is not handed to someone who could not read it
+        return self.kinds >= self.wanted and self.logs and self.events and self.delivery
 
     @property
     def key(self) -> str:
@@ -62,4 +68,4 @@ class Visibility:
         return left_out
 
 
-EVERYTHING = Visibility()
+EVERYTHING = Visibility(delivery=True)

@@ -1,8 +1,9 @@
 """The words of an IncidentNote: each fact once, short enough to read in ``kubectl describe``.
 
-A note says what fails and why (revision or Job, root cause, the root finding's title), how
-many pods, what the rollout changed and the next step, then points at the incident task for
-everything else. Before that pointer it is at most :data:`NOTE_BUDGET` characters: when all
+A note says what fails and why (revision or Job, root cause, the root finding's title), which
+commit brought it when a GitOps controller or Helm applied it (with the compare link), how
+many pods, what the rollout changed and the next step (the GitOps one for a workload its
+controller would put back), then points at the incident task for everything else. Before that pointer it is at most :data:`NOTE_BUDGET` characters: when all
 facts do not fit, the least needed go first (changes beyond the first, the pod count, the
 next step's sentences after its first, then the rest), never cut mid-way, since the task
 holds them all.
@@ -14,6 +15,7 @@ import re
 from collections.abc import Sequence
 
 from highpeaks_agent.engine.model import Diagnosis
+from highpeaks_agent.render.delivery import note_part, note_step
 
 NOTE_BUDGET = 300
 POINTER = "(details: kubectl describe agenttask {task})"
@@ -33,12 +35,45 @@ def note_message(
 ) -> str:
     """The note about ``diagnosis`` of the workload ``kind``/``name``, naming ``task``."""
     lead = _lead(diagnosis, kind, name, revision)
+    delivery = diagnosis.rollout.delivery if diagnosis.rollout else None
+    if delivery is not None:
+        lead += " " + note_part(delivery)
+    gitops_step = note_step(delivery) if delivery is not None and delivery.gitops else ""
+    if gitops_step:
+        next_steps = [gitops_step[0].upper() + gitops_step[1:]]
     pods = _pods(diagnosis)
     changes = [compact_change(c) for c in (diagnosis.rollout.changes if diagnosis.rollout else [])]
     step = f"Next: {next_steps[0]}" if next_steps else ""
     short = f"Next: {first_sentence(next_steps[0])}" if next_steps else ""
     one = _changed(changes, 1)
-    variants = (
+    if gitops_step:  # its controller would undo a hand-made fix: the step outranks the rest
+        variants: tuple[list[str], ...] = (
+            [lead, pods, _changed(changes, 2), step],
+            [lead, pods, one, step],
+            [lead, one, step],
+            [lead, pods, step],
+            [lead, step],
+            [lead, short],
+            [lead],
+        )
+    else:
+        variants = _variants(lead, pods, changes, step, short)
+    text = ""
+    for parts in variants:
+        text = " ".join(p for p in parts if p)
+        if len(text) <= NOTE_BUDGET:
+            break
+    if len(text) > NOTE_BUDGET:
+        text = text[: NOTE_BUDGET - 1].rstrip() + "…"
+    return f"{text} {POINTER.format(task=task)}"
+
+
+def _variants(
+    lead: str, pods: str, changes: list[str], step: str, short: str
+) -> tuple[list[str], ...]:
+    """The note's parts from all to fewest, the least needed dropped first."""
+    one = _changed(changes, 1)
+    return (
         [lead, pods, _changed(changes, 2), step],
         [lead, pods, one, step],
         [lead, one, step],
@@ -50,14 +85,6 @@ def note_message(
         [lead, pods],
         [lead],
     )
-    text = ""
-    for parts in variants:
-        text = " ".join(p for p in parts if p)
-        if len(text) <= NOTE_BUDGET:
-            break
-    if len(text) > NOTE_BUDGET:
-        text = text[: NOTE_BUDGET - 1].rstrip() + "…"
-    return f"{text} {POINTER.format(task=task)}"
 
 
 def body_of(message: str) -> str:

@@ -11,9 +11,10 @@ from typing import Any
 from highpeaks_agent.engine.analyzers import jobs, volumes
 from highpeaks_agent.engine.analyzers.context import WorkloadContext
 from highpeaks_agent.engine.analyzers.registry import analyze_pod, analyze_workload
+from highpeaks_agent.engine.delivery import delivery_of, gitops_suggestion
 from highpeaks_agent.engine.findings import merge
 from highpeaks_agent.engine.model import Diagnosis, Finding, ObjectRef, Rollout, Severity
-from highpeaks_agent.engine.revisions import revision_rollout
+from highpeaks_agent.engine.revisions import revision_rollout, revisions_of, update_revision
 from highpeaks_agent.engine.rollout_diff import diff_pod_templates
 from highpeaks_agent.engine.snapshot import KubeObject, Snapshot, controller_ref, meta
 from highpeaks_agent.engine.thresholds import DEFAULT_THRESHOLDS, Thresholds
@@ -116,6 +117,8 @@ def _diagnose_workload(
     rollout = _rollout(owned, findings, snapshot) if owned else None
     if obj is not None and kind in _REVISIONED:
         rollout = revision_rollout(obj, findings, snapshot)
+    if rollout is not None and obj is not None:
+        findings = _with_delivery(rollout, obj, owned, findings, snapshot)
     severity = max((f.severity for f in findings), key=lambda s: s.rank)
     if severity is Severity.CRITICAL and _still_serving(obj) and not _workload_level(findings):
         severity = Severity.WARNING  # older replicas still serve: degraded, not down
@@ -262,6 +265,34 @@ def _rollout(
     )
 
 
+def _with_delivery(
+    rollout: Rollout,
+    workload: Mapping[str, Any],
+    replicasets: list[KubeObject],
+    findings: list[Finding],
+    snapshot: Snapshot,
+) -> list[Finding]:
+    """Say which change brought the failing revision; for a GitOps-managed workload, swap a
+    hand-made fix its controller would undo for the GitOps next step."""
+    failing: KubeObject | None
+    previous: KubeObject | None
+    if len(replicasets) >= 2:
+        failing, previous = replicasets[-1], replicasets[-2]
+    else:
+        revisions = revisions_of(workload, snapshot)
+        failing = update_revision(workload, revisions)
+        older = [r for r in revisions if r is not failing]
+        previous = older[-1] if older else None
+    delivery = delivery_of(workload, snapshot, failing=failing, previous=previous)
+    rollout.delivery = delivery
+    if delivery is None or not delivery.gitops or not delivery.next_step:
+        return findings
+    return [
+        replace(f, suggestion=delivery.next_step) if gitops_suggestion(f.suggestion) else f
+        for f in findings
+    ]
+
+
 def _template(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     spec = obj.get("spec")
     template = spec.get("template") if isinstance(spec, Mapping) else None
@@ -308,5 +339,14 @@ def _redacted(diagnosis: Diagnosis, text: Callable[[str], str]) -> Diagnosis:
     ]
     rollout = diagnosis.rollout
     if rollout is not None:
-        rollout = replace(rollout, changes=[text(c) for c in rollout.changes])
+        delivery = rollout.delivery
+        if delivery is not None:
+            delivery = replace(
+                delivery,
+                repository=text(delivery.repository),
+                path=text(delivery.path),
+                next_step=text(delivery.next_step),
+                note=text(delivery.note),
+            )
+        rollout = replace(rollout, changes=[text(c) for c in rollout.changes], delivery=delivery)
     return replace(diagnosis, summary=text(diagnosis.summary), findings=findings, rollout=rollout)

@@ -103,20 +103,79 @@ class Finding:
         return data
 
 
+DeliveryManager = Literal["argocd", "flux-kustomization", "flux-helmrelease", "helm"]
+
+
+@dataclass(slots=True, kw_only=True)
+class Delivery:
+    """Which change brought the failing revision: the controller or tool that applied it, the
+    Git commit (or chart) it applied and the last healthy one's, and what to do about it.
+
+    ``seen`` is False when the workload names its manager but the managing object (the Argo
+    CD Application, the Flux Kustomization or HelmRelease) could not be read; ``note`` then
+    says so, and the commits are unknown.
+    """
+
+    manager: DeliveryManager
+    source: ObjectRef
+    seen: bool = True
+    repository: str = ""
+    path: str = ""
+    commit: str = ""
+    previous_commit: str = ""
+    synced_at: str = ""
+    compare_url: str = ""
+    history_id: int | None = None
+    previous_history_id: int | None = None
+    chart: str = ""
+    previous_chart: str = ""
+    next_step: str = ""
+    note: str = ""
+
+    @property
+    def gitops(self) -> bool:
+        """Applied by a controller that would undo a hand-made change (not plain Helm)."""
+        return self.manager != "helm"
+
+    def to_json_dict(self) -> dict[str, object]:
+        return {
+            "manager": self.manager,
+            "source": self.source.to_json_dict(),
+            "seen": self.seen,
+            "repository": self.repository,
+            "path": self.path,
+            "commit": self.commit,
+            "previousCommit": self.previous_commit,
+            "syncedAt": self.synced_at,
+            "compareUrl": self.compare_url,
+            "historyId": self.history_id,
+            "previousHistoryId": self.previous_history_id,
+            "chart": self.chart,
+            "previousChart": self.previous_chart,
+            "nextStep": self.next_step,
+            "note": self.note,
+        }
+
+
 @dataclass(slots=True, kw_only=True)
 class Rollout:
-    """What changed between the failing ReplicaSet's pod template and its healthy predecessor."""
+    """What changed between the failing ReplicaSet's pod template and its healthy predecessor,
+    and (``delivery``) which commit or release brought the change, when that is known."""
 
     revision: int | None = None
     previous_revision: int | None = None
     changes: list[str] = field(default_factory=list)
+    delivery: Delivery | None = None
 
     def to_json_dict(self) -> dict[str, object]:
-        return {
+        data: dict[str, object] = {
             "revision": self.revision,
             "previousRevision": self.previous_revision,
             "changes": list(self.changes),
         }
+        if self.delivery is not None:
+            data["delivery"] = self.delivery.to_json_dict()
+        return data
 
 
 @dataclass(slots=True, kw_only=True)

@@ -38,6 +38,11 @@ KIND_BUCKETS: dict[str, str] = {
     "EndpointSlice": "endpointslices",
     "ControllerRevision": "controllerrevisions",
     "PersistentVolumeClaim": "persistentvolumeclaims",
+    # who applied a workload (engine/delivery.py): Argo CD and Flux objects
+    "Application": "applications",
+    "Kustomization": "kustomizations",
+    "HelmRelease": "helmreleases",
+    "GitRepository": "gitrepositories",
 }
 
 
@@ -95,6 +100,12 @@ class Snapshot:
     endpointslices: list[KubeObject] = field(default_factory=list)
     controllerrevisions: list[KubeObject] = field(default_factory=list)
     persistentvolumeclaims: list[KubeObject] = field(default_factory=list)
+    applications: list[KubeObject] = field(default_factory=list)
+    kustomizations: list[KubeObject] = field(default_factory=list)
+    helmreleases: list[KubeObject] = field(default_factory=list)
+    gitrepositories: list[KubeObject] = field(default_factory=list)
+    #: (kind, namespace, name) of a GitOps object a source tried and failed to read → why
+    unread_sources: dict[tuple[str, str, str], str] = field(default_factory=dict)
     #: (namespace, pod, container) → that container's log
     logs: dict[tuple[str, str, str], ContainerLog] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from highpeaks_agent.engine.model import Delivery, ObjectRef
 from highpeaks_agent.engine.redact import redact_text
 
 SIGNATURE_ANNOTATION = "devops.highpeaks.io/failure-signature"
@@ -36,6 +37,8 @@ class Incident:
     next_step: str
     changes: tuple[str, ...]
     previous_revision: int | None = None
+    delivery: Delivery | None = None
+    """Which change brought the failing revision (Argo CD, Flux, Helm), when known."""
 
     @property
     def target(self) -> str:
@@ -78,6 +81,44 @@ def incident_from_task(task: Mapping[str, Any]) -> Incident | None:
             recommendations[0] if recommendations else str(first.get("suggestion") or "")
         ),
         changes=tuple(redact_text(str(c)) for c in rollout.get("changes") or []),
+        delivery=delivery_from_status(rollout.get("delivery")),
+    )
+
+
+_DELIVERY_TEXTS = {
+    "repository": "repository",
+    "path": "path",
+    "commit": "commit",
+    "previousCommit": "previous_commit",
+    "syncedAt": "synced_at",
+    "compareUrl": "compare_url",
+    "chart": "chart",
+    "previousChart": "previous_chart",
+    "nextStep": "next_step",
+    "note": "note",
+}
+
+
+def delivery_from_status(data: Any) -> Delivery | None:
+    """The ``rollout.delivery`` a task's status records, back as the engine's type (its texts
+    redacted once more); None when absent or not of that shape."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("source"), Mapping):
+        return None
+    manager = data.get("manager")
+    if manager not in ("argocd", "flux-kustomization", "flux-helmrelease", "helm"):
+        return None
+    source = data["source"]
+    return Delivery(
+        manager=manager,
+        source=ObjectRef(
+            kind=str(source.get("kind") or ""),
+            namespace=str(source.get("namespace") or ""),
+            name=str(source.get("name") or ""),
+        ),
+        seen=data.get("seen") is not False,
+        history_id=_int(data.get("historyId")),
+        previous_history_id=_int(data.get("previousHistoryId")),
+        **{field: redact_text(str(data.get(key) or "")) for key, field in _DELIVERY_TEXTS.items()},
     )
 
 

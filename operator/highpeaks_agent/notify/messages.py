@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from highpeaks_agent.notify.incident import Incident, summary_without
+from highpeaks_agent.render.delivery import applied_by, change_pair
 
 WEBHOOK_SCHEMA_VERSION = 1
 HEADER_MAX = 150
@@ -26,12 +27,14 @@ _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
 def webhook_body(incident: Incident) -> dict[str, Any]:
     """The generic webhook's JSON (README documents it; fields are only ever added)."""
     rollout: dict[str, Any] | None = None
-    if incident.changes:
+    if incident.changes or incident.delivery is not None:
         rollout = {
             "revision": incident.revision,
             "previousRevision": incident.previous_revision,
             "changes": list(incident.changes),
         }
+        if incident.delivery is not None:
+            rollout["delivery"] = incident.delivery.to_json_dict()
     return {
         "type": "IncidentNote",
         "schemaVersion": WEBHOOK_SCHEMA_VERSION,
@@ -77,6 +80,8 @@ def slack_message(incident: Incident) -> dict[str, Any]:
             )
         lines = "\n".join(f"• {_escape(c)}" for c in incident.changes[:MAX_CHANGES])
         blocks.append(_section(f"{title}\n{lines}"))
+    if incident.delivery is not None:
+        blocks.append(_section(_delivery_text(incident)))
     blocks.append(
         {
             "type": "context",
@@ -87,6 +92,25 @@ def slack_message(incident: Incident) -> dict[str, Any]:
     )
     fallback = _escape(f"{header}: {incident.summary}")
     return {"text": _cut(fallback, SECTION_MAX), "blocks": blocks[:MAX_BLOCKS]}
+
+
+def _delivery_text(incident: Incident) -> str:
+    """Which change brought it: who applied it, the commit pair, where, and the compare link."""
+    delivery = incident.delivery
+    assert delivery is not None
+    lines = [f"*Which change*: applied by {_escape(applied_by(delivery))}"]
+    if not delivery.seen:
+        lines.append(_escape(delivery.note))
+    pair = change_pair(delivery)
+    if pair:
+        where = f" in {delivery.repository}" if delivery.repository else ""
+        where += f", path `{delivery.path}`" if delivery.repository and delivery.path else ""
+        lines.append(_escape(f"{pair}{where}"))
+    if delivery.synced_at:
+        lines.append(f"synced {_escape(delivery.synced_at)}")
+    if delivery.compare_url:
+        lines.append(f"<{_escape(delivery.compare_url)}|compare the commits>")
+    return "\n".join(lines)
 
 
 def _section(text: str) -> dict[str, Any]:

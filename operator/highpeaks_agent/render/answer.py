@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from highpeaks_agent.engine.model import Diagnosis
+from highpeaks_agent.render.delivery import note_part
 
 
 def recommendations(diagnoses: list[Diagnosis], limit: int = 5) -> list[str]:
-    """The findings' suggestions, root causes first, each once."""
+    """The findings' suggestions, root causes first, each once; for a workload that Argo CD or
+    Flux applied, the step that undoes its change comes first (a Helm release's, after the
+    root cause's)."""
     seen: dict[str, None] = {}
     for diagnosis in diagnoses:
+        delivery = diagnosis.rollout.delivery if diagnosis.rollout else None
+        step = delivery.next_step if delivery is not None and diagnosis.findings else ""
+        if step and delivery is not None and delivery.gitops:
+            seen.setdefault(step, None)
         for finding in diagnosis.findings:
             if finding.suggestion:
                 seen.setdefault(finding.suggestion, None)
+        if step:
+            seen.setdefault(step, None)
     return list(seen)[:limit]
 
 
@@ -31,6 +40,8 @@ def target_answer(diagnosis: Diagnosis) -> str:
     if unsaid and diagnosis.rollout is not None:
         also = " also" if len(unsaid) < len(changes) else ""
         parts.append(f"Revision {diagnosis.rollout.revision}{also} changed: {'; '.join(unsaid)}.")
+    if diagnosis.rollout and diagnosis.rollout.delivery:
+        parts.append(note_part(diagnosis.rollout.delivery))
     if root.suggestion:
         parts.append(f"Next step: {root.suggestion}")
     return " ".join(parts)

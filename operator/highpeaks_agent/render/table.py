@@ -4,6 +4,8 @@ Columns ``NAMESPACE KIND NAME SEVERITY ROOT-CAUSE PODS AGE``, padded like kubect
 tabwriter (three spaces between columns). ROOT-CAUSE names the failing workload behind a
 crash's dependency after ``<-``. PODS is ``affected/total``; AGE is how long the
 workload has existed, as ``kubectl get`` shows it, or ``<unknown>`` without a creation time.
+When some failing workload was applied by Argo CD, Flux or Helm a last column COMMIT names the
+commit (or chart) that brought its failing revision, ``?`` when its source could not be read.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from highpeaks_agent.engine.model import Diagnosis, ObjectRef
+from highpeaks_agent.render.delivery import table_cell
 from highpeaks_agent.render.durations import human_duration
 from highpeaks_agent.render.text import nothing_failing
 
 COLUMNS = ("NAMESPACE", "KIND", "NAME", "SEVERITY", "ROOT-CAUSE", "PODS", "AGE")
+COMMIT_COLUMN = "COMMIT"
 _GAP = "   "
 
 
@@ -32,7 +36,10 @@ def render_table(
     if not failing:
         return nothing_failing(diagnoses, pods=pods, namespaces=namespaces)
     rows = [COLUMNS, *(_row(d, now, created.get(d.target)) for d in failing)]
-    widths = [max(len(row[column]) for row in rows) for column in range(len(COLUMNS))]
+    commits = [table_cell(d.rollout.delivery if d.rollout else None) for d in failing]
+    if any(commits):
+        rows = [(*row, cell) for row, cell in zip(rows, [COMMIT_COLUMN, *commits], strict=True)]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     return "".join(
         _GAP.join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         + "\n"

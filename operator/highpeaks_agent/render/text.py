@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 
 from highpeaks_agent.engine.model import Diagnosis, Finding
+from highpeaks_agent.render.delivery import text_lines
 
 _COLORS = {"critical": "\033[1;31m", "warning": "\033[1;33m", "info": "\033[1;36m"}
 _BOLD, _DIM, _RESET = "\033[1m", "\033[2m", "\033[0m"
@@ -81,6 +82,9 @@ def _block(diagnosis: Diagnosis, paint: _Painter) -> str:
             f"  Revision {rollout.revision} (previous {rollout.previous_revision}) changed:"
         )
         lines.extend(f"    - {change}" for change in rollout.changes)
+    if rollout is not None and rollout.delivery is not None:
+        lines.append("")
+        lines.extend(text_lines(rollout.delivery))
     return "\n".join(lines)
 
 

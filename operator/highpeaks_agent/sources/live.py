@@ -26,6 +26,12 @@ from kubernetes.client.exceptions import ApiException
 from highpeaks_agent.engine.analyzers.volumes import claim_names
 from highpeaks_agent.engine.classify import is_exec_format_error
 from highpeaks_agent.engine.crashlog import dependency_hosts
+from highpeaks_agent.engine.delivery import (
+    DELIVERY_KINDS,
+    Manager,
+    git_repository_of,
+    manager_of,
+)
 from highpeaks_agent.engine.dependencies import selected_pods, service_for
 from highpeaks_agent.engine.kinds import (
     BY_KIND,
@@ -39,6 +45,7 @@ from highpeaks_agent.engine.kinds import (
     TARGET_KINDS,
     KindInfo,
 )
+from highpeaks_agent.engine.model import ObjectRef
 from highpeaks_agent.engine.node_signs import shows_lost_node
 from highpeaks_agent.engine.snapshot import ContainerLog, Snapshot, controller_ref, meta
 from highpeaks_agent.errors import Forbidden, TargetNotFound, UnsupportedTarget
@@ -64,6 +71,12 @@ MAX_PODS_WITH_LOGS = 3
 MAX_DEPENDENCIES = 2
 #: Nodes read for one snapshot at most (each is one GET).
 MAX_NODES = 10
+#: GitOps objects (Applications, Kustomizations, HelmReleases) read for one snapshot at most;
+#: each may bring its GitRepository, a second GET.
+MAX_DELIVERY_SOURCES = 10
+_DELIVERY_INFO = {info.kind: info for info in DELIVERY_KINDS}
+#: Workloads whose rollout may be what fails: the ones whose GitOps source is worth a read.
+_ROLLED_OUT = frozenset({"Deployment", "StatefulSet", "DaemonSet"})
 #: Event reasons about a pod that point at its node.
 _NODE_EVENT_REASONS = frozenset({"NodeNotReady", "TaintManagerEviction", "NodeControllerEviction"})
 
@@ -122,6 +135,11 @@ class LiveSource:
             # every node of the target's pods, the suspicious ones first should they be many
             ranked = sorted(pods, key=lambda pod: not _node_related(pod, snapshot))
             await self._add_nodes(snapshot, ranked)
+        if kind in _ROLLED_OUT:
+            if visible.delivery:
+                await self._add_delivery_sources(snapshot, [target])
+            else:
+                _not_read_for_caller(snapshot, target)
         return snapshot
 
     async def namespace_snapshot(
@@ -151,6 +169,13 @@ class LiveSource:
             await self._add_nodes(
                 snapshot, [p for p in snapshot.pods if _node_related(p, snapshot)]
             )
+        if visible.delivery:
+            rolling = [
+                w
+                for w in (*snapshot.deployments, *snapshot.statefulsets, *snapshot.daemonsets)
+                if _rolling_out(w)
+            ]
+            await self._add_delivery_sources(snapshot, rolling)
         return snapshot
 
     # --- reading -----------------------------------------------------------------------
@@ -290,6 +315,52 @@ class LiveSource:
                 return None
             raise
 
+    async def _add_delivery_sources(
+        self, snapshot: Snapshot, workloads: list[dict[str, Any]]
+    ) -> None:
+        """Read the Argo CD Applications, Flux Kustomizations and HelmReleases that applied
+        the workloads (each once, at most :data:`MAX_DELIVERY_SOURCES`), and a Flux object's
+        GitRepository: one GET each, two for Flux. Absent CRDs (404) and reads the credentials
+        may not make (403) are skipped quietly and recorded, so the diagnosis says it could not
+        see the source."""
+        managers: dict[tuple[str, str, str], Manager] = {}
+        for workload in workloads:
+            manager = manager_of(workload)
+            if manager is not None and manager.source.kind in _DELIVERY_INFO:
+                ref = manager.source
+                managers.setdefault((ref.kind, ref.namespace or "", ref.name), manager)
+        chosen = list(managers.values())[:MAX_DELIVERY_SOURCES]
+        if not chosen:
+            return
+        sources = await asyncio.gather(
+            *(self._read_optional(snapshot, m.source, quiet=m.guessed) for m in chosen)
+        )
+        # Flux objects built from one GitRepository (the usual fleet repository): read it once
+        repositories = {
+            ref: None for ref in (git_repository_of(s) for s in sources if s is not None) if ref
+        }
+        await asyncio.gather(
+            *(self._read_optional(snapshot, ref, quiet=False) for ref in repositories)
+        )
+        snapshot.reindex()
+
+    async def _read_optional(
+        self, snapshot: Snapshot, ref: ObjectRef, *, quiet: bool
+    ) -> dict[str, Any] | None:
+        """One GitOps object into the snapshot; on any refusal, None and (unless ``quiet``:
+        only a label hinted at it) the reason, recorded for the diagnosis to say."""
+        kind, namespace, name = ref.kind, ref.namespace or "", ref.name
+        info = _DELIVERY_INFO[kind]
+        try:
+            obj = _with_kind(await get_json(self._api, resource_path(info, namespace, name)), kind)
+        except ApiException as exc:
+            log.debug("%s %s/%s not read: %s %s", kind, namespace, name, exc.status, exc.reason)
+            if not quiet:
+                snapshot.unread_sources[(kind, namespace, name)] = _refusal(exc)
+            return None
+        snapshot.add(obj, kind=kind)
+        return obj
+
     async def _list(
         self, namespace: str | None, info: KindInfo, label_selector: str | None
     ) -> list[dict[str, Any]]:
@@ -352,6 +423,41 @@ def _with_kind(obj: dict[str, Any], kind: str) -> dict[str, Any]:
     # list items carry no ``kind``: the List's kind names it once for all of them
     obj.setdefault("kind", kind)
     return obj
+
+
+def _not_read_for_caller(snapshot: Snapshot, workload: Mapping[str, Any]) -> None:
+    """Record why an /assist caller's diagnosis does not name the commit: its source is not
+    read with a caller's share (no review covers it)."""
+    manager = manager_of(workload)
+    if manager is None or manager.guessed or manager.source.kind not in _DELIVERY_INFO:
+        return
+    ref = manager.source
+    key = (ref.kind, ref.namespace or "", ref.name)
+    snapshot.unread_sources[key] = "not read with the asker's rights"
+
+
+def _refusal(exc: ApiException) -> str:
+    """Why a GitOps object could not be read, in a few words for the diagnosis."""
+    if exc.status == 403:
+        return "reading it is forbidden"
+    if exc.status == 404:
+        return "not found (its CRD or the object is absent)"
+    return f"the API server answered {exc.status} {exc.reason or ''}".rstrip()
+
+
+def _rolling_out(workload: Mapping[str, Any]) -> bool:
+    """A workload whose replicas are not all updated and available: its rollout may be what
+    fails, so its GitOps source is worth a read."""
+    spec, status = workload.get("spec") or {}, workload.get("status") or {}
+    if workload.get("kind") == "DaemonSet":
+        desired = status.get("desiredNumberScheduled", 0)
+        return (
+            bool(status.get("numberUnavailable"))
+            or status.get("updatedNumberScheduled", 0) < desired
+        )
+    replicas = int(spec.get("replicas", 1) or 0)
+    ready = int(status.get("availableReplicas", status.get("readyReplicas", 0)) or 0)
+    return int(status.get("updatedReplicas", 0) or 0) < replicas or ready < replicas
 
 
 def _node_name(pod: Mapping[str, Any]) -> str | None:

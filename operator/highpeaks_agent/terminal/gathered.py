@@ -8,10 +8,12 @@ from datetime import datetime
 from highpeaks_agent.engine.model import ObjectRef
 from highpeaks_agent.engine.snapshot import KIND_BUCKETS, Snapshot, meta
 
-#: Snapshot buckets that hold something the engine diagnoses (events and nodes are context).
-_DIAGNOSABLE = tuple(
-    bucket for kind, bucket in KIND_BUCKETS.items() if kind not in ("Event", "Node", "Service")
+#: Snapshot buckets that hold something the engine diagnoses (events, nodes and the GitOps
+#: objects that applied a workload are context).
+_CONTEXT_KINDS = frozenset(
+    {"Event", "Node", "Service", "Application", "Kustomization", "HelmRelease", "GitRepository"}
 )
+_DIAGNOSABLE = tuple(bucket for kind, bucket in KIND_BUCKETS.items() if kind not in _CONTEXT_KINDS)
 
 
 @dataclass(frozen=True, slots=True)

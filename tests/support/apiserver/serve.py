@@ -44,6 +44,28 @@ def declare_cluster_resources(emulator: ApiServerEmulator) -> None:
     ][0]["additionalPrinterColumns"]
 
 
+#: The Argo CD and Flux CRDs, written from their published API references (only the fields the
+#: agent reads), which a cluster running those controllers has.
+GITOPS_CRDS = sorted((ROOT / "tests" / "support" / "crds").glob("*.yaml"))
+
+
+def declare_crd(emulator: ApiServerEmulator, path: Path) -> None:
+    """Serve the resource a CustomResourceDefinition file describes (its first version)."""
+    crd = yaml.safe_load(path.read_text())
+    spec, names = crd["spec"], crd["spec"]["names"]
+    version = spec["versions"][0]
+    emulator.declare(
+        spec["group"],
+        version["name"],
+        names["plural"],
+        kind=names["kind"],
+        namespaced=spec["scope"] == "Namespaced",
+        subresources=set(version.get("subresources") or {}),
+        singular=names.get("singular"),
+        shortnames=set(names.get("shortNames") or ()),
+    )
+
+
 class RunningApiServer:
     """An :class:`ApiServerEmulator` served on 127.0.0.1 from its own thread."""
 

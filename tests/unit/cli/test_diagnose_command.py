@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from highpeaks_agent.cli import main
 from highpeaks_agent.errors import InputError
 from highpeaks_agent.sources.files import load_path
+from tests.support.diagnose_cli import validate_output
 
 ROOT = Path(__file__).resolve().parents[3]
 DUMPS = ROOT / "examples" / "dumps"
@@ -330,3 +331,29 @@ def test_run_refuses_invalid_settings(
     assert main(["run"]) == 2
     err = capsys.readouterr().err
     assert "invalid settings: WATCH_NAMESPACE_SELECTOR" in err and "bad key" in err
+
+
+def test_the_argocd_example_names_the_commit_that_broke_the_rollout() -> None:
+    exit_code, out, err = run(["diagnose", str(LISTS / "argocd-rollout.json"), "-o", "json"])
+    assert exit_code == 1, err
+    validate_output(json.loads(out))
+    [diagnosis] = json.loads(out)["diagnoses"]
+    delivery = diagnosis["rollout"]["delivery"]
+    assert delivery["source"] == {
+        "kind": "Application",
+        "namespace": "argocd",
+        "name": "shop-checkout",
+    }
+    assert (delivery["commit"][:7], delivery["previousCommit"][:7]) == ("c4d1a9e", "7e2b94c")
+    assert (delivery["historyId"], delivery["previousHistoryId"]) == (42, 41)
+    assert delivery["syncedAt"] == "2026-11-20T09:31:00Z"
+    assert delivery["compareUrl"] == (
+        "https://github.com/example/shop-deploy/compare/"
+        "7e2b94c1d8a3f5062b1e9d4c7a8f3e5b2d6c1a94...c4d1a9e8f2b7360d5e9a1c8b4f7e2d6a3b5c9e01"
+    )
+    _, text, _ = run(["diagnose", str(LISTS / "argocd-rollout.json")])
+    assert "`argocd app rollback shop-checkout 41`" in text
+    _, table, _ = run(["diagnose", str(LISTS / "argocd-rollout.json"), "-o", "table"])
+    assert table.splitlines()[0].split()[-1] == "COMMIT" and table.splitlines()[1].endswith(
+        "c4d1a9e"
+    )

@@ -4,6 +4,7 @@ every read it makes."""
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -12,7 +13,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from highpeaks_agent.engine import diagnose_target
+from highpeaks_agent.engine import diagnose, diagnose_target
+from highpeaks_agent.engine.delivery import DELIVERY_KINDS
 from highpeaks_agent.engine.kinds import BY_KIND, KINDS, TARGET_KINDS
 from highpeaks_agent.engine.model import ObjectRef
 from highpeaks_agent.errors import Forbidden, TargetNotFound, UnsupportedTarget
@@ -22,6 +24,7 @@ from highpeaks_agent.visibility import Visibility
 from tests.support.loopback import api_client_for
 from tests.unit.shipping.shipped import grants
 
+from ..engine import gitops
 from ..engine.builders import (
     NOW,
     controller_revision,
@@ -41,11 +44,11 @@ from ..engine.builders import (
 from ..service.test_diagnosis_service import failing_objects
 
 PATH = re.compile(
-    r"^/(?:api|apis/(?P<group>[^/]+))/v1(?:/namespaces/(?P<namespace>[^/]+))?/(?P<plural>[^/]+)"
+    r"^/(?:api|apis/(?P<group>[^/]+))/v[0-9a-z]+(?:/namespaces/(?P<namespace>[^/]+))?/(?P<plural>[^/]+)"
     r"(?:/(?P<name>[^/]+)(?:/(?P<sub>log))?)?$"
 )
 LOG_TEXT = "panic: cannot reach the database\n"
-PLURAL_KIND = {info.plural: info.kind for info in KINDS}
+PLURAL_KIND = {info.plural: info.kind for info in (*KINDS, *DELIVERY_KINDS)}
 
 
 @dataclass
@@ -552,3 +555,114 @@ async def test_without_the_right_to_list_services_no_dependency_is_read(
     visible = Visibility(kinds=frozenset({"Deployment", "Pod"}))
     await live.target_snapshot("shop", "Deployment", "api", visible=visible)
     assert not any("services" in r or "endpointslices" in r for r in server.requests)
+
+
+# --- the GitOps source of a failing rollout --------------------------------------------------
+
+
+def gitops_reads(server: RecordingApiServer) -> list[str]:
+    groups = {info.group for info in DELIVERY_KINDS}
+    return [r for r in server.requests if r.split("/")[2:3] and r.split("/")[2] in groups]
+
+
+async def test_an_argocd_workload_costs_one_more_get_its_application(
+    cluster: tuple[RecordingApiServer, LiveSource],
+) -> None:
+    server, live = cluster
+    server.objects = [*gitops.rollout(annotations=gitops.TRACKING), gitops.application()]
+    snapshot = await live.target_snapshot("shop", "Deployment", "checkout")
+    assert gitops_reads(server) == [
+        "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/checkout"
+    ]
+    [found] = diagnose(snapshot, now=NOW)
+    assert found.rollout is not None and found.rollout.delivery is not None
+    assert (found.rollout.delivery.commit, found.rollout.delivery.previous_commit) == (
+        gitops.NEW,
+        gitops.OLD,
+    )
+    assert server.grants_used() <= grants(cluster_role_rules())
+
+
+async def test_a_flux_workload_costs_two_its_kustomization_and_gitrepository(
+    cluster: tuple[RecordingApiServer, LiveSource],
+) -> None:
+    server, live = cluster
+    server.objects = [*gitops.rollout(labels=gitops.FLUX_LABELS), *gitops.kustomization()]
+    snapshot = await live.target_snapshot("shop", "Deployment", "checkout")
+    assert gitops_reads(server) == [
+        "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/apps",
+        "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/fleet",
+    ]
+    [found] = diagnose(snapshot, now=NOW)
+    assert found.rollout is not None and found.rollout.delivery is not None
+    assert found.rollout.delivery.compare_url.startswith(
+        "https://gitlab.com/example/fleet/-/compare/"
+    )
+    assert server.grants_used() <= grants(cluster_role_rules())
+
+
+@pytest.mark.parametrize(
+    ("forbidden", "reason"),
+    [
+        ({"applications"}, "reading it is forbidden"),
+        (set(), "not found (its CRD or the object is absent)"),
+    ],
+)
+async def test_a_forbidden_or_absent_application_is_skipped_and_said(
+    cluster: tuple[RecordingApiServer, LiveSource], forbidden: set[str], reason: str
+) -> None:
+    server, live = cluster
+    server.objects = gitops.rollout(annotations=gitops.TRACKING)
+    server.forbidden = forbidden
+    snapshot = await live.target_snapshot("shop", "Deployment", "checkout")
+    assert snapshot.unread_sources == {("Application", "argocd", "checkout"): reason}
+    [found] = diagnose(snapshot, now=NOW)
+    assert found.findings[0].code.startswith("CrashLoopBackOff")
+    assert found.rollout is not None and found.rollout.delivery is not None
+    assert (
+        found.rollout.delivery.note
+        == f"Could not see the GitOps source Application argocd/checkout: {reason}."
+    )
+
+
+async def test_an_instance_label_without_an_application_is_no_gitops_source(
+    cluster: tuple[RecordingApiServer, LiveSource],
+) -> None:
+    server, live = cluster
+    server.objects = gitops.rollout(labels={"app.kubernetes.io/instance": "checkout"})
+    snapshot = await live.target_snapshot("shop", "Deployment", "checkout")
+    assert len(gitops_reads(server)) == 1 and snapshot.unread_sources == {}
+    [found] = diagnose(snapshot, now=NOW)
+    assert found.rollout is not None and found.rollout.delivery is None
+
+
+async def test_an_assist_callers_share_never_reads_gitops_sources(
+    cluster: tuple[RecordingApiServer, LiveSource],
+) -> None:
+    server, live = cluster
+    server.objects = [*gitops.rollout(annotations=gitops.TRACKING), gitops.application()]
+    visible = Visibility(kinds=frozenset({"Deployment", "ReplicaSet", "Pod"}))
+    snapshot = await live.target_snapshot("shop", "Deployment", "checkout", visible=visible)
+    assert gitops_reads(server) == []
+    reason = "not read with the asker's rights"
+    assert snapshot.unread_sources == {("Application", "argocd", "checkout"): reason}
+
+
+async def test_a_namespace_reads_each_source_of_a_rolling_workload_once(
+    cluster: tuple[RecordingApiServer, LiveSource],
+) -> None:
+    server, live = cluster
+    failing = gitops.rollout(annotations=gitops.TRACKING)
+    second = copy.deepcopy(failing[0])
+    second["metadata"].update(name="checkout-canary", uid=uid())
+    healthy = copy.deepcopy(failing[0])
+    healthy["metadata"].update(name="web", uid=uid())
+    healthy["metadata"]["annotations"]["argocd.argoproj.io/tracking-id"] = (
+        "web:apps/Deployment:shop/web"
+    )
+    healthy["status"].update(updatedReplicas=1, availableReplicas=1, readyReplicas=1)
+    server.objects = [*failing, second, healthy, gitops.application()]
+    await live.namespace_snapshot("shop")
+    assert gitops_reads(server) == [
+        "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/checkout"
+    ]
