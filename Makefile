@@ -111,12 +111,13 @@ clean:
 ## Tests read its path from HIGHPEAKS_HELM, which `make` exports.
 helm: $(HELM)
 
+# Built beside its final name and moved there, so a build cut short or running at the same time
+# in another checkout never leaves a half-written helm at that name.
 $(HELM):
 	mkdir -p $(@D)
-	cd tools/helm && CGO_ENABLED=0 nice go build -trimpath \
+	cd tools/helm && partial=$@.$$$$.partial && CGO_ENABLED=0 nice go build -trimpath \
 		-ldflags '-s -w -X helm.sh/helm/v4/internal/version.version=$(HELM_VERSION)' \
-		-o $@.partial .
-	mv $@.partial $@
+		-o $$partial . && mv $$partial $@
 
 ## The helm binary's path, for scripts: `$(make -s helm-path) version`.
 helm-path: $(HELM)

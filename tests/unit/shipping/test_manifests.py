@@ -181,7 +181,10 @@ def test_the_deployment_meets_pod_security_restricted(rendered: Objects) -> None
     assert security["seccompProfile"] == {"type": "RuntimeDefault"}
     for forbidden in ("hostNetwork", "hostPID", "hostIPC"):
         assert not pod.get(forbidden), forbidden
-    assert all("hostPath" not in volume for volume in pod.get("volumes", []))
+    restricted_volumes = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral"}
+    restricted_volumes |= {"persistentVolumeClaim", "projected", "secret"}
+    for volume in pod.get("volumes", []):
+        assert set(volume) - {"name"} <= restricted_volumes, f"{volume['name']}: its type"
     container = agent_container(one(rendered, "Deployment"))
     context = container["securityContext"]
     assert context["allowPrivilegeEscalation"] is False
