@@ -189,7 +189,10 @@ def _secrets_from_files(variables: Mapping[str, str]) -> dict[str, str]:
             value = _read_secret_file(Path(path))
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            problems.append(_problem(name + FILE_SUFFIX, path, f"cannot read {path}: {reason}"))
+            # "(reason)", not ": reason": a path ending in a secret-looking name followed by
+            # ": " would read as a `name: value` pair, and redaction would eat the reason.
+            message = f"cannot read {path} ({reason})"
+            problems.append(_problem(name + FILE_SUFFIX, path, message))
             continue
         if value is not None:
             values[name] = value

@@ -148,7 +148,7 @@ def test_an_unreadable_file_names_its_variable_and_path(tmp_path: Path) -> None:
         Settings.from_environ({"FLOWISE_API_KEY_FILE": str(tmp_path)})  # a directory
     (error,) = caught.value.errors()
     assert error["loc"] == ("flowise_api_key_file",)
-    assert error["msg"] == f"cannot read {tmp_path}: Is a directory"
+    assert error["msg"] == f"cannot read {tmp_path} (Is a directory)"
 
 
 def test_a_file_in_a_directory_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
@@ -157,7 +157,7 @@ def test_a_file_in_a_directory_that_does_not_exist_is_an_error(tmp_path: Path) -
         Settings.from_environ({"NOTIFY_WEBHOOK_URL_FILE": str(path)})
     (error,) = caught.value.errors()
     assert error["loc"] == ("notify_webhook_url_file",)
-    assert error["msg"] == f"cannot read {path}: No such file or directory"
+    assert error["msg"] == f"cannot read {path} (No such file or directory)"
 
 
 def test_a_file_absent_from_its_mounted_directory_leaves_the_secret_empty(
@@ -171,7 +171,7 @@ def test_a_file_absent_from_its_mounted_directory_leaves_the_secret_empty(
 def test_a_file_that_is_not_text_is_an_error(tmp_path: Path) -> None:
     secret = tmp_path / "key"
     secret.write_bytes(b"\xff\xfe binary")
-    with pytest.raises(ValidationError, match=f"cannot read {secret}: 'utf-8' codec"):
+    with pytest.raises(ValidationError, match=rf"cannot read {secret} \('utf-8' codec"):
         Settings.from_environ({"FLOWISE_API_KEY_FILE": str(secret)})
 
 
