@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,12 @@ def test_the_monitoring_values_render_what_the_kustomize_component_adds(
         ("PrometheusRule", NAMESPACE, NAME),
         ("ConfigMap", NAMESPACE, f"{NAME}-dashboard"),
     }
+
+
+def test_the_chart_is_the_agents_version() -> None:
+    chart = yaml.safe_load((ROOT / CHART / "Chart.yaml").read_text())
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert chart["appVersion"] == project["version"]
 
 
 @pytest.mark.parametrize(
@@ -279,6 +286,10 @@ def test_network_policy_values_open_exactly_what_they_name(helm_path: str) -> No
         ("replicas=2", "additional properties 'replicas' not allowed"),
         ("settings.FLOWISE_APIKEY=x", "additional properties 'FLOWISE_APIKEY' not allowed"),
         ("settings.FLOWISE_API_KEY=x", "additional properties 'FLOWISE_API_KEY' not allowed"),
+        (
+            "settings.FLOWISE_MAX_RESPONSE_BYTES=1000000",  # rendered as 1e+06 if let through
+            "at '/settings/FLOWISE_MAX_RESPONSE_BYTES': got number, want boolean or string",
+        ),
         ("image.digest=sha256:abc", "at '/image/digest': 'sha256:abc' does not match pattern"),
         ("networkPolicy.ingress.everyone=true", "additional properties 'everyone' not allowed"),
     ],
