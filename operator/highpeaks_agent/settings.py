@@ -9,18 +9,26 @@ pydantic-settings: every value here is one string the model validates as it stan
 namespace list is split by its own validator), which is all that library would do for these
 fields, and importing it costs about 0.1 s (it loads asyncio, argparse and its cloud
 providers' sources), a third of what ``diagnose`` on a small dump may take (CONTRACT §1a).
+
+Each secret setting (``FLOWISE_API_KEY``, ``ALERTMANAGER_TOKEN``, the notification URLs) may
+instead name a file holding it, ``FLOWISE_API_KEY_FILE`` …, as a Secret mounted as a volume
+gives it: the value then never sits in the process environment, where ``/proc/PID/environ``
+and crash reports would show it.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from highpeaks_agent.engine.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from highpeaks_agent.selectors import parse_selector
+from highpeaks_agent.settings_names import FILE_SUFFIX, SECRET_SETTING_NAMES
 
 
 class Settings(BaseModel):
@@ -117,11 +125,14 @@ class Settings(BaseModel):
     def from_environ(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """The settings the environment sets (names in any case), then ``overrides``.
 
-        Raises pydantic's ``ValidationError``, whose locations are the field names, so a
-        caller can name the variable at fault in upper case.
+        A secret setting may come from the file its ``*_FILE`` variable names instead.
+        Raises pydantic's ``ValidationError``, whose locations are the field names (or the
+        ``*_file`` variable at fault), so a caller can name the variable in upper case.
         """
         source = os.environ if environ is None else environ
-        given = {k.lower(): v for k, v in source.items() if k.lower() in cls.model_fields}
+        lowered = {k.lower(): v for k, v in source.items()}
+        given = {k: v for k, v in lowered.items() if k in cls.model_fields}
+        given.update(_secrets_from_files(lowered))
         return cls.model_validate({**given, **overrides})
 
     @field_validator("watch_namespaces", mode="before")
@@ -151,3 +162,63 @@ class Settings(BaseModel):
             not_ready_seconds=self.not_ready_seconds,
             recovered_seconds=self.recovered_seconds,
         )
+
+
+def _secrets_from_files(variables: Mapping[str, str]) -> dict[str, str]:
+    """The secret settings whose ``*_file`` variable is set, read from those files.
+
+    Raises ``ValidationError`` when a secret is given both ways (which one was meant is not
+    ours to guess) or its file cannot be read; the message names the path, never the value.
+    """
+    values: dict[str, str] = {}
+    problems: list[InitErrorDetails] = []
+    for name in sorted(SECRET_SETTING_NAMES):
+        path = variables.get(name + FILE_SUFFIX)
+        if path is None:
+            continue
+        if name in variables:
+            problems.append(
+                _problem(
+                    name,
+                    path,
+                    f"set either {name.upper()} or {name.upper()}{FILE_SUFFIX.upper()}, not both",
+                )
+            )
+            continue
+        try:
+            value = _read_secret_file(Path(path))
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            # "(reason)", not ": reason": a path ending in a secret-looking name followed by
+            # ": " would read as a `name: value` pair, and redaction would eat the reason.
+            message = f"cannot read {path} ({reason})"
+            problems.append(_problem(name + FILE_SUFFIX, path, message))
+            continue
+        if value is not None:
+            values[name] = value
+    if problems:
+        raise ValidationError.from_exception_data(Settings.__name__, problems)
+    return values
+
+
+def _read_secret_file(path: Path) -> str | None:
+    """The secret in ``path``; ``None`` when the file is absent from a directory that exists.
+
+    That is how Kubernetes shows an optional Secret (or key) that does not exist in a mounted
+    Secret volume: the agent then runs without that secret, as without the variable. A missing
+    directory is a path that names no mount (a typo), so it is an error like any unreadable
+    file.
+    """
+    if not path.exists() and path.parent.is_dir():
+        return None
+    # Surrounding whitespace is never part of a token or URL; a file written with `echo` ends
+    # with a newline that must not reach an Authorization header.
+    return path.read_text(encoding="utf-8").strip()
+
+
+def _problem(location: str, path: str, message: str) -> InitErrorDetails:
+    return {
+        "type": PydanticCustomError("secret_file", message),
+        "loc": (location,),
+        "input": path,
+    }

@@ -58,6 +58,20 @@ SETTING_NAMES = frozenset(
 )
 
 
+#: The settings that are secrets: each may be read from the file ``NAME_FILE`` names instead.
+SECRET_SETTING_NAMES = frozenset(
+    {"alertmanager_token", "flowise_api_key", "notify_slack_webhook_url", "notify_webhook_url"}
+)
+FILE_SUFFIX = "_file"
+
+
 def sets_any_setting(variables: Iterable[str]) -> bool:
-    """Whether any of these environment variable names (in any case) names a setting."""
-    return any(name.lower() in SETTING_NAMES for name in variables)
+    """Whether any of these environment variable names (in any case) names a setting, or the
+    file of a secret one."""
+    return any(_names_a_setting(name.lower()) for name in variables)
+
+
+def _names_a_setting(name: str) -> bool:
+    if name in SETTING_NAMES:
+        return True
+    return name.endswith(FILE_SUFFIX) and name.removesuffix(FILE_SUFFIX) in SECRET_SETTING_NAMES

@@ -2,7 +2,8 @@
 
 Bodies are Alertmanager's webhook payload (version 4): the sample, and workload alerts
 derived from it. Alertmanager is configured with ``http_config.authorization``, so the
-operator runs with ``ALERTMANAGER_TOKEN``.
+operator runs with a token, read as ``k8s/`` gives it: ``ALERTMANAGER_TOKEN_FILE`` names a
+file of a mounted Secret (written with a trailing newline, as ``echo`` writes it).
 """
 
 from __future__ import annotations
@@ -33,8 +34,11 @@ TASK = "alert-d2b1e4c7a9f03b11"
 def operator(
     kubeconfig: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[OperatorProcess]:
-    log = tmp_path_factory.mktemp("alert-operator") / "operator.log"
-    process = OperatorProcess(kubeconfig, log, env={"ALERTMANAGER_TOKEN": TOKEN})
+    workdir = tmp_path_factory.mktemp("alert-operator")
+    (workdir / "secrets").mkdir()
+    (workdir / "secrets" / "alertmanager-token").write_text(TOKEN + "\n")
+    env = {"ALERTMANAGER_TOKEN_FILE": str(workdir / "secrets" / "alertmanager-token")}
+    process = OperatorProcess(kubeconfig, workdir / "operator.log", env=env)
     process.start()
     yield process
     process.stop()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from highpeaks_agent.engine.thresholds import DEFAULT_THRESHOLDS
 from highpeaks_agent.settings import Settings
-from highpeaks_agent.settings_names import SETTING_NAMES, sets_any_setting
+from highpeaks_agent.settings_names import SECRET_SETTING_NAMES, SETTING_NAMES, sets_any_setting
 
 
 def test_variables_are_read_in_any_case_and_others_are_ignored() -> None:
@@ -91,9 +93,98 @@ def test_the_default_thresholds_are_the_engines() -> None:
         (["PATH", "HOME", "KUBECONFIG", "NO_COLOR"], False),
         (["PATH", "crashloop_restarts"], True),
         (["Flowise_Url"], True),
+        (["FLOWISE_API_KEY_FILE"], True),
+        (["FLOWISE_URL_FILE", "HTTP_PORT_FILE"], False),  # only secrets have a file form
     ],
 )
 def test_an_environment_sets_settings_only_by_their_names(
     variables: list[str], expected: bool
 ) -> None:
     assert sets_any_setting(variables) is expected
+
+
+# --- secrets from mounted files (*_FILE) ---------------------------------------------------
+
+
+def test_the_secret_settings_are_the_secret_fields() -> None:
+    secret_fields = {
+        name for name, field in Settings.model_fields.items() if field.annotation is SecretStr
+    }
+    assert secret_fields == SECRET_SETTING_NAMES
+
+
+@pytest.mark.parametrize("name", sorted(SECRET_SETTING_NAMES))
+def test_each_secret_is_read_from_the_file_its_file_variable_names(
+    tmp_path: Path, name: str
+) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("  value-from-a-file\n")  # as `echo value > file` writes it
+    settings = Settings.from_environ({f"{name.upper()}_FILE": str(secret)})
+    value = getattr(settings, name)
+    assert value.get_secret_value() == "value-from-a-file"
+    assert "value-from-a-file" not in repr(settings)
+
+
+def test_the_environment_form_is_still_accepted() -> None:
+    settings = Settings.from_environ({"ALERTMANAGER_TOKEN": "from-env"})
+    assert settings.alertmanager_token.get_secret_value() == "from-env"
+
+
+def test_a_secret_given_both_ways_is_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "token"
+    secret.write_text("from-file")
+    with pytest.raises(ValidationError) as caught:
+        Settings.from_environ(
+            {"ALERTMANAGER_TOKEN": "from-env", "alertmanager_token_file": str(secret)}
+        )
+    (error,) = caught.value.errors()
+    assert error["loc"] == ("alertmanager_token",)
+    assert error["msg"] == "set either ALERTMANAGER_TOKEN or ALERTMANAGER_TOKEN_FILE, not both"
+    assert "from-env" not in str(caught.value) and "from-file" not in str(caught.value)
+
+
+def test_an_unreadable_file_names_its_variable_and_path(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError) as caught:
+        Settings.from_environ({"FLOWISE_API_KEY_FILE": str(tmp_path)})  # a directory
+    (error,) = caught.value.errors()
+    assert error["loc"] == ("flowise_api_key_file",)
+    assert error["msg"] == f"cannot read {tmp_path} (Is a directory)"
+
+
+def test_a_file_in_a_directory_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "not-mounted" / "webhook-url"
+    with pytest.raises(ValidationError) as caught:
+        Settings.from_environ({"NOTIFY_WEBHOOK_URL_FILE": str(path)})
+    (error,) = caught.value.errors()
+    assert error["loc"] == ("notify_webhook_url_file",)
+    assert error["msg"] == f"cannot read {path} (No such file or directory)"
+
+
+def test_a_file_absent_from_its_mounted_directory_leaves_the_secret_empty(
+    tmp_path: Path,
+) -> None:
+    # An optional Secret (or key) that does not exist: its volume is mounted without the file.
+    settings = Settings.from_environ({"NOTIFY_SLACK_WEBHOOK_URL_FILE": str(tmp_path / "url")})
+    assert settings.notify_slack_webhook_url.get_secret_value() == ""
+
+
+def test_a_file_that_is_not_text_is_an_error(tmp_path: Path) -> None:
+    secret = tmp_path / "key"
+    secret.write_bytes(b"\xff\xfe binary")
+    with pytest.raises(ValidationError, match=rf"cannot read {secret} \('utf-8' codec"):
+        Settings.from_environ({"FLOWISE_API_KEY_FILE": str(secret)})
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError) as caught:
+        Settings.from_environ(
+            {
+                "FLOWISE_API_KEY": "a",
+                "FLOWISE_API_KEY_FILE": str(tmp_path / "a"),
+                "ALERTMANAGER_TOKEN_FILE": str(tmp_path / "missing" / "b"),
+            }
+        )
+    assert [e["loc"] for e in caught.value.errors()] == [
+        ("alertmanager_token_file",),
+        ("flowise_api_key",),
+    ]

@@ -72,6 +72,18 @@ def test_an_invalid_setting_is_one_line_naming_it_and_exit_2(variable: str, valu
     assert ran.err.startswith(f"highpeaks-agent: error: invalid settings: {variable}: ")
 
 
+def test_an_unreadable_secret_file_is_one_line_naming_the_variable_and_path(
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "not-mounted" / "api-key"
+    ran = run_in_process([DUMP], {"FLOWISE_API_KEY_FILE": str(missing)})
+    assert (ran.code, ran.out) == (2, "")
+    assert ran.err == (
+        "highpeaks-agent: error: invalid settings: FLOWISE_API_KEY_FILE: "
+        f"cannot read {missing} (No such file or directory)\n"
+    )
+
+
 def test_usage_errors_exit_2_before_reading_anything(tmp_path: Path) -> None:
     for args, problem in (
         ([], "give a PATH"),

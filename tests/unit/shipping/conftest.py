@@ -1,10 +1,11 @@
-"""The shipped manifests, rendered once per test session with the real ``kubectl kustomize``."""
+"""The shipped manifests, rendered once per test session with the real ``kubectl kustomize``,
+and the Helm chart with the helm ``make helm`` builds."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.unit.shipping.shipped import Objects, render
+from tests.unit.shipping.shipped import Objects, helm_binary, render, render_chart
 
 
 @pytest.fixture(scope="session")
@@ -15,3 +16,13 @@ def base_objects() -> Objects:
 @pytest.fixture(scope="session")
 def dev_objects() -> Objects:
     return render("k8s/overlays/dev")
+
+
+@pytest.fixture(scope="session")
+def helm_path() -> str:
+    return helm_binary()
+
+
+@pytest.fixture(scope="session")
+def chart_objects(helm_path: str) -> Objects:
+    return render_chart(helm_path)

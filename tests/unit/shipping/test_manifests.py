@@ -9,6 +9,7 @@ CRD's own schema is exercised in ``tests/unit/crd``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
@@ -16,6 +17,7 @@ import pytest
 
 from highpeaks_agent.permissions import PERMISSIONS, cluster_role_rules
 from highpeaks_agent.settings import Settings
+from highpeaks_agent.settings_names import SECRET_SETTING_NAMES
 from tests.unit.shipping.shipped import (
     KUBERNETES_VERSION,
     NAME,
@@ -23,11 +25,13 @@ from tests.unit.shipping.shipped import (
     ROOT,
     Objects,
     agent_container,
+    as_mounted,
     effective_env,
     grants,
     label,
     load,
     one,
+    secret_files,
 )
 
 KINDS = [
@@ -39,6 +43,7 @@ KINDS = [
     "CustomResourceDefinition",  # ClusterKopfPeering
     "Deployment",
     "Namespace",
+    "NetworkPolicy",
     "PodDisruptionBudget",
     "Service",
     "ServiceAccount",
@@ -176,7 +181,10 @@ def test_the_deployment_meets_pod_security_restricted(rendered: Objects) -> None
     assert security["seccompProfile"] == {"type": "RuntimeDefault"}
     for forbidden in ("hostNetwork", "hostPID", "hostIPC"):
         assert not pod.get(forbidden), forbidden
-    assert all("hostPath" not in volume for volume in pod.get("volumes", []))
+    restricted_volumes = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral"}
+    restricted_volumes |= {"persistentVolumeClaim", "projected", "secret"}
+    for volume in pod.get("volumes", []):
+        assert set(volume) - {"name"} <= restricted_volumes, f"{volume['name']}: its type"
     container = agent_container(one(rendered, "Deployment"))
     context = container["securityContext"]
     assert context["allowPrivilegeEscalation"] is False
@@ -188,7 +196,8 @@ def test_the_deployment_meets_pod_security_restricted(rendered: Objects) -> None
 
 def test_the_read_only_root_filesystem_has_a_writable_tmp(base_objects: Objects) -> None:
     pod = one(base_objects, "Deployment")["spec"]["template"]["spec"]
-    (mount,) = agent_container(one(base_objects, "Deployment"))["volumeMounts"]
+    mounts = agent_container(one(base_objects, "Deployment"))["volumeMounts"]
+    (mount,) = [m for m in mounts if not m.get("readOnly")]
     assert mount["mountPath"] == "/tmp"
     (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
     assert "emptyDir" in volume
@@ -225,16 +234,22 @@ def test_a_drain_keeps_one_of_the_two_agents(base_objects: Objects) -> None:
     assert budget["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
 
 
-def test_the_flowise_key_comes_from_an_optional_secret(base_objects: Objects) -> None:
-    container = agent_container(one(base_objects, "Deployment"))
-    (key,) = [e for e in container["env"] if e["name"] == "FLOWISE_API_KEY"]
-    assert key["valueFrom"]["secretKeyRef"] == {
-        "name": "highpeaks-agent-flowise",
-        "key": "api-key",
-        "optional": True,  # the agent runs without Flowise, answering with its rules
+def test_every_secret_is_a_file_of_an_optional_secret(rendered: Objects) -> None:
+    assert secret_files(rendered) == {
+        "FLOWISE_API_KEY": ("highpeaks-agent-flowise", "api-key"),
+        "ALERTMANAGER_TOKEN": ("highpeaks-agent-alertmanager", "token"),
+        "NOTIFY_WEBHOOK_URL": ("highpeaks-agent-notify", "webhook-url"),
+        "NOTIFY_SLACK_WEBHOOK_URL": ("highpeaks-agent-notify", "slack-webhook-url"),
     }
-    config = one(base_objects, "ConfigMap")["data"]
-    assert "FLOWISE_API_KEY" not in config, "a secret never sits in a ConfigMap"
+    assert {name.lower() for name in secret_files(rendered)} == SECRET_SETTING_NAMES
+
+
+def test_no_secret_reaches_the_process_environment(rendered: Objects) -> None:
+    container = agent_container(one(rendered, "Deployment"))
+    assert all("secretRef" not in source for source in container.get("envFrom", []))
+    assert all("valueFrom" not in var for var in container.get("env", []))
+    config = one(rendered, "ConfigMap")["data"]
+    assert not {name.lower() for name in config} & SECRET_SETTING_NAMES, "not in a ConfigMap"
 
 
 def test_the_service_reaches_the_http_port(base_objects: Objects) -> None:
@@ -274,10 +289,12 @@ def test_the_dev_overlay_changes_nothing_else(base_objects: Objects, dev_objects
     assert grants(one(dev_objects, "ClusterRole")["rules"]) == grants(cluster_role_rules())
 
 
-def test_every_configured_variable_is_a_valid_setting(rendered: Objects) -> None:
+def test_every_configured_variable_is_a_valid_setting(rendered: Objects, tmp_path: Path) -> None:
     env = effective_env(rendered)
-    assert {name.lower() for name in env} <= set(Settings.model_fields), "no unknown variables"
-    settings = Settings.from_environ(env)  # what the pod reads; raises on a value it would refuse
+    names = {name.lower().removesuffix("_file") for name in env}
+    assert names <= set(Settings.model_fields), "no unknown variables"
+    # What the pod reads, its Secrets absent (all optional); raises on a value it would refuse.
+    settings = Settings.from_environ(as_mounted(env, tmp_path))
     assert settings.http_port == 8000
     peering = one(rendered, "ClusterKopfPeering")
     assert settings.peering == peering["metadata"]["name"], "replicas peer on the shipped object"
@@ -313,25 +330,23 @@ def test_every_plain_kubernetes_example_validates() -> None:
                 pytest.fail(f"{path.name}: {label(obj)}: {exc}")
 
 
-def test_alertmanager_token_and_notification_urls_come_from_optional_secrets(
+# --- the NetworkPolicy -----------------------------------------------------------------------
+
+
+def test_the_network_policy_isolates_the_agent_both_ways(base_objects: Objects) -> None:
+    policy = one(base_objects, "NetworkPolicy")["spec"]
+    pod_labels = one(base_objects, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert policy["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    assert sorted(policy["policyTypes"]) == ["Egress", "Ingress"]
+    (ingress,) = policy["ingress"]
+    assert ingress["ports"] == [{"port": "http", "protocol": "TCP"}], "the HTTP port only"
+
+
+def test_the_network_policy_lets_the_agent_reach_dns_and_the_api_server(
     base_objects: Objects,
 ) -> None:
-    container = agent_container(one(base_objects, "Deployment"))
-    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
-    assert refs["ALERTMANAGER_TOKEN"] == {
-        "name": "highpeaks-agent-alertmanager",
-        "key": "token",
-        "optional": True,
-    }
-    assert refs["NOTIFY_WEBHOOK_URL"] == {
-        "name": "highpeaks-agent-notify",
-        "key": "webhook-url",
-        "optional": True,
-    }
-    assert refs["NOTIFY_SLACK_WEBHOOK_URL"] == {
-        "name": "highpeaks-agent-notify",
-        "key": "slack-webhook-url",
-        "optional": True,
-    }
-    config = one(base_objects, "ConfigMap")["data"]
-    assert not set(refs) & set(config), "a secret never sits in a ConfigMap"
+    egress = one(base_objects, "NetworkPolicy")["spec"]["egress"]
+    ports = {(p["port"], p["protocol"]) for rule in egress for p in rule["ports"]}
+    assert {(53, "UDP"), (53, "TCP")} <= ports, "DNS"
+    assert {(443, "TCP"), (6443, "TCP")} <= ports, "the API server, by Service and directly"
+    assert ports <= {(53, "UDP"), (53, "TCP"), (443, "TCP"), (6443, "TCP")}, "nothing else"
