@@ -9,8 +9,10 @@ port), so ``pods/log`` goes through the real API server.
 
 What a container does is read from its spec, the way a reader of the manifest would expect:
 an ``sh -c`` script of ``echo`` lines and an ``exit N`` prints those lines and exits with N;
-an image whose name contains ``pull-missing`` or ``pull-denied`` cannot be pulled; ``oom`` is
-killed by the kernel; ``crash`` exits 1; anything else runs and becomes Ready.
+an image whose name contains ``pull-missing`` or ``does-not-exist`` is not found by the
+registry, ``pull-denied`` is refused; ``oom`` is killed by the kernel; ``crash`` exits 1;
+anything else runs and becomes Ready. A ConfigMap the container's env names that does not
+exist holds it in CreateContainerConfigError until it does, as kubelet's would.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ class Plan:
 
 def plan_for(container: dict[str, Any]) -> Plan:
     image: str = container.get("image", "")
-    if "pull-missing" in image:
+    if "pull-missing" in image or "does-not-exist" in image:
         return Plan(
             pull_error=f'rpc error: code = NotFound desc = failed to pull and unpack image "{image}": '
             f'failed to resolve reference "{image}": {image}: not found'
@@ -399,6 +401,14 @@ class KubeletPlayer:
                 self._event(pod, "BackOff", f'Back-off pulling image "{c.image}"', warning=True)
                 message = f'Back-off pulling image "{c.image}": ErrImagePull: {c.plan.pull_error}'
             return {**base, "state": {"waiting": {"reason": waiting, "message": message}}}
+        if not c.started_at and (problem := self._missing_config(pod, c.name)):
+            # kubelet resolves env references when it creates the container, so a missing
+            # ConfigMap holds the container before it ever starts, until the object appears.
+            self._event(pod, "Failed", f"Error: {problem}", warning=True)
+            return {
+                **base,
+                "state": {"waiting": {"reason": "CreateContainerConfigError", "message": problem}},
+            }
         image_id = f"{c.image.split(':')[0]}@sha256:{hashlib.sha256(c.image.encode()).hexdigest()}"
         base["imageID"] = image_id
         if not c.started_at:
@@ -412,6 +422,29 @@ class KubeletPlayer:
                 "state": {"running": {"startedAt": c.started_at}},
             }
         return self._after_exit(pod, run, c, base)
+
+    def _missing_config(self, pod: dict[str, Any], container: str) -> str:
+        """kubelet's message for the first ConfigMap (or key) the container's env names that
+        does not exist; empty when all do (optional references may be missing)."""
+        spec = next(c for c in pod["spec"]["containers"] if c["name"] == container)
+        namespace = pod["metadata"]["namespace"]
+        wanted = [
+            (source["configMapRef"]["name"], None)
+            for source in spec.get("envFrom", [])
+            if "configMapRef" in source and not source["configMapRef"].get("optional")
+        ] + [
+            (ref["name"], ref["key"])
+            for env in spec.get("env", [])
+            if (ref := (env.get("valueFrom") or {}).get("configMapKeyRef"))
+            and not ref.get("optional")
+        ]
+        for name, key in wanted:
+            found = self.http.get(f"/api/v1/namespaces/{namespace}/configmaps/{name}")
+            if found.status_code == 404:
+                return f'configmap "{name}" not found'
+            if key is not None and key not in (found.json().get("data") or {}):
+                return f"couldn't find key {key} in ConfigMap {namespace}/{name}"
+        return ""
 
     def _start_instance(self, pod: dict[str, Any], c: ContainerRun) -> None:
         c.started_at = now()
