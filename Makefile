@@ -101,11 +101,12 @@ e2e: $(STAMP)
 	$(VENV)/bin/pytest -ra tests/e2e
 
 ## The benchmarks, as reports (no pass/fail).
-bench: $(STAMP)
+bench: $(STAMP) cluster
 	$(PY) benchmarks/diagnose_bench.py
 	$(PY) benchmarks/operator_bench.py
 	$(PY) benchmarks/assist_flood_bench.py
 	$(PY) benchmarks/alertmanager_bench.py
+	HIGHPEAKS_CONTROLPLANE_DIR=$$($(CONTROLPLANE)) $(PY) benchmarks/cluster_bench.py
 
 ## The image's runtime dependencies (and the `otel` extra), pinned with hashes, for the image's
 ## Python and platform. Run after changing pyproject.toml's dependencies; commit the result.

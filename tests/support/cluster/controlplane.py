@@ -301,44 +301,38 @@ class ControlPlane:
         entries = (json.loads(line) for line in self.audit_log.read_text().splitlines() if line)
         return [e for e in entries if e.get("user", {}).get("username") == username]
 
-    def _component_kubeconfig(self, name: str, user: str) -> Path:
+    def _start_component(self, name: str, user: str, *flags: str) -> None:
+        """A controller-manager or scheduler: its own client certificate, one replica (no
+        leader election), its secure port on loopback."""
         pair = self.ca.issue(name, user)
-        return write_kubeconfig(
+        kubeconfig = write_kubeconfig(
             self.directory / f"{name}.kubeconfig", self.url, self.ca.cert, user=user, client=pair
         )
-
-    def _start_controller_manager(self) -> None:
-        kubeconfig = self._component_kubeconfig(
-            "controller-manager", "system:kube-controller-manager"
-        )
         self._spawn(
-            "kube-controller-manager",
+            name,
             f"--kubeconfig={kubeconfig}",
             f"--authentication-kubeconfig={kubeconfig}",
             f"--authorization-kubeconfig={kubeconfig}",
             "--bind-address=127.0.0.1",
             f"--secure-port={free_port()}",
             "--leader-elect=false",
+            "--v=1",
+            *flags,
+        )
+
+    def _start_controller_manager(self) -> None:
+        self._start_component(
+            "kube-controller-manager",
+            "system:kube-controller-manager",
             "--use-service-account-credentials=true",
             f"--service-account-private-key-file={self.sa_keys.key}",
             f"--root-ca-file={self.ca.cert}",
             # Fewer and shorter waits than a production cluster: tests count in seconds.
             "--node-monitor-period=2s",
-            "--v=1",
         )
 
     def _start_scheduler(self) -> None:
-        kubeconfig = self._component_kubeconfig("scheduler", "system:kube-scheduler")
-        self._spawn(
-            "kube-scheduler",
-            f"--kubeconfig={kubeconfig}",
-            f"--authentication-kubeconfig={kubeconfig}",
-            f"--authorization-kubeconfig={kubeconfig}",
-            "--bind-address=127.0.0.1",
-            f"--secure-port={free_port()}",
-            "--leader-elect=false",
-            "--v=1",
-        )
+        self._start_component("kube-scheduler", "system:kube-scheduler")
 
     # --- readiness -----------------------------------------------------------------------
 
