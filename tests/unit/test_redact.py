@@ -205,6 +205,26 @@ def test_known_values_take_the_token_they_are_glued_into() -> None:
     assert redactor.text("DB_PASSWORD=hunter2-known") == f"DB_PASSWORD={REDACTED}"
 
 
+#: The tail of a key whose BEGIN line a log cut off; an env value sits in its middle line.
+_KEY_TAIL = (
+    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj",
+    "MZR0HB1VfDBmLp7xKfu3ghnd/Qx9Gd2Yvd1cY0fY3RkeS2Kk+hGy/Vh1Pq3kCz9a",
+    "uO3kbPGwE7nVq8d2",
+)
+
+
+@pytest.mark.parametrize("known", ["Gd2Yvd1c", _KEY_TAIL[2]], ids=["inside-a-line", "whole-line"])
+@pytest.mark.parametrize("prefix", ["", "2026-11-20T10:00:00Z F "], ids=["bare", "timestamped"])
+def test_a_known_value_inside_a_key_tail_does_not_end_the_key_there(
+    known: str, prefix: str
+) -> None:
+    """Known values are replaced first; what they leave in a body line is still key."""
+    lines = [*_KEY_TAIL, "-----END PRIVATE KEY-----"]
+    log = "app starting\n" + "".join(f"{prefix}{line}\n" for line in lines)
+    out = Redactor([known]).text(log)
+    assert out == f"app starting\n{prefix}[REDACTED:private-key]\n"
+
+
 def test_env_names_in_every_spelling_make_their_values_known() -> None:
     env = [{"name": name, "value": f"value-of-{name}-77"} for name in ("MYSQL_ROOT_PW", "X_APIKEY")]
     pod = {"kind": "Pod", "spec": {"containers": [{"name": "db", "env": env}]}}
