@@ -205,6 +205,29 @@ def test_known_values_take_the_token_they_are_glued_into() -> None:
     assert redactor.text("DB_PASSWORD=hunter2-known") == f"DB_PASSWORD={REDACTED}"
 
 
+@pytest.mark.parametrize("known", ["wJalrXUt", "K7MDENG", "CYEXAMPLEKEY"])
+@pytest.mark.parametrize(
+    "form",
+    [
+        "AKIAIOSFODNN7EXAMPLE:{}",
+        "aws_secret_access_key={} region=eu-west-1",
+        "using key AKIAIOSFODNN7EXAMPLE and secret {} now",
+        '{{"SecretAccessKey": "{}"}}',
+    ],
+)
+def test_a_known_value_inside_a_base64_blob_takes_the_blob(known: str, form: str) -> None:
+    """The pieces between the "/" of a secret access key are no longer 40 characters long."""
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    out = Redactor([known]).text(form.format(secret))
+    for piece in secret.split("/"):
+        assert piece not in out
+
+
+def test_a_known_value_in_a_short_path_takes_only_its_token() -> None:
+    out = Redactor(["hunter2-known"]).text("GET /api/v1/hunter2-known/profile 200")
+    assert out == f"GET /api/v1/{REDACTED}/profile 200"
+
+
 #: The tail of a key whose BEGIN line a log cut off; an env value sits in its middle line.
 _KEY_TAIL = (
     "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj",

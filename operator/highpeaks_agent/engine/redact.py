@@ -44,6 +44,12 @@ _MIN_KNOWN_VALUE = 4
 #: ``/`` or ``@``, which separate a name, a user or a host from the secret).
 _GLUE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~+-")
 _GLUED = re.compile(r"[A-Za-z0-9_.~+\-]*")
+#: A base64 run at least this long is one blob (a secret access key, a key's body line): a
+#: known value inside it takes it whole, "/" included, since the pieces left between its "/"
+#: would no longer have the shape (40 characters, a body line) the rules look for.
+_MIN_BASE64_BLOB = 32
+_BASE64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+_BASE64_TAIL = re.compile(r"[A-Za-z0-9+/]*=*")
 _T = TypeVar("_T")
 
 
@@ -120,20 +126,33 @@ class Redactor:
 
 
 def _replace_known(known: re.Pattern[str], text: str) -> str:
-    """Known values, with the token they are glued into (``Bearer <value>xyz``): what is left
-    of a token around a secret no longer has the shape the rules look for."""
+    """Known values, with the token they are glued into (``Bearer <value>xyz``) or the base64
+    blob they sit in: what is left of a token around a secret no longer has the shape the rules
+    look for."""
     pieces: list[str] = []
     done = 0
     for match in known.finditer(text):
         if match.end() <= done:
             continue  # inside the token just replaced
-        start = max(match.start(), done)
-        while start > done and text[start - 1] in _GLUE:
-            start -= 1
-        glued = _GLUED.match(text, match.end())
+        value = max(match.start(), done), match.end()
+        start, end = _token_around(text, *value, done, _GLUE, _GLUED)
+        blob_start, blob_end = _token_around(text, *value, done, _BASE64_CHARS, _BASE64_TAIL)
+        if blob_end - blob_start >= _MIN_BASE64_BLOB:
+            start, end = min(start, blob_start), max(end, blob_end)
         pieces += [text[done:start], REDACTED]
-        done = glued.end() if glued is not None else match.end()
+        done = end
     return "".join(pieces) + text[done:] if pieces else text
+
+
+def _token_around(
+    text: str, start: int, end: int, floor: int, before: frozenset[str], after: re.Pattern[str]
+) -> tuple[int, int]:
+    """``start:end`` widened by the ``before`` characters left of it (not past ``floor``) and
+    what ``after`` matches right of it."""
+    while start > floor and text[start - 1] in before:
+        start -= 1
+    tail = after.match(text, end)
+    return start, max(end, tail.end()) if tail is not None else end
 
 
 def collect_secret_values(objects: Iterable[Any]) -> set[str]:
