@@ -223,6 +223,21 @@ def test_a_known_value_inside_a_base64_blob_takes_the_blob(known: str, form: str
         assert piece not in out
 
 
+@pytest.mark.parametrize(
+    "form",
+    [
+        "AKIAIOSFODNN7EXAMPLE:{}",
+        "using key AKIAIOSFODNN7EXAMPLE and secret {} now",
+    ],
+)
+def test_a_key_id_that_held_a_known_value_still_marks_the_secret_after_it(form: str) -> None:
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    out = Redactor(["IOSFODNN"]).text(form.format(secret))
+    assert "[REDACTED:aws-access-key]" in out
+    assert "[REDACTED:aws-secret-key]" in out
+    assert not any(piece in out for piece in secret.split("/"))
+
+
 def test_a_known_value_in_a_short_path_takes_only_its_token() -> None:
     out = Redactor(["hunter2-known"]).text("GET /api/v1/hunter2-known/profile 200")
     assert out == f"GET /api/v1/{REDACTED}/profile 200"
