@@ -205,6 +205,64 @@ def test_known_values_take_the_token_they_are_glued_into() -> None:
     assert redactor.text("DB_PASSWORD=hunter2-known") == f"DB_PASSWORD={REDACTED}"
 
 
+@pytest.mark.parametrize("known", ["wJalrXUt", "K7MDENG", "CYEXAMPLEKEY"])
+@pytest.mark.parametrize(
+    "form",
+    [
+        "AKIAIOSFODNN7EXAMPLE:{}",
+        "aws_secret_access_key={} region=eu-west-1",
+        "using key AKIAIOSFODNN7EXAMPLE and secret {} now",
+        '{{"SecretAccessKey": "{}"}}',
+    ],
+)
+def test_a_known_value_inside_a_base64_blob_takes_the_blob(known: str, form: str) -> None:
+    """The pieces between the "/" of a secret access key are no longer 40 characters long."""
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    out = Redactor([known]).text(form.format(secret))
+    for piece in secret.split("/"):
+        assert piece not in out
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        "AKIAIOSFODNN7EXAMPLE:{}",
+        "using key AKIAIOSFODNN7EXAMPLE and secret {} now",
+    ],
+)
+def test_a_key_id_that_held_a_known_value_still_marks_the_secret_after_it(form: str) -> None:
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    out = Redactor(["IOSFODNN"]).text(form.format(secret))
+    assert "[REDACTED:aws-access-key]" in out
+    assert "[REDACTED:aws-secret-key]" in out
+    assert not any(piece in out for piece in secret.split("/"))
+
+
+def test_a_known_value_in_a_short_path_takes_only_its_token() -> None:
+    out = Redactor(["hunter2-known"]).text("GET /api/v1/hunter2-known/profile 200")
+    assert out == f"GET /api/v1/{REDACTED}/profile 200"
+
+
+#: The tail of a key whose BEGIN line a log cut off; an env value sits in its middle line.
+_KEY_TAIL = (
+    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj",
+    "MZR0HB1VfDBmLp7xKfu3ghnd/Qx9Gd2Yvd1cY0fY3RkeS2Kk+hGy/Vh1Pq3kCz9a",
+    "uO3kbPGwE7nVq8d2",
+)
+
+
+@pytest.mark.parametrize("known", ["Gd2Yvd1c", _KEY_TAIL[2]], ids=["inside-a-line", "whole-line"])
+@pytest.mark.parametrize("prefix", ["", "2026-11-20T10:00:00Z F "], ids=["bare", "timestamped"])
+def test_a_known_value_inside_a_key_tail_does_not_end_the_key_there(
+    known: str, prefix: str
+) -> None:
+    """Known values are replaced first; what they leave in a body line is still key."""
+    lines = [*_KEY_TAIL, "-----END PRIVATE KEY-----"]
+    log = "app starting\n" + "".join(f"{prefix}{line}\n" for line in lines)
+    out = Redactor([known]).text(log)
+    assert out == f"app starting\n{prefix}[REDACTED:private-key]\n"
+
+
 def test_env_names_in_every_spelling_make_their_values_known() -> None:
     env = [{"name": name, "value": f"value-of-{name}-77"} for name in ("MYSQL_ROOT_PW", "X_APIKEY")]
     pod = {"kind": "Pod", "spec": {"containers": [{"name": "db", "env": env}]}}

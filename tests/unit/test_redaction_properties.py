@@ -45,6 +45,7 @@ from .engine.builders import (
 
 PLACES = ("log", "termination", "event", "args-new", "args-old", "question")
 WINDOW = 8  # no run of this many characters of a secret may come out
+MIN_PIECE = 4  # the shortest env value the redactor takes as a known secret
 
 
 @dataclass
@@ -96,7 +97,20 @@ def incidents(draw: st.DrawFn) -> Incident:
             texts["log"].append(draw(log_around(item)))
         else:
             texts[place].append(draw(text_around(item)))
+    if draw(st.booleans()):
+        env.append(_piece_of_a_secret(draw, planted))
     return _build(planted, texts, new_app, old_app, env)
+
+
+def _piece_of_a_secret(draw: st.DrawFn, planted: list[Planted]) -> dict[str, Any]:
+    """A secret env var whose value is a piece of a planted secret: a short password that
+    happens to occur inside a key's body, a key id or a token. Known values are replaced before
+    the shape rules run, so what is left of the secret around one must still be found; random
+    secrets drawn apart almost never overlap like this."""
+    secret = draw(st.sampled_from([s for item in planted for s in item.secrets]))
+    start = draw(st.integers(0, len(secret) - MIN_PIECE))
+    end = draw(st.integers(start + MIN_PIECE, len(secret)))
+    return {"name": "CACHE_PASSWORD", "value": secret[start:end]}
 
 
 def _build(

@@ -44,6 +44,13 @@ _MIN_KNOWN_VALUE = 4
 #: ``/`` or ``@``, which separate a name, a user or a host from the secret).
 _GLUE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~+-")
 _GLUED = re.compile(r"[A-Za-z0-9_.~+\-]*")
+#: A base64 run at least this long is one blob (a secret access key, a key's body line): a
+#: known value inside it takes it whole, "/" included, since the pieces left between its "/"
+#: would no longer have the shape (40 characters, a body line) the rules look for.
+_MIN_BASE64_BLOB = 32
+_BASE64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+_BASE64_TAIL = re.compile(r"[A-Za-z0-9+/]*=*")
+_SHAPE_PLACEHOLDER = re.compile(r"\[REDACTED:[a-z-]+\]")
 _T = TypeVar("_T")
 
 
@@ -64,16 +71,12 @@ class Redactor:
         """``value`` with every secret replaced; give it whole texts, not cut pieces."""
         if not value:
             return value
+        # the needs of the text as given: a key id that held a known value still calls for the
+        # rule that finds the secret after it
+        lowered = value.lower()
         if self._known is not None:
             value = _replace_known(self._known, value)
-        lowered = value.lower()
-        if not any(need in lowered for need in ALL_NEEDS):
-            return value
-        for rule in RULES:
-            # ``lowered`` is the text before earlier rules ran: it can only hold more needs
-            if any(need in lowered for need in rule.needs):
-                value = rule.apply(value)
-        return value
+        return _apply_rules(value, lowered)
 
     def argv(self, items: Sequence[str], program: str = "") -> list[str]:
         """A command line's items (``command`` + ``args``) with secrets replaced.
@@ -119,21 +122,53 @@ class Redactor:
         return value
 
 
+def _apply_rules(value: str, lowered: str) -> str:
+    """The shape rules whose needs ``lowered`` holds, applied to ``value`` in turn."""
+    if not any(need in lowered for need in ALL_NEEDS):
+        return value
+    for rule in RULES:
+        # ``lowered`` is the text before earlier rules ran: it can only hold more needs
+        if any(need in lowered for need in rule.needs):
+            value = rule.apply(value)
+    return value
+
+
+def _placeholder_for(token: str) -> str:
+    """What replaces a token that held a known value: the shape's own placeholder when the
+    rules would replace the whole token (later rules look for some, e.g. a secret key after
+    ``[REDACTED:aws-access-key]``), else ``[REDACTED]``."""
+    shaped = _apply_rules(token, token.lower())
+    return shaped if _SHAPE_PLACEHOLDER.fullmatch(shaped) else REDACTED
+
+
 def _replace_known(known: re.Pattern[str], text: str) -> str:
-    """Known values, with the token they are glued into (``Bearer <value>xyz``): what is left
-    of a token around a secret no longer has the shape the rules look for."""
+    """Known values, with the token they are glued into (``Bearer <value>xyz``) or the base64
+    blob they sit in: what is left of a token around a secret no longer has the shape the rules
+    look for."""
     pieces: list[str] = []
     done = 0
     for match in known.finditer(text):
         if match.end() <= done:
             continue  # inside the token just replaced
-        start = max(match.start(), done)
-        while start > done and text[start - 1] in _GLUE:
-            start -= 1
-        glued = _GLUED.match(text, match.end())
-        pieces += [text[done:start], REDACTED]
-        done = glued.end() if glued is not None else match.end()
+        value = max(match.start(), done), match.end()
+        start, end = _token_around(text, *value, done, _GLUE, _GLUED)
+        blob_start, blob_end = _token_around(text, *value, done, _BASE64_CHARS, _BASE64_TAIL)
+        if blob_end - blob_start >= _MIN_BASE64_BLOB:
+            start, end = min(start, blob_start), max(end, blob_end)
+        pieces += [text[done:start], _placeholder_for(text[start:end])]
+        done = end
     return "".join(pieces) + text[done:] if pieces else text
+
+
+def _token_around(
+    text: str, start: int, end: int, floor: int, before: frozenset[str], after: re.Pattern[str]
+) -> tuple[int, int]:
+    """``start:end`` widened by the ``before`` characters left of it (not past ``floor``) and
+    what ``after`` matches right of it."""
+    while start > floor and text[start - 1] in before:
+        start -= 1
+    tail = after.match(text, end)
+    return start, max(end, tail.end()) if tail is not None else end
 
 
 def collect_secret_values(objects: Iterable[Any]) -> set[str]:

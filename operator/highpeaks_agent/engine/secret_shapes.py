@@ -72,7 +72,12 @@ _Replacement = str | Callable[[re.Match[str]], str]
 
 _PEM_LABEL = r"(?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?"
 _PEM_END = re.compile(r"-----END " + _PEM_LABEL + "-----")
-_PEM_BODY_LINE = re.compile(r"(?P<prefix>(?:[^\n]*[ \t])?)(?P<body>[A-Za-z0-9+/=]+)[ \t\r]*")
+#: A key's body line, which may already hold what known values left of it: the known values of
+#: a snapshot are replaced before any rule runs, and a body line that held one (a short env
+#: value that happens to sit in the base64, or the whole line) must not end the key there.
+_PEM_BODY_LINE = re.compile(
+    r"(?P<prefix>(?:[^\n]*[ \t])?)(?P<body>(?:[A-Za-z0-9+/=]|\[REDACTED(?::[a-z-]+)?\])+)[ \t\r]*"
+)
 _MIN_PREFIXED_BODY = 16
 
 _TOKEN_START = r"(?<![\w.\-])"
@@ -173,10 +178,16 @@ def _key_body_start(text: str, end_line: int) -> int:
     while start > 0:
         above = text.rfind("\n", 0, start - 1) + 1
         line = _PEM_BODY_LINE.fullmatch(text, above, start - 1)
-        if line is None or (line["prefix"] and len(line["body"]) < _MIN_PREFIXED_BODY):
+        if line is None or (line["prefix"] and not _is_long_enough_body(line["body"])):
             break
         found, start = line.start("body"), above
     return found
+
+
+def _is_long_enough_body(body: str) -> bool:
+    """Is the base64 run after a line's prefix long enough to be a key's? A replaced known
+    value hides how long the run was, so a run holding one counts."""
+    return "[REDACTED" in body or len(body) >= _MIN_PREFIXED_BODY
 
 
 # Order matters: whole blocks and specific shapes before generic name=value pairs.
