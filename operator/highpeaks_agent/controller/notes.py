@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from highpeaks_agent.engine.diagnose import because
 from highpeaks_agent.engine.model import Diagnosis
 from highpeaks_agent.render.delivery import note_part, note_step
 
@@ -35,6 +36,9 @@ def note_message(
 ) -> str:
     """The note about ``diagnosis`` of the workload ``kind``/``name``, naming ``task``."""
     lead = _lead(diagnosis, kind, name, revision)
+    dependency = diagnosis.findings[0].dependency if diagnosis.findings else None
+    if dependency is not None and dependency.workload_root_cause:
+        lead += " " + because(dependency)  # the crash is a consequence: say of what
     delivery = diagnosis.rollout.delivery if diagnosis.rollout else None
     if delivery is not None:
         lead += " " + note_part(delivery)

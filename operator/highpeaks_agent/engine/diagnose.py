@@ -13,7 +13,14 @@ from highpeaks_agent.engine.analyzers.context import WorkloadContext
 from highpeaks_agent.engine.analyzers.registry import analyze_pod, analyze_workload
 from highpeaks_agent.engine.delivery import delivery_of, gitops_suggestion
 from highpeaks_agent.engine.findings import merge
-from highpeaks_agent.engine.model import Diagnosis, Finding, ObjectRef, Rollout, Severity
+from highpeaks_agent.engine.model import (
+    Dependency,
+    Diagnosis,
+    Finding,
+    ObjectRef,
+    Rollout,
+    Severity,
+)
 from highpeaks_agent.engine.revisions import revision_rollout, revisions_of, update_revision
 from highpeaks_agent.engine.rollout_diff import diff_pod_templates
 from highpeaks_agent.engine.snapshot import KubeObject, Snapshot, controller_ref, meta
@@ -174,11 +181,16 @@ def _linked(diagnosis: Diagnosis, known: Callable[[ObjectRef], Diagnosis | None]
         "first; this container recovers after it."
     )
     findings = [replace(root, dependency=linked, suggestion=suggestion), *diagnosis.findings[1:]]
-    summary = (
-        f"{diagnosis.summary} It fails because {dependency.workload} is failing: "
-        f"{cause.title} ({cause.code})."
-    )
+    summary = f"{diagnosis.summary} {because(linked)}"
     return replace(diagnosis, findings=findings, summary=summary)
+
+
+def because(dependency: Dependency) -> str:
+    """The sentence that makes a crash the consequence of the failing workload behind it."""
+    return (
+        f"It fails because {dependency.workload} is failing: "
+        f"{dependency.workload_title} ({dependency.workload_root_cause})."
+    )
 
 
 def _diagnose_cronjob(
