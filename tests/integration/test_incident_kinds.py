@@ -72,7 +72,7 @@ def test_a_statefulsets_crash_looping_update_revision(
     pods = broken_statefulset(cluster)
     note, task = one_note(cluster, "StatefulSet", "db", "incident-sts-db-r2")
     message = note["message"]
-    assert message.startswith("Revision 2 is failing (CrashLoopBackOff):"), message
+    assert message.startswith("Revision 2 is failing (CrashLoopBackOff"), message
     assert "db:15.4 -> …:16.0" in message and message.count("16.0") == 1, message
     assert message.endswith("(details: kubectl describe agenttask incident-sts-db-r2)")
     (owner,) = task["metadata"]["ownerReferences"]

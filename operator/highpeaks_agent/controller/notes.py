@@ -36,12 +36,14 @@ def note_message(
 ) -> str:
     """The note about ``diagnosis`` of the workload ``kind``/``name``, naming ``task``."""
     lead = _lead(diagnosis, kind, name, revision)
+    bare = _lead(diagnosis, kind, name, revision, titled=False)
     dependency = diagnosis.findings[0].dependency if diagnosis.findings else None
     if dependency is not None and dependency.workload_root_cause:
         lead += " " + because(dependency)  # the crash is a consequence: say of what
     delivery = diagnosis.rollout.delivery if diagnosis.rollout else None
     if delivery is not None:
         lead += " " + note_part(delivery)
+        bare += " " + note_part(delivery)
     gitops_step = note_step(delivery) if delivery is not None and delivery.gitops else ""
     if gitops_step:
         next_steps = [gitops_step[0].upper() + gitops_step[1:]]
@@ -57,6 +59,7 @@ def note_message(
             [lead, one, step],
             [lead, pods, step],
             [lead, step],
+            [bare, step],  # the code, the commit and the GitOps step before the finding's words
             [lead, short],
             [lead],
         )
@@ -97,7 +100,9 @@ def body_of(message: str) -> str:
     return head or message
 
 
-def _lead(diagnosis: Diagnosis, kind: str, name: str, revision: int | None) -> str:
+def _lead(
+    diagnosis: Diagnosis, kind: str, name: str, revision: int | None, *, titled: bool = True
+) -> str:
     title = diagnosis.findings[0].title.rstrip(".") if diagnosis.findings else diagnosis.summary
     if revision:
         what = f"Revision {revision}"
@@ -105,6 +110,8 @@ def _lead(diagnosis: Diagnosis, kind: str, name: str, revision: int | None) -> s
         what = f"Job {name}"
     else:
         what = f"{kind} {name}"
+    if not titled:
+        return f"{what} is failing ({diagnosis.root_cause})."
     return f"{what} is failing ({diagnosis.root_cause}): {title}."
 
 
