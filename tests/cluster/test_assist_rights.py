@@ -100,6 +100,16 @@ def test_each_user_sees_what_their_own_rights_allow(
     assert LOG_LINE not in limited.text and "Back-off" not in limited.text
     assert limited.json()["withheld"] == ["container logs (get pods/log)", "events (list events)"]
 
+    # The whole namespace (the operator lists every kind, then keeps what alice may read).
+    everything = httpx.post(
+        f"{operator.url}/assist",
+        json={"query": "How is the namespace?", "namespace": shop},
+        headers={"Authorization": f"Bearer {kube.user_token('alice')}"},
+        timeout=60,
+    )
+    assert everything.status_code == 200, everything.text
+    assert "checkout" in everything.json()["answer"]
+
     # bob has nothing in the namespace; a token the server does not know is 401.
     assert ask(operator, kube.user_token("bob"), shop, target).status_code == 403
     assert ask(operator, "not-a-token", shop, target).status_code == 401

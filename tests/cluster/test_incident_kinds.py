@@ -88,3 +88,22 @@ def test_a_cronjobs_failing_job_is_noted_on_the_job_and_the_cronjob(
         lambda: notes_on(kube, "CronJob", "nightly-export"), what="the CronJob's note"
     )
     assert "IncidentNote" in kube.kubectl("-n", NS, "describe", "cronjob", "nightly-export")
+
+    # Asked about the CronJob itself: the diagnosis comes from its most recent Job.
+    kube.apply(
+        {
+            "apiVersion": "devops.highpeaks.io/v1alpha1",
+            "kind": "AgentTask",
+            "metadata": {"name": "why-nightly", "namespace": NS},
+            "spec": {"target": {"kind": "CronJob", "name": "nightly-export"}},
+        }
+    )
+
+    def answered() -> Any:
+        status = kube.kubectl_json("-n", NS, "get", "agt", "why-nightly")["status"]
+        assert status["phase"] == "Succeeded"
+        return status
+
+    status = eventually(answered, what="the CronJob's diagnosis")
+    assert status["rootCause"] == found["status"]["rootCause"], (status, found["status"])
+    assert status["rootCause"], status
