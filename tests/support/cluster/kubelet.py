@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import logging
 import re
 import shlex
 import ssl
@@ -38,6 +39,18 @@ TICK = 0.5
 #: kubelet backs off to five minutes; the tests need only "more than three").
 MAX_RESTARTS = 5
 _ECHO = re.compile(r"""^echo\s+(?:'([^']*)'|"([^"]*)"|(.*?))\s*(?:[12]?>&[12])?$""")
+
+
+class _NotFromThePlayer(logging.Filter):
+    """Keeps the player's own requests (a lease renewal every few seconds, a pod list every
+    tick) out of the ``httpx`` log, which the session's other tests read as their own."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.threadName != PLAYER_THREAD
+
+
+PLAYER_THREAD = "kubelet-player"
+_QUIET = _NotFromThePlayer()
 
 
 def now() -> str:
@@ -140,11 +153,12 @@ class KubeletPlayer:
         self._ips = iter(f"10.244.{i // 250}.{i % 250 + 2}" for i in range(1, 60000))
         self._server = _LogServer(self, ca)
         self.port = self._server.port
-        self._thread = threading.Thread(target=self._run, name="kubelet-player", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=PLAYER_THREAD, daemon=True)
         self.stopped_nodes: set[str] = set()
         self.errors: list[str] = []
 
     def start(self) -> None:
+        logging.getLogger("httpx").addFilter(_QUIET)
         self._server.start()
         for node in self.nodes:
             self._register(node)
@@ -154,6 +168,7 @@ class KubeletPlayer:
         self._stop.set()
         self._thread.join(timeout=10)
         self._server.stop()
+        logging.getLogger("httpx").removeFilter(_QUIET)
 
     # --- nodes -------------------------------------------------------------------------
 
