@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ import pytest
 from tests.support.apiserver.faults import FaultyProxy
 from tests.support.cluster import TestCluster
 from tests.support.cluster.controlplane import write_kubeconfig
-from tests.support.operator_process import OperatorProcess
+from tests.support.operator_process import OperatorProcess, acting_replica
 
 from .conftest import AGENT_NAMESPACE, eventually
 from .test_faults import assert_converges_after, converged, note_posts
@@ -49,20 +48,10 @@ def replicas(
 
 
 def active(kube: TestCluster, replicas: list[OperatorProcess]) -> OperatorProcess:
-    """The replica Kopf lets act: the live peer with the highest priority."""
-    peers = kube.kubectl_json("get", "clusterkopfpeering", PEERING).get("status") or {}
-    now = datetime.now(UTC)
-    live = {
-        identity: info
-        for identity, info in peers.items()
-        if datetime.fromisoformat(info["lastseen"]) + timedelta(seconds=info["lifetime"]) > now
-    }
-    pids = {r.pid for r in replicas}
-    ours = {i: info for i, info in live.items() if int(i.split("@", 1)[1].split("/", 1)[0]) in pids}
-    assert len(ours) == 2, live
-    leader = max(ours, key=lambda identity: ours[identity]["priority"])
-    pid = int(leader.split("@", 1)[1].split("/", 1)[0])
-    return next(r for r in replicas if r.pid == pid)
+    """The replica Kopf lets act."""
+    return acting_replica(
+        kube.kubectl_json("get", "clusterkopfpeering", PEERING).get("status") or {}, replicas
+    )
 
 
 def test_two_replicas_post_one_note_and_the_standby_finishes(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from kubernetes import client, config
 from tests.support.apiserver.faults import FaultyProxy
 from tests.support.apiserver.serve import RunningApiServer
 from tests.support.controllers import SimulatedControllers
-from tests.support.operator_process import OperatorProcess
+from tests.support.operator_process import OperatorProcess, acting_replica
 
 from .conftest import eventually
 from .test_faults import FAILING, assert_converges_after, converged, note_posts
@@ -86,17 +85,8 @@ def peers(api: client.ApiClient) -> dict[str, Any]:
 
 
 def active(api: client.ApiClient, replicas: list[OperatorProcess]) -> OperatorProcess:
-    """The replica Kopf lets act: the live peer with the highest priority."""
-    now = datetime.now(UTC)
-    live = {
-        identity: info
-        for identity, info in peers(api).items()
-        if datetime.fromisoformat(info["lastseen"]) + timedelta(seconds=info["lifetime"]) > now
-    }
-    assert len(live) == 2, live
-    leader = max(live, key=lambda identity: live[identity]["priority"])
-    pid = int(leader.split("@", 1)[1].split("/", 1)[0])
-    return next(r for r in replicas if r.pid == pid)
+    """The replica Kopf lets act."""
+    return acting_replica(peers(api), replicas)
 
 
 def test_two_replicas_post_one_note(

@@ -8,9 +8,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
+
+from highpeaks_agent.controller.leadership import PeerId, is_leader
 
 
 def free_port() -> int:
@@ -87,3 +92,21 @@ class OperatorProcess:
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace")[-20000:]
+
+
+def acting_replica(peers: Mapping[str, Any], replicas: list[OperatorProcess]) -> OperatorProcess:
+    """The replica Kopf lets act, by the operator's own rule (:func:`is_leader`) on the peering
+    object's ``status``; every live peer must be one of ``replicas``, and each of them live."""
+    now = datetime.now(UTC)
+    live = {
+        identity: info
+        for identity, info in peers.items()
+        if datetime.fromisoformat(info["lastseen"]) + timedelta(seconds=info["lifetime"]) > now
+    }
+    by_pid = {int(identity.split("@", 1)[1].split("/", 1)[0]): identity for identity in live}
+    assert sorted(by_pid) == sorted(r.pid for r in replicas), live
+    return next(
+        r
+        for r in replicas
+        if is_leader(peers, PeerId(by_pid[r.pid], live[by_pid[r.pid]]["priority"]), now)
+    )
