@@ -255,7 +255,6 @@ class FaultyProxy:
         if isinstance(fault, Trap):
             # The write reaches the API server even if the client hangs up meanwhile.
             await asyncio.shield(self._forward_only(request, data, headers))
-            fault.sprung.set()
             return await self._spring(fault)
         async with self._session.request(
             request.method,
@@ -282,7 +281,11 @@ class FaultyProxy:
 
     async def _spring(self, trap: Trap) -> web.StreamResponse:
         if trap.then == "outage":
+            # Down before anyone hears the trap sprang: a test that then waits for the API
+            # server to be back must wait for this comeback, not see the previous one.
+            self._back.clear()
             asyncio.get_running_loop().create_task(self._outage(trap.seconds))
+        trap.sprung.set()
         task = asyncio.current_task()
         assert task is not None
         with self._lock:
