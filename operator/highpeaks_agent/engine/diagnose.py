@@ -331,6 +331,12 @@ def _healthy_summary(workload: Workload) -> str:
     if ref.kind in _REPLICATED and isinstance(status, Mapping):
         ready = status.get("readyReplicas", status.get("numberReady", 0)) or 0
         desired = status.get("replicas", status.get("desiredNumberScheduled", 0)) or 0
+        if ready < desired:
+            # pods still starting or being replaced: not failing, but not "healthy" either
+            return (
+                f"{ref.kind} {ref.namespace}/{ref.name}: nothing is failing yet; "
+                f"{ready}/{desired} replicas ready so far."
+            )
         return (
             f"{ref.kind} {ref.namespace}/{ref.name} is healthy: {ready}/{desired} replicas ready."
         )
