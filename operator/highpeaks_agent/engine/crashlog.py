@@ -718,7 +718,14 @@ def _record(lines: list[str], index: int, reach: int = 3) -> list[str]:
     while end + 1 < len(lines) and end - index < reach and lines[end + 1][:1].isspace():
         end += 1
     around = [*lines[start:index], *lines[index + 1 : end + 1]]
-    return [lines[index], *(t for t in around if not any(p.match(t) for p in _FRAMES))]
+    return [lines[index], *(t for t in around if not _FRAME_LIKE.search(t))]
+
+
+# a frame of any runtime: its "file.ext:line" would read as a host:port or a port
+_FRAME_LIKE = re.compile(
+    r"^\s*(?:at |from |File \")|\.(?:rs|go|py|js|mjs|ts|java|kt|scala|rb|cs|php|ex|exs|c|cc|cpp|h)"
+    r":\d+"
+)
 
 
 _LINKED: Final = frozenset(
