@@ -675,7 +675,7 @@ def _text_level(text: str) -> str | None:
         return indented.group(1).lower() if indented else None
     if match := _GLOG_LEVEL.match(text):
         return _GLOG_NAMES[match.group(1)]
-    if match := _RUBY_LOGGER_LEVEL.search(text, 0, _LEVEL_SPAN):
+    if ", [" in text[:_LEVEL_SPAN] and (match := _RUBY_LOGGER_LEVEL.search(text, 0, _LEVEL_SPAN)):
         return _RUBY_LOGGER_NAMES[match.group(1)]
     for pattern in _LEVEL_PATTERNS:
         if match := pattern.search(text, 0, _LEVEL_SPAN):
