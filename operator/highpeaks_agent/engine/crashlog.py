@@ -503,6 +503,16 @@ _GLOG_NAMES: Final = {"I": "info", "W": "warning", "E": "error", "F": "fatal"}
 # Ruby's Logger: "W, [2018-02-19T03:07:16.099853 #4775]  WARN -- : ...", often behind a prefix
 _RUBY_LOGGER_LEVEL = re.compile(r"\b([DIWEFA]), \[\d{4}-\d\d-\d\dT")
 _RUBY_LOGGER_NAMES: Final = {**_GLOG_NAMES, "D": "debug", "A": "fatal"}
+# .NET's console logger: "warn: Category[0]", the message indented on the lines below
+_DOTNET_LEVEL = re.compile(r"^(trce|dbug|info|warn|fail|crit): ")
+_DOTNET_NAMES: Final = {
+    "trce": "trace",
+    "dbug": "debug",
+    "info": "info",
+    "warn": "warn",
+    "fail": "error",
+    "crit": "critical",
+}
 # an indented line that starts with its own level is a record, not a frame of the one above
 _INDENTED_LEVEL = re.compile(r"^\s+\[?(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|FATAL)\b")
 _CONTINUATION = re.compile(
@@ -675,6 +685,8 @@ def _text_level(text: str) -> str | None:
         return indented.group(1).lower() if indented else None
     if match := _GLOG_LEVEL.match(text):
         return _GLOG_NAMES[match.group(1)]
+    if match := _DOTNET_LEVEL.match(text):
+        return _DOTNET_NAMES[match.group(1)]
     if ", [" in text[:_LEVEL_SPAN] and (match := _RUBY_LOGGER_LEVEL.search(text, 0, _LEVEL_SPAN)):
         return _RUBY_LOGGER_NAMES[match.group(1)]
     for pattern in _LEVEL_PATTERNS:
