@@ -68,6 +68,7 @@ def completed_status(
         "findings": data["findings"],
         "recommendations": report.recommendations,
         "rollout": data.get("rollout"),
+        "proposedActions": data.get("proposedActions", []),
         "source": report.source,
         "observedGeneration": generation,
         "startedAt": _time(started_at),

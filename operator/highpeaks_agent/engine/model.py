@@ -199,9 +199,8 @@ class ProposedAction:
     instead: str = ""
 
     def to_json_dict(self) -> dict[str, object]:
-        target = {"kind": self.target.kind, "name": self.target.name}
-        if self.target.namespace:
-            target["namespace"] = self.target.namespace
+        # a CRD string field takes no null: a namespaced target always has one, else none
+        target = {k: v for k, v in self.target.to_json_dict().items() if v is not None}
         return {
             "id": self.id,
             "action": self.action,

@@ -27,13 +27,21 @@ from tests.support.strategies import json_values
 from tests.unit.http.reviews import FakeReviews, bearer, http, make_auth
 
 from ..engine.builders import NOW
+from ..engine.test_actions import rolled_out_deployment
 from ..service.test_diagnosis_service import SECRET, SnapshotSource, failing_objects
 
 
-def make_app(api_url: str | None, readiness: Readiness | None = None, **settings: Any) -> Any:
+def make_app(
+    api_url: str | None,
+    readiness: Readiness | None = None,
+    objects: list[dict[str, Any]] | None = None,
+    **settings: Any,
+) -> Any:
     config = Settings(assist_default_namespace="shop", **settings)
     service = DiagnosisService(
-        SnapshotSource(*failing_objects()), thresholds=DEFAULT_THRESHOLDS, clock=lambda: NOW
+        SnapshotSource(*(objects or failing_objects())),
+        thresholds=DEFAULT_THRESHOLDS,
+        clock=lambda: NOW,
     )
     auth = make_auth(api_url) if api_url is not None else None
     return create_app(config, service, readiness or Readiness(), auth)
@@ -96,6 +104,19 @@ async def test_target_question_checks_the_target_resource(reviews: tuple[FakeRev
         "name": "checkout",
     } in attributes
     assert fake.sar_specs[0]["user"] == "alice" and fake.sar_specs[0]["groups"] == ["sre"]
+
+
+async def test_the_answer_lists_the_actions_the_rules_propose() -> None:
+    app = make_app(None, objects=rolled_out_deployment(), auth_mode="none")
+    async with http(app) as agent:
+        response = await agent.post(
+            "/assist",
+            json={"query": "why?", "target": {"kind": "Deployment", "name": "checkout"}},
+        )
+    assert response.status_code == 200, response.text
+    [action] = response.json()["diagnoses"][0]["proposedActions"]
+    assert (action["id"], action["action"], action["refused"]) == ("rollback-to-1", "rollback", "")
+    assert action["change"].startswith("container app image: registry.example.com/shop/app:1.1.0")
 
 
 @pytest.mark.parametrize(
