@@ -77,17 +77,13 @@ def note_message(
 
 
 def proposal_hint(diagnosis: Diagnosis, task: str) -> str:
-    """The first action the rules propose that may be run, its change and how to approve it;
-    empty when there is none. It follows the pointer, so the note's budget is the facts'."""
+    """The first action the rules propose that may be run and how to approve it; empty when
+    there is none. Its change is the note's ``Changed:`` the other way round (a rollback) or
+    in the task, so only its id is named. It follows the pointer: the budget is the facts'."""
     action = next((a for a in diagnosis.proposed_actions if not a.refused), None)
     if action is None:
         return ""
-    changes = [compact_change(c) for c in action.change.split("; ")]
-    more = f" (+{len(changes) - 1} more)" if len(changes) > 1 else ""
-    return (
-        f" Proposed action: {action.id} ({changes[0]}{more}); "
-        f"approve: kubectl highpeaks approve {task} {action.id}"
-    )
+    return f" Proposed action: {action.id}; approve: kubectl highpeaks approve {task} {action.id}"
 
 
 def _variants(
