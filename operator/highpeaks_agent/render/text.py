@@ -97,15 +97,14 @@ def _block(diagnosis: Diagnosis, paint: _Painter) -> str:
     return "\n".join(lines)
 
 
-def action_lines(actions: list[ProposedAction], task: str = "", shown_step: str = "") -> list[str]:
-    """One line per proposal, its id and exact change; with ``task``, how to approve it.
-    Refused ones share one line per reason, then the way to take instead (unless it is
-    ``shown_step``, the next step already printed above)."""
+def action_lines(actions: list[ProposedAction], shown_step: str = "") -> list[str]:
+    """One line per proposal, its id and exact change (there is no task to approve it on:
+    the IncidentNote names ``kubectl highpeaks approve``). Refused ones share one line per
+    reason, then the way to take instead (unless it is ``shown_step``, printed above)."""
     lines = []
     for action in actions:
         if not action.refused:
-            hint = f" -> kubectl highpeaks approve {task} {action.id}" if task else ""
-            lines.append(f"  Proposed action: {action.id} ({action.change}){hint}")
+            lines.append(f"  Proposed action: {action.id} ({action.change})")
     refused: dict[tuple[str, str], list[ProposedAction]] = {}
     for action in actions:
         if action.refused:
