@@ -218,7 +218,8 @@ def run(port: int | None, namespaces: Sequence[str]) -> int:
     configure_logging(settings.log_format, debug=settings.debug)
     if settings.auth_mode == "none":
         log.warning(
-            "AUTH_MODE=none: /assist answers anyone who can reach port %d", settings.http_port
+            "AUTH_MODE=none: /assist and /mcp answer anyone who can reach port %d",
+            settings.http_port,
         )
     asyncio.run(serve(settings))
     return 0

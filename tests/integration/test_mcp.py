@@ -247,6 +247,34 @@ async def test_a_flood_of_made_up_tokens_costs_a_bounded_number_of_reviews(
     assert health == [200] * 6
 
 
+@pytest.fixture(scope="module")
+def open_door(
+    kubeconfig: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OperatorProcess]:
+    """An operator with ``AUTH_MODE=none`` (a laptop cluster behind a port-forward)."""
+    process = OperatorProcess(
+        kubeconfig,
+        tmp_path_factory.mktemp("open") / "operator.log",
+        {"WATCH_NAMESPACES": "it-mcp-unused", "AUTH_MODE": "none"},
+    )
+    process.start()
+    yield process
+    process.stop()
+
+
+async def test_with_auth_mode_none_anyone_reads_as_the_operator(
+    apiserver: RunningApiServer, open_door: OperatorProcess, shop: list[str]
+) -> None:
+    reviews_before = len(apiserver.emulator.reviews)
+    async with mcp_session(open_door.url, None) as session:
+        log, _ = await call(session, "logs", namespace=SHOP, pod=shop[0], previous=True)
+        node, _ = await call(session, "node", name=NODE)
+    assert "panic: missing required setting PAYMENTS_API_URL" in log
+    assert '"type":"Ready"' in node
+    assert_no_secret(log, node)
+    assert len(apiserver.emulator.reviews) == reviews_before  # nobody is reviewed
+
+
 # --- flow grants: the operator's services and HTTP app, served in this process -----------
 
 

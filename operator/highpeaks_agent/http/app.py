@@ -50,7 +50,7 @@ def create_app(
     if auth is None and settings.auth_mode != "none":
         raise ValueError("an authenticator is required unless AUTH_MODE=none")
     if auth is None:
-        log.warning("AUTH_MODE=none: /assist answers anyone who can reach it")
+        log.warning("AUTH_MODE=none: /assist and /mcp answer anyone who can reach them")
     grants = grants if grants is not None else FlowGrants()
     unauthenticated = RateLimiter(settings.assist_unauthenticated_rate_limit_per_minute, 60.0)
     mcp = (

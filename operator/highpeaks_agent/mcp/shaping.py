@@ -73,8 +73,40 @@ def trimmed(obj: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def object_text(obj: Mapping[str, Any], redactor: Redactor) -> str:
-    """The object trimmed and redacted (secret-looking env values masked), as JSON."""
-    return as_json(redactor.data(trimmed(obj)))
+    """The object trimmed and redacted (secret-looking env values masked, each container's
+    command and args judged as the one command line they are), as JSON."""
+    return as_json(redactor.data(_command_lines_redacted(trimmed(obj), redactor)))
+
+
+def _command_lines_redacted(value: Any, redactor: Redactor) -> Any:
+    """A copy in which every container's ``command`` + ``args`` went through
+    :meth:`Redactor.argv` together, so ``["--password", "X"]`` loses ``X`` across items."""
+    if isinstance(value, list):
+        return [_command_lines_redacted(v, redactor) for v in value]
+    if not isinstance(value, Mapping):
+        return value
+    copied = {k: _command_lines_redacted(v, redactor) for k, v in value.items()}
+    command, args = copied.get("command"), copied.get("args")
+    if (command is not None or args is not None) and _argv(command) and _argv(args):
+        items = [*(command or []), *(args or [])]
+        redacted = redactor.argv(items, program=_program(copied.get("image")))
+        split = len(command or [])
+        if command is not None:
+            copied["command"] = redacted[:split]
+        if args is not None:
+            copied["args"] = redacted[split:]
+    return copied
+
+
+def _argv(value: Any) -> bool:
+    return value is None or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+
+
+def _program(image: Any) -> str:
+    """The image's repository name: the program ``args`` go to when ``command`` is unset."""
+    if not isinstance(image, str):
+        return ""
+    return image.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0]
 
 
 def event_lines(events: list[dict[str, Any]], redactor: Redactor) -> str:

@@ -130,7 +130,7 @@ def _step(tool: str, arguments: dict[str, Any], answer: ToolAnswer, took_ms: int
     return Step(
         tool=tool,
         arguments=one_line(redact_text(as_json(arguments))),
-        result=one_line(answer.text),
+        result=one_line(redact_text(answer.text)),
         duration_ms=took_ms,
         outcome=answer.outcome,
     )
