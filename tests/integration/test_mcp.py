@@ -168,7 +168,7 @@ async def test_a_token_with_only_get_pods_is_told_the_logs_are_withheld(
     assert_no_secret(log, pod, deployment, diagnosis)
 
 
-def test_without_a_valid_token_the_answer_is_401_json(
+def test_without_a_valid_token_the_answer_is_401_json_and_only_post_is_served(
     operator: OperatorProcess, shop: list[str]
 ) -> None:
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
@@ -177,6 +177,10 @@ def test_without_a_valid_token_the_answer_is_401_json(
         assert response.status_code == 401
         assert response.json()["error"] == "Unauthorized"
         assert response.headers["www-authenticate"] == "Bearer"
+    # stateless: no stream to open, no session to end
+    for method in ("GET", "DELETE"):
+        refused = httpx.request(method, f"{operator.url}/mcp", timeout=30)
+        assert refused.status_code == 405 and refused.json()["error"] == "MethodNotAllowed"
 
 
 @pytest.fixture(scope="module")

@@ -77,8 +77,9 @@ def create_app(
     app.include_router(probes.router)
     app.include_router(assist.router, dependencies=bearer(KUBERNETES_TOKEN if auth else None))
     if mcp is not None:
-        # an ASGI app of its own (the SDK's transport), so not in the OpenAPI document
+        # an ASGI app of its own (the SDK's transport), so not in the OpenAPI document; POST
+        # only: stateless, it never sends a message unasked (no GET stream, no session to DELETE)
         app.router.routes.append(
-            Route(MCP_PATH, mcp.asgi, methods=["GET", "POST", "DELETE"], include_in_schema=False)
+            Route(MCP_PATH, mcp.asgi, methods=["POST"], include_in_schema=False)
         )
     return app
