@@ -11,6 +11,7 @@ diagnosis service, shape the answer. Every failure is a JSON body with ``error``
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from starlette.routing import Route
@@ -22,12 +23,16 @@ from highpeaks_agent.http.errors import install_error_handlers
 from highpeaks_agent.http.openapi import KUBERNETES_TOKEN, bearer, publish_request_models
 from highpeaks_agent.http.ratelimit import RateLimiter
 from highpeaks_agent.http.state import HttpServices
-from highpeaks_agent.mcp.server import PATH as MCP_PATH
-from highpeaks_agent.mcp.server import McpEndpoint
+from highpeaks_agent.mcp.gate import McpGate
+from highpeaks_agent.mcp.lazy import PATH as MCP_PATH
+from highpeaks_agent.mcp.lazy import LazyMcp
 from highpeaks_agent.readiness import Readiness
 from highpeaks_agent.service import DiagnosisService
 from highpeaks_agent.settings import Settings
 from highpeaks_agent.sources.live import LiveSource
+
+if TYPE_CHECKING:
+    from highpeaks_agent.mcp.server import McpTransport
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +58,7 @@ def create_app(
         log.warning("AUTH_MODE=none: /assist and /mcp answer anyone who can reach them")
     grants = grants if grants is not None else FlowGrants()
     unauthenticated = RateLimiter(settings.assist_unauthenticated_rate_limit_per_minute, 60.0)
-    mcp = (
-        McpEndpoint(settings, service, live, auth, grants, unauthenticated)
-        if live is not None
-        else None
-    )
+    mcp = _mcp(settings, service, live, auth) if live is not None else None
     app = FastAPI(
         title="highpeaks-devops-agent",
         version="0.1.0",
@@ -79,7 +80,26 @@ def create_app(
     if mcp is not None:
         # an ASGI app of its own (the SDK's transport), so not in the OpenAPI document; POST
         # only: stateless, it never sends a message unasked (no GET stream, no session to DELETE)
-        app.router.routes.append(
-            Route(MCP_PATH, mcp.asgi, methods=["POST"], include_in_schema=False)
+        gate = McpGate(
+            mcp,
+            auth=auth,
+            grants=grants,
+            per_user=RateLimiter(settings.assist_rate_limit_per_minute, 60.0),
+            unauthenticated=unauthenticated,
+            max_body_bytes=settings.assist_max_body_bytes,
         )
+        app.router.routes.append(Route(MCP_PATH, gate, methods=["POST"], include_in_schema=False))
     return app
+
+
+def _mcp(
+    settings: Settings, service: DiagnosisService, live: LiveSource, auth: KubernetesAuth | None
+) -> LazyMcp:
+    """/mcp's transport, built (and the SDK imported) on the first request the gate passes."""
+
+    def build() -> McpTransport:
+        from highpeaks_agent.mcp.server import McpTransport
+
+        return McpTransport(settings, service, live, auth, MCP_PATH)
+
+    return LazyMcp(build)

@@ -20,6 +20,9 @@ from highpeaks_agent.http.auth import Access, KubernetesAuth, User
 from highpeaks_agent.http.rights import namespace_visibility, target_visibility
 from highpeaks_agent.visibility import EVERYTHING, Visibility
 
+#: Where the gate puts the caller on the ASGI scope of each request, for the tools to read.
+CALLER_SCOPE_KEY = "highpeaks.caller"
+
 
 class Withheld(AgentError):
     """The caller may not read this; the tool says so (not an error of the call)."""

@@ -30,8 +30,7 @@ from highpeaks_agent.flowise.grants import FlowGrants
 from highpeaks_agent.http.auth import KubernetesAuth
 from highpeaks_agent.http.errors import agent_error
 from highpeaks_agent.http.ratelimit import RateLimiter
-from highpeaks_agent.mcp.access import Caller
-from highpeaks_agent.mcp.tools import CALLER_SCOPE_KEY
+from highpeaks_agent.mcp.access import CALLER_SCOPE_KEY, Caller
 
 #: How ``FlowGrants.issue`` starts its tokens: such a token is never sent to a TokenReview.
 FLOW_TOKEN_PREFIX = "hpflow_"

@@ -16,12 +16,10 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from highpeaks_agent.engine.kinds import DNS_1123_SUBDOMAIN, DNS_1123_SUBDOMAIN_MAX, TargetKind
-from highpeaks_agent.mcp.access import Caller
+from highpeaks_agent.mcp.access import CALLER_SCOPE_KEY, Caller
 from highpeaks_agent.mcp.steps import StepRunner
 from highpeaks_agent.mcp.toolbox import MAX_TAIL_LINES, ToolAnswer, Toolbox
 
-#: Where ``gate.py`` puts the caller on the ASGI scope of each request.
-CALLER_SCOPE_KEY = "highpeaks.caller"
 DNS_1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
 #: Kinds ``get`` serves: the workloads and pods, and the objects read as evidence about them.
