@@ -183,6 +183,20 @@ def test_without_a_valid_token_the_answer_is_401_json_and_only_post_is_served(
         assert refused.status_code == 405 and refused.json()["error"] == "MethodNotAllowed"
 
 
+async def test_an_access_review_that_cannot_be_made_is_an_error_result_that_says_so(
+    apiserver: RunningApiServer, operator: OperatorProcess, shop: list[str]
+) -> None:
+    async with mcp_session(operator.url, "alice-token") as session:  # reviewed before the failure
+        apiserver.emulator.review_failure = 500
+        try:
+            answer, is_error = await call(session, "node", name="worker-not-reviewed-yet")
+        finally:
+            apiserver.emulator.review_failure = None
+        again, again_error = await call(session, "node", name=NODE)
+    assert is_error and "SubjectAccessReview could not be made" in answer
+    assert not again_error and '"type":"Ready"' in again
+
+
 @pytest.fixture(scope="module")
 def guarded(
     apiserver: RunningApiServer, kubeconfig: Path, tmp_path_factory: pytest.TempPathFactory
