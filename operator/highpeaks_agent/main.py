@@ -36,6 +36,7 @@ from highpeaks_agent.controller.resync import build_resync
 from highpeaks_agent.controller.scope import NamespaceScope
 from highpeaks_agent.controller.services import Services
 from highpeaks_agent.controller.tasks import TaskRunner
+from highpeaks_agent.flowise.grants import FlowGrants
 from highpeaks_agent.http.alertmanager import alertmanager_router
 from highpeaks_agent.http.app import create_app
 from highpeaks_agent.http.auth import KubernetesAuth
@@ -104,6 +105,7 @@ def build_services(
     live = LiveSource(
         api_client, log_tail_lines=settings.log_tail_lines, log_tail_bytes=settings.log_tail_bytes
     )
+    grants = FlowGrants()  # one object: the flow issues from it, /mcp accepts from it
     explainer = build_explainer(settings)
     service = DiagnosisService(
         live,
@@ -132,6 +134,7 @@ def build_services(
         readiness=readiness,
         scope=scope,
         resync=build_resync(settings, api_client, incidents, peer),
+        grants=grants,
         explainer=explainer,
         notifier=notifier,
     )
@@ -149,7 +152,7 @@ def build_services(
         else None,
         clock=utcnow,
     )
-    app = create_app(settings, service, readiness, auth)
+    app = create_app(settings, service, readiness, auth, live=live, grants=grants)
     metrics.READY.set_function(lambda: 1.0 if readiness.ready else 0.0)
 
     app.include_router(alertmanager_router(settings, alerts, auth))
@@ -170,7 +173,7 @@ async def serve(settings: Settings) -> None:
             app,
             host="0.0.0.0",  # a pod's port: the Service and the kubelet's probes reach it
             port=settings.http_port,
-            lifespan="off",
+            lifespan="on",  # the /mcp session manager runs in the app's lifespan
             log_config=None,
             access_log=settings.debug,
         )
@@ -215,7 +218,8 @@ def run(port: int | None, namespaces: Sequence[str]) -> int:
     configure_logging(settings.log_format, debug=settings.debug)
     if settings.auth_mode == "none":
         log.warning(
-            "AUTH_MODE=none: /assist answers anyone who can reach port %d", settings.http_port
+            "AUTH_MODE=none: /assist and /mcp answer anyone who can reach port %d",
+            settings.http_port,
         )
     asyncio.run(serve(settings))
     return 0

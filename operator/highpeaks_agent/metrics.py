@@ -80,3 +80,8 @@ NOTIFICATIONS = Counter(
     "IncidentNote notifications, by sink and result.",
     ["sink", "result"],  # sink: webhook|slack; result: sent|retried|failed|skipped|dropped
 )
+MCP_TOOL_CALLS = Counter(
+    "highpeaks_agent_mcp_tool_calls_total",
+    "Tool calls over /mcp, by tool and outcome (ok, withheld, refused, error, budget)",
+    ["tool", "outcome"],
+)

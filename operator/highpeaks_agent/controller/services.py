@@ -11,6 +11,7 @@ from highpeaks_agent.controller.phases import PhaseCounter
 from highpeaks_agent.controller.resync import Resync
 from highpeaks_agent.controller.scope import NamespaceScope
 from highpeaks_agent.controller.tasks import TaskRunner
+from highpeaks_agent.flowise.grants import FlowGrants
 from highpeaks_agent.readiness import Readiness
 
 
@@ -35,6 +36,9 @@ class Services:
     resync: Resync
     phases: PhaseCounter = field(default_factory=PhaseCounter)
     open_incidents: OpenIncidentCounter = field(default_factory=OpenIncidentCounter)
+    grants: FlowGrants = field(default_factory=FlowGrants)
+    """The flow's one-request credentials: issued for a prediction, accepted by /mcp (the
+    same object as the HTTP app's)."""
     explainer: AsyncClosable | None = None
     """The Flowise explainer, whose HTTP connections are closed when the operator stops."""
     notifier: AsyncClosable | None = None
