@@ -36,6 +36,7 @@ from highpeaks_agent.controller.resync import build_resync
 from highpeaks_agent.controller.scope import NamespaceScope
 from highpeaks_agent.controller.services import Services
 from highpeaks_agent.controller.tasks import TaskRunner
+from highpeaks_agent.flowise.grants import FlowGrants
 from highpeaks_agent.http.alertmanager import alertmanager_router
 from highpeaks_agent.http.app import create_app
 from highpeaks_agent.http.auth import KubernetesAuth
@@ -88,13 +89,16 @@ def build_notifier(settings: Settings, kube: KubeWriter) -> Notifier | None:
     )
 
 
-def build_explainer(settings: Settings) -> FlowiseExplainer | None:
-    """The Flowise explainer when Flowise is configured; None (rules only) otherwise."""
+def build_explainer(
+    settings: Settings, flow_grants: FlowGrants | None = None
+) -> FlowiseExplainer | None:
+    """The Flowise explainer when Flowise is configured; None (rules only) otherwise. Its
+    troubleshooting steps hold ``flow_grants``, which ``/mcp`` honours."""
     if not settings.flowise_enabled:
         return None
     from highpeaks_agent.flowise import bridge
 
-    return bridge.build_explainer(settings)
+    return bridge.build_explainer(settings, flow_grants)
 
 
 def build_services(
@@ -104,7 +108,8 @@ def build_services(
     live = LiveSource(
         api_client, log_tail_lines=settings.log_tail_lines, log_tail_bytes=settings.log_tail_bytes
     )
-    explainer = build_explainer(settings)
+    flow_grants = FlowGrants()
+    explainer = build_explainer(settings, flow_grants)
     service = DiagnosisService(
         live,
         thresholds=settings.thresholds,
@@ -134,6 +139,7 @@ def build_services(
         resync=build_resync(settings, api_client, incidents, peer),
         explainer=explainer,
         notifier=notifier,
+        flow_grants=flow_grants,
     )
     auth = (
         KubernetesAuth(api_client, cache_seconds=settings.auth_cache_seconds)

@@ -32,6 +32,11 @@ FLOWISE_ERRORS = Counter(
     "Flowise calls that fell back to the rules, by kind of failure.",
     ["kind"],  # timeout|connect|http_4xx|http_5xx|unauthorized|circuit_open|bad_answer|too_large
 )
+FLOW_STEPS = Counter(
+    "highpeaks_agent_flow_steps_total",
+    "Read-only tool calls the flow made before it answered (CONTRACT §11).",
+    ["tool", "result"],  # result: ok|withheld|refused|error|budget
+)
 ASSIST_REQUESTS = Counter(
     "highpeaks_agent_assist_requests_total",
     "/assist requests by HTTP status code.",

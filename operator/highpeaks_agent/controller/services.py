@@ -11,6 +11,7 @@ from highpeaks_agent.controller.phases import PhaseCounter
 from highpeaks_agent.controller.resync import Resync
 from highpeaks_agent.controller.scope import NamespaceScope
 from highpeaks_agent.controller.tasks import TaskRunner
+from highpeaks_agent.flowise.grants import FlowGrants
 from highpeaks_agent.readiness import Readiness
 
 
@@ -39,6 +40,8 @@ class Services:
     """The Flowise explainer, whose HTTP connections are closed when the operator stops."""
     notifier: AsyncClosable | None = None
     """The notification worker, stopped (and its connections closed) when the operator stops."""
+    flow_grants: FlowGrants = field(default_factory=FlowGrants)
+    """The one-request credentials the flow's troubleshooting steps carry to ``/mcp``."""
 
     def __copy__(self) -> Services:
         return self
