@@ -30,7 +30,8 @@ FLOWISE_LATENCY = Histogram(
 FLOWISE_ERRORS = Counter(
     "highpeaks_agent_flowise_errors_total",
     "Flowise calls that fell back to the rules, by kind of failure.",
-    ["kind"],  # timeout|connect|http_4xx|http_5xx|unauthorized|circuit_open|bad_answer|too_large
+    # timeout|connect|http_4xx|http_5xx|unauthorized|circuit_open|bad_answer|too_large|step_budget
+    ["kind"],
 )
 FLOW_STEPS = Counter(
     "highpeaks_agent_flow_steps_total",
