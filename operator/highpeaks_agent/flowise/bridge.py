@@ -29,18 +29,31 @@ if TYPE_CHECKING:  # `diagnose --explain` loads this module: no Kubernetes clien
 def session_id(request: ExplainRequest) -> str:
     """One flow conversation per subject and rollout revision (a flow with memory keeps the
     history of one incident together, and a new revision starts afresh); a caller who may
-    read less than everything has conversations of their share only."""
+    read less than everything has conversations of their share only, and an /assist caller,
+    whose rights the flow's steps read with, conversations of their own."""
     parts = (request.subject, str(_revision(request)))
-    return _digest(*parts, *((request.readers,) if request.readers else ()))[:32]
+    return _digest(*parts, *((request.readers,) if request.readers else ()), *_asker(request))[:32]
 
 
 def cache_key(request: ExplainRequest) -> str:
-    """Same subject, revision, root causes, question and share of the data: the same answer,
+    """Same subject, revision, root causes, question, share of the data and asker (the flow's
+    steps read with the asker's rights, which may reach beyond the share): the same answer,
     without a call."""
     causes = ",".join(sorted({d.root_cause for d in request.diagnoses if d.findings}))
     return _digest(
-        request.subject, str(_revision(request)), causes, request.question or "", request.readers
+        request.subject,
+        str(_revision(request)),
+        causes,
+        request.question or "",
+        request.readers,
+        *_asker(request),
     )
+
+
+def _asker(request: ExplainRequest) -> tuple[str, ...]:
+    if request.asker is None:
+        return ()
+    return ("asker", request.asker.username, *sorted(request.asker.groups))
 
 
 def _revision(request: ExplainRequest) -> int | None:

@@ -27,6 +27,8 @@ from highpeaks_agent.flowise.bridge import (
     FlowiseExplainer,
     FlowTools,
     build_explainer,
+    cache_key,
+    session_id,
 )
 from highpeaks_agent.flowise.client import FlowiseClient
 from highpeaks_agent.flowise.grants import FlowGrant, FlowGrants, Step
@@ -265,3 +267,15 @@ async def test_the_steps_reach_the_task_status_whether_or_not_the_answer_is_used
         )["steps"]
         == []
     )  # a rerun's merge patch clears the previous run's steps
+
+
+def test_an_answer_made_with_one_askers_rights_is_not_given_to_another() -> None:
+    """Steps read with the asker's rights (which may reach beyond the share of the evidence):
+    neither the cached answer nor the flow's memory of it is shared between askers."""
+    bob = User(username="bob", uid="u-2", groups=("dev",))
+    alice_in_ops = dataclasses.replace(ALICE, groups=("dev", "ops"))
+    askers = [asked(ALICE), asked(bob), asked(alice_in_ops), asked(None)]
+    assert len({cache_key(a) for a in askers}) == 4
+    assert len({session_id(a) for a in askers}) == 4
+    assert cache_key(asked(ALICE)) == cache_key(asked(ALICE))
+    assert session_id(asked(None)) == session_id(request())  # tasks keep their conversation
