@@ -168,12 +168,14 @@ async def test_the_grant_is_revoked_when_the_prediction_times_out_or_is_cancelle
     outcome = await bridge.explain(asked())
     assert outcome.status == "unavailable" and "timeout" in outcome.reason
     flow.arrived.clear()
-    waiting = asyncio.create_task(explainer(flow, timeout=30).explain(asked()))
+    patient = explainer(flow, timeout=30)
+    waiting = asyncio.create_task(patient.explain(asked()))
     await flow.arrived.wait()
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiting
     await bridge.aclose()
+    await patient.aclose()
     for body in flow.bodies:
         token = body["overrideConfig"]["vars"][TOKEN_VARIABLE]  # type: ignore[index]
         assert flow.grants.lookup(token) is None
