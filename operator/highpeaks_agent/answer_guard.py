@@ -192,6 +192,6 @@ def screen(outcome: ExplainOutcome, diagnoses: list[Diagnosis]) -> ExplainOutcom
         return outcome
     if judgement.verdict == "dropped":
         reason = f"the flow's answer was not used: {judgement.reason}"
-        return ExplainOutcome(status="unavailable", reason=reason)
+        return ExplainOutcome(status="unavailable", reason=reason, steps=outcome.steps)
     text = labelled_unused(outcome.answer or outcome.summary, judgement.reason)
-    return ExplainOutcome(status="ok", answer=text)
+    return ExplainOutcome(status="ok", answer=text, steps=outcome.steps)

@@ -89,13 +89,16 @@ def build_notifier(settings: Settings, kube: KubeWriter) -> Notifier | None:
     )
 
 
-def build_explainer(settings: Settings) -> FlowiseExplainer | None:
-    """The Flowise explainer when Flowise is configured; None (rules only) otherwise."""
+def build_explainer(
+    settings: Settings, flow_grants: FlowGrants | None = None
+) -> FlowiseExplainer | None:
+    """The Flowise explainer when Flowise is configured; None (rules only) otherwise. Its
+    troubleshooting steps hold ``flow_grants``, which ``/mcp`` honours."""
     if not settings.flowise_enabled:
         return None
     from highpeaks_agent.flowise import bridge
 
-    return bridge.build_explainer(settings)
+    return bridge.build_explainer(settings, flow_grants)
 
 
 def build_services(
@@ -106,7 +109,7 @@ def build_services(
         api_client, log_tail_lines=settings.log_tail_lines, log_tail_bytes=settings.log_tail_bytes
     )
     grants = FlowGrants()  # one object: the flow issues from it, /mcp accepts from it
-    explainer = build_explainer(settings)
+    explainer = build_explainer(settings, grants)
     service = DiagnosisService(
         live,
         thresholds=settings.thresholds,
