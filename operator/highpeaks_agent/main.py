@@ -162,6 +162,17 @@ def build_services(
     return services, app
 
 
+class _StoppableServer:
+    """Stops uvicorn and waits until it has stopped, its lifespan's shutdown included."""
+
+    def __init__(self, server: uvicorn.Server, task: asyncio.Task[None]) -> None:
+        self._server, self._task = server, task
+
+    async def aclose(self) -> None:
+        self._server.should_exit = True
+        await asyncio.wait({self._task})  # its outcome is the caller of serve()'s to see
+
+
 async def serve(settings: Settings) -> None:
     """Run until Kopf stops (SIGTERM/SIGINT), then stop the HTTP server."""
     tracer_provider = configure_tracing()
@@ -182,6 +193,7 @@ async def serve(settings: Settings) -> None:
         )
     )
     http_task = asyncio.create_task(server.serve(), name="http")
+    services.http = _StoppableServer(server, http_task)
     namespaces = settings.watch_namespaces
     try:
         await kopf.operator(

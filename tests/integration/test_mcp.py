@@ -293,6 +293,32 @@ async def test_with_auth_mode_none_anyone_reads_as_the_operator(
     assert len(apiserver.emulator.reviews) == reviews_before  # nobody is reviewed
 
 
+def test_an_operator_that_served_mcp_stops_at_once_and_cleanly(
+    kubeconfig: Path, shop: list[str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """/mcp's session manager starts with the first request, while Kopf runs; stopping must
+    not leave it to Kopf, which waits 5 s for such tasks and then cancels them."""
+    process = OperatorProcess(
+        kubeconfig,
+        tmp_path_factory.mktemp("stopping") / "operator.log",
+        {"WATCH_NAMESPACES": "it-mcp-unused", "AUTH_MODE": "none"},
+    )
+    process.start()
+    try:
+
+        async def one_call() -> str:
+            async with mcp_session(process.url, None) as session:
+                return (await call(session, "node", name=NODE))[0]
+
+        assert '"type":"Ready"' in asyncio.run(one_call())
+    finally:
+        status = process.stop()
+    logs = process.logs()
+    assert status == 0, logs
+    # Kopf's cancelling of a task it found still running shows as uvicorn's traceback
+    assert "Traceback" not in logs and "Hung" not in logs, logs
+
+
 # --- flow grants: the operator's services and HTTP app, served in this process -----------
 
 

@@ -43,6 +43,9 @@ class Services:
     """The Flowise explainer, whose HTTP connections are closed when the operator stops."""
     notifier: AsyncClosable | None = None
     """The notification worker, stopped (and its connections closed) when the operator stops."""
+    http: AsyncClosable | None = None
+    """The HTTP server, stopped first: Kopf cancels, 5 s after a stop, every task started while
+    it ran, so the server's own tasks (its lifespan, /mcp's sessions) must be done by then."""
 
     def __copy__(self) -> Services:
         return self
@@ -50,6 +53,9 @@ class Services:
     async def close(self) -> None:
         """Stop the resync and pending incident looks, close outgoing connections (shutdown)."""
         try:
+            if self.http is not None:
+                self.readiness.mark_unready("shutting down")
+                await self.http.aclose()
             await self.resync.stop()
             await self.incidents.close()
         finally:
