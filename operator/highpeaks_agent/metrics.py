@@ -80,3 +80,8 @@ NOTIFICATIONS = Counter(
     "IncidentNote notifications, by sink and result.",
     ["sink", "result"],  # sink: webhook|slack; result: sent|retried|failed|skipped|dropped
 )
+ACTIONS = Counter(
+    "highpeaks_agent_actions_total",
+    "Actions asked for or approved (CONTRACT §10), by action and how each ended.",
+    ["action", "result"],  # action: rollback|restart|pause|resume; result: Succeeded|Failed|Refused
+)

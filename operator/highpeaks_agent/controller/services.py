@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from highpeaks_agent.actions.executor import ActionRunner
 from highpeaks_agent.controller.incidents import IncidentMonitor
 from highpeaks_agent.controller.open_incidents import OpenIncidentCounter
 from highpeaks_agent.controller.phases import PhaseCounter
@@ -33,12 +34,16 @@ class Services:
     readiness: Readiness
     scope: NamespaceScope
     resync: Resync
+    actions: ActionRunner | None = None
+    """Runs what people ask for or approve (``spec.action``, ``spec.approval``)."""
     phases: PhaseCounter = field(default_factory=PhaseCounter)
     open_incidents: OpenIncidentCounter = field(default_factory=OpenIncidentCounter)
     explainer: AsyncClosable | None = None
     """The Flowise explainer, whose HTTP connections are closed when the operator stops."""
     notifier: AsyncClosable | None = None
     """The notification worker, stopped (and its connections closed) when the operator stops."""
+    action_notifier: AsyncClosable | None = None
+    """Sends finished actions to the same sinks; its connections closed at the end."""
 
     def __copy__(self) -> Services:
         return self
@@ -49,6 +54,6 @@ class Services:
             await self.resync.stop()
             await self.incidents.close()
         finally:
-            for closable in (self.explainer, self.notifier):
+            for closable in (self.explainer, self.notifier, self.action_notifier):
                 if closable is not None:
                     await closable.aclose()
