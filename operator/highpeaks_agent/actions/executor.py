@@ -51,7 +51,9 @@ from highpeaks_agent.actions.request import (
     refused_unnamed,
     rollback_revision,
 )
+from highpeaks_agent.controller.incidents import AUTO
 from highpeaks_agent.controller.status import condition
+from highpeaks_agent.controller.tasks import TRIGGER_LABEL, is_settled
 from highpeaks_agent.engine.delivery import delivery_of, manager_of
 from highpeaks_agent.engine.diagnose import diagnose_target
 from highpeaks_agent.engine.model import ObjectRef
@@ -76,6 +78,11 @@ _MANAGERS = {
 
 class RetryLater(Exception):
     """The API server failed in a way worth retrying (the handler turns it into a retry)."""
+
+
+class DiagnosisFirst(RetryLater):
+    """A person's task is being diagnosed for its current generation: the action waits, so
+    the diagnosis' status never overwrites what the action wrote."""
 
 
 class TaskStore(Protocol):
@@ -207,6 +214,8 @@ class ActionRunner:
         asked = asked_of(task) if task is not None else None
         if task is None or asked is None or refused_unnamed(task):
             return
+        if _diagnosis_pending(task):
+            raise DiagnosisFirst(f"task {namespace}/{name} is being diagnosed")
         record = record_of(task, asked)
         if record is not None and record.get("result") in FINISHED:
             await self._publish(task, record)  # its first publication may have been cut off
@@ -522,6 +531,13 @@ def _recorded_change(
         [{"op": "replace", "path": "/spec/template", "value": template}],
         changes.JSON_PATCH,
     )
+
+
+def _diagnosis_pending(task: Mapping[str, Any]) -> bool:
+    """A person's task whose diagnosis of the current generation has not finished (incident
+    tasks are diagnosed once, when they are made, never for an approval's generation)."""
+    labels = _map(meta(task).get("labels"))
+    return labels.get(TRIGGER_LABEL) != AUTO and not is_settled(task)
 
 
 def _patch_failure(exc: ApiException, target: Target) -> str:

@@ -11,7 +11,7 @@ have observed the patched generation, then
 
 ``pause`` is done once the controller observed it. StatefulSets and DaemonSets have no
 progress deadline of their own; :data:`DEFAULT_PROGRESS_DEADLINE` (a Deployment's default)
-bounds the wait for them. Pure.
+bounds the wait for them, and for a Deployment whose controller never reports. Pure.
 """
 
 from __future__ import annotations
@@ -54,12 +54,18 @@ def progress(
         failed = _deadline_exceeded(status, started)
         if failed:
             return Progress("Failed", failed)
-    if now > started + timedelta(seconds=deadline_seconds(workload) + DEADLINE_SLACK):
-        return Progress(
-            "Failed",
-            f"the rollout did not complete within {deadline_seconds(workload)} s",
-        )
+    bound = wait_bound(workload)
+    if now > started + timedelta(seconds=bound + DEADLINE_SLACK):
+        return Progress("Failed", f"the rollout did not complete within {bound} s")
     return Progress("Progressing", _waiting(kind, status))
+
+
+def wait_bound(workload: Mapping[str, Any]) -> int:
+    """Seconds after the start the operator stops waiting on its own: a Deployment's
+    controller says when its deadline passes (the condition above), so this only bounds a
+    controller that never answers — never shorter than :data:`DEFAULT_PROGRESS_DEADLINE`,
+    since an outage may delay the patch itself."""
+    return max(deadline_seconds(workload), DEFAULT_PROGRESS_DEADLINE)
 
 
 def deadline_seconds(workload: Mapping[str, Any]) -> int:

@@ -16,6 +16,7 @@ from typing import Any
 
 import kopf
 
+from highpeaks_agent.actions.executor import DiagnosisFirst
 from highpeaks_agent.actions.executor import RetryLater as ActionRetry
 from highpeaks_agent.actions.request import is_unfinished
 from highpeaks_agent.controller.incident_kinds import BY_KIND, BY_PLURAL, INCIDENT_KINDS
@@ -264,6 +265,8 @@ async def run_action(
         return
     try:
         await memo.actions.run(body)
+    except DiagnosisFirst as exc:
+        raise kopf.TemporaryError(str(exc), delay=2) from exc
     except ActionRetry as exc:
         raise kopf.TemporaryError(str(exc), delay=5) from exc
 
@@ -281,6 +284,8 @@ async def finish_action(
         return
     try:
         await memo.actions.run(body)
+    except DiagnosisFirst:
+        return  # the change handlers run the action once the diagnosis is written
     except ActionRetry as exc:
         logging.getLogger(__name__).warning(
             "action of %s not finished yet: %s", body.get("metadata", {}).get("name"), exc

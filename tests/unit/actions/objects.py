@@ -118,7 +118,8 @@ def task(
             ],
         },
         "spec": {"target": {"kind": "Deployment", "name": "checkout"}, **spec},
-        "status": copy.deepcopy(status or {}),
+        # diagnosed for its current generation, as the operator leaves a person's task
+        "status": {"phase": "Succeeded", "observedGeneration": 2, **copy.deepcopy(status or {})},
     }
 
 

@@ -9,7 +9,7 @@ import pytest
 from kubernetes.client.exceptions import ApiException
 
 from highpeaks_agent import metrics
-from highpeaks_agent.actions.executor import ActionRunner, RetryLater
+from highpeaks_agent.actions.executor import ActionRunner, DiagnosisFirst, RetryLater
 from highpeaks_agent.actions.gate import PolicyGate
 from highpeaks_agent.actions.request import is_unfinished
 from tests.unit.actions.fakes import Clock, Cluster, no_sleep, policy_objects
@@ -209,6 +209,17 @@ async def test_a_forbidden_patch_fails_the_action_with_the_reason() -> None:
     await runner(kube).run(kube.task)
     record = kube.task["status"]["actions"][0]
     assert record["result"] == "Failed" and "may not patch deployments" in record["message"]
+
+
+async def test_a_persons_task_waits_for_its_diagnosis_an_incident_task_does_not() -> None:
+    kube = cluster()
+    kube.task["status"]["observedGeneration"] = 1  # the approval's generation: diagnosing
+    with pytest.raises(DiagnosisFirst):
+        await runner(kube).run(kube.task)
+    assert kube.patches == [] and "actions" not in kube.task["status"]
+    kube.task["metadata"]["labels"] = {"devops.highpeaks.io/trigger": "auto"}
+    await runner(kube).run(kube.task)
+    assert kube.task["status"]["actions"][0]["result"] == "Succeeded"
 
 
 def test_the_policy_objects_fake_is_the_shipped_name() -> None:
