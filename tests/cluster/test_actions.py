@@ -239,6 +239,9 @@ def deployment_patches(kube: TestCluster, namespace: str) -> int:
 
 def assert_rolled_back_once(kube: TestCluster, namespace: str, task: str, by: str) -> None:
     record = eventually(lambda: finished(kube, namespace, task), timeout=120, what="the record")
+    print(
+        f"action {record['id']}: started {record['at']}, {record['result']} {record['finishedAt']}"
+    )
     assert record["result"] == "Succeeded", record
     assert (record["id"], record["action"], record["by"]) == ("rollback-to-1", "rollback", by)
     assert f"{CRASHING} -> {GOOD}" in record["change"]

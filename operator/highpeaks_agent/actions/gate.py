@@ -68,10 +68,10 @@ class PolicyGate:
             return await self._read(api_path(GROUP, VERSION, plural, None, POLICY_NAME))
         except ApiException as exc:
             if exc.status in (403, 404):
-                kind = "policy" if plural.endswith("policies") else "policy binding"
+                kind = "Policy" if plural.endswith("policies") else "PolicyBinding"
                 seen = "does not exist" if exc.status == 404 else "cannot be read by the operator"
                 raise ComponentMissing(
-                    f"the ValidatingAdmissionPolicy {kind} {POLICY_NAME} {seen}; "
+                    f"the ValidatingAdmission{kind} {POLICY_NAME} {seen}; "
                     f"actions are not enabled: {HOW_TO_ENABLE}"
                 ) from exc
             raise
