@@ -12,6 +12,7 @@ from highpeaks_agent import metrics
 from highpeaks_agent.actions.executor import ActionRunner, DiagnosisFirst, RetryLater
 from highpeaks_agent.actions.gate import PolicyGate
 from highpeaks_agent.actions.request import is_unfinished
+from highpeaks_agent.errors import TargetNotFound
 from tests.unit.actions.fakes import Clock, Cluster, no_sleep, policy_objects
 from tests.unit.actions.objects import (
     CRASHING,
@@ -227,3 +228,24 @@ def test_the_policy_objects_fake_is_the_shipped_name() -> None:
         "validatingadmissionpolicies",
         "validatingadmissionpolicybindings",
     }
+
+
+async def test_a_target_that_is_no_workload_or_does_not_exist_is_refused() -> None:
+    kube = cluster({"action": {"name": "restart", "by": "bob"}}, field="action")
+    kube.task["spec"]["target"] = {"kind": "Job", "name": "nightly"}
+    await runner(kube).run(kube.task)
+    record = kube.task["status"]["actions"][0]
+    assert record["result"] == "Refused" and "not a Job" in record["message"]
+
+    gone = cluster({"action": {"name": "restart", "by": "bob"}}, field="action")
+
+    async def missing(namespace: str, kind: str, name: str) -> Any:
+        raise TargetNotFound(kind, namespace, name)
+
+    gone.target_snapshot = missing  # type: ignore[method-assign]
+    await runner(gone).run(gone.task)
+    record = gone.task["status"]["actions"][0]
+    assert (
+        record["result"] == "Refused" and "Deployment shop/checkout not found" in record["message"]
+    )
+    assert gone.patches == []
