@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+import urllib3
 from kubernetes.client.exceptions import ApiException
 
 from highpeaks_agent import metrics
@@ -204,7 +205,7 @@ class ActionRunner:
             await self._run(*key)
         except ApiException as exc:
             raise RetryLater(f"Kubernetes API error {exc.status}: {exc.reason}") from exc
-        except OSError as exc:
+        except (OSError, urllib3.exceptions.HTTPError) as exc:  # refused, reset, timed out
             raise RetryLater(f"Kubernetes API unreachable: {exc}") from exc
         finally:
             self._running.discard(key)

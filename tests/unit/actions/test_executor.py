@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 import pytest
+import urllib3
 from kubernetes.client.exceptions import ApiException
 
 from highpeaks_agent import metrics
@@ -249,3 +250,14 @@ async def test_a_target_that_is_no_workload_or_does_not_exist_is_refused() -> No
         record["result"] == "Refused" and "Deployment shop/checkout not found" in record["message"]
     )
     assert gone.patches == []
+
+
+async def test_a_connection_lost_mid_request_is_a_retry_not_an_error() -> None:
+    kube = cluster()
+
+    async def unreachable(namespace: str, name: str) -> Any:
+        raise urllib3.exceptions.ProtocolError("Connection aborted.")
+
+    kube.read_task = unreachable  # type: ignore[method-assign]
+    with pytest.raises(RetryLater, match="unreachable"):
+        await runner(kube).run(kube.task)
