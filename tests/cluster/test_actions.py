@@ -28,6 +28,7 @@ from tests.support.operator_process import OperatorProcess
 
 from .conftest import AGENT_NAMESPACE, deployment, eventually
 from .test_incidents import CRASHING, GOOD, roll_to_crashing_revision
+from .test_revisions import workload
 
 pytestmark = pytest.mark.cluster
 POLICY = "highpeaks-agent-actions"
@@ -68,7 +69,11 @@ def users(installed: TestCluster, namespace: str) -> dict[str, Path]:
     """alice may patch Deployments and write tasks; bob may only create and read tasks."""
     rules = {
         "alice": [
-            {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "patch"]},
+            {
+                "apiGroups": ["apps"],
+                "resources": ["deployments", "daemonsets", "statefulsets"],
+                "verbs": ["get", "patch"],
+            },
             {
                 "apiGroups": ["devops.highpeaks.io"],
                 "resources": ["agenttasks"],
@@ -355,6 +360,84 @@ def test_an_argo_cd_managed_deployment_is_refused_with_the_gitops_way(
     assert deployment_patches(installed, namespace) == 0
     (event,) = events(installed, namespace, "undo")
     assert event["reason"] == "ActionRefused" and event["type"] == "Warning"
+
+
+def roll_to_failing_revision(kube: TestCluster, namespace: str, kind: str, name: str) -> str:
+    """A DaemonSet or StatefulSet rolled from a good image to a crashing one; the bad image."""
+    short = {"DaemonSet": "ds", "StatefulSet": "sts"}[kind]
+    good, bad = f"registry.test/infra/{name}:1.0", f"registry.test/infra/{name}:1.1-crash"
+    kube.apply({**workload(kind, name, good), "metadata": {"name": name, "namespace": namespace}})
+    kube.kubectl("-n", namespace, "rollout", "status", f"{short}/{name}", "--timeout=90s")
+    kube.kubectl("-n", namespace, "set", "image", f"{short}/{name}", f"main={bad}")
+    return bad
+
+
+def roll_back(
+    kube: TestCluster, namespace: str, users: dict[str, Path], kind: str, name: str
+) -> dict[str, Any]:
+    body = task_body("undo", action={"name": "rollback", "by": "alice"})
+    body["spec"]["target"] = {"kind": kind, "name": name}
+    create_task(kube, namespace, body, users["alice"])
+    record = eventually(lambda: finished(kube, namespace, "undo"), timeout=120, what="the record")
+    print(
+        f"{kind} {record['id']}: started {record['at']}, {record['result']} {record['finishedAt']}"
+    )
+    assert (record["id"], record["by"]) == ("rollback-to-1", "alice"), record
+    good = f"registry.test/infra/{name}:1.0"
+    live = kube.kubectl_json("-n", namespace, "get", kind.lower(), name)
+    assert live["spec"]["template"]["spec"]["containers"][0]["image"] == good
+    revisions = kube.kubectl_json("-n", namespace, "get", "controllerrevisions")["items"]
+    # revision 1's template came back as revision 3: no new revision object was made
+    numbers = sorted(
+        (r["revision"], r["data"]["spec"]["template"]["spec"]["containers"][0]["image"])
+        for r in revisions
+    )
+    assert numbers == [(2, f"registry.test/infra/{name}:1.1-crash"), (3, good)]
+    patches = [
+        e
+        for e in kube.control_plane.audit(AGENT)
+        if e.get("stage") == "ResponseComplete"
+        and e["verb"] == "patch"
+        and (e.get("objectRef") or {}).get("namespace") == namespace
+        and (e.get("objectRef") or {}).get("resource") in ("daemonsets", "statefulsets")
+    ]
+    assert len(patches) == 1
+    return record
+
+
+def test_a_daemonset_rolls_back_to_its_previous_controller_revision(
+    installed: TestCluster, operator: OperatorProcess, namespace: str, users: dict[str, Path]
+) -> None:
+    bad = roll_to_failing_revision(installed, namespace, "DaemonSet", "agent")
+    record = roll_back(installed, namespace, users, "DaemonSet", "agent")
+    assert record["result"] == "Succeeded" and "rollout complete" in record["message"]
+    assert f"{bad} -> registry.test/infra/agent:1.0" in record["change"]
+
+
+def test_a_statefulset_waiting_on_a_pod_of_the_failing_revision_says_what_to_delete(
+    installed: TestCluster, operator: OperatorProcess, namespace: str, users: dict[str, Path]
+) -> None:
+    roll_to_failing_revision(installed, namespace, "StatefulSet", "db")
+    eventually(
+        lambda: any(
+            s.get("restartCount", 0) >= 1
+            for p in installed.kubectl_json("-n", namespace, "get", "pods", "-l", "app=db")["items"]
+            for s in p["status"].get("containerStatuses", [])
+        ),
+        what="a pod of the new revision crashing",
+    )
+    record = roll_back(installed, namespace, users, "StatefulSet", "db")
+    # Kubernetes' forced rollback: the controller never replaces the crashing pod by itself
+    assert record["result"] == "Failed", record
+    assert "forced rollback" in record["message"] and "Delete its pods" in record["message"]
+    revision = installed.kubectl_json("-n", namespace, "get", "sts", "db")["status"][
+        "updateRevision"
+    ]
+    pods = installed.kubectl_json("-n", namespace, "get", "pods", "-l", "app=db")["items"]
+    for pod in pods:  # the step the record names
+        if pod["metadata"]["labels"]["controller-revision-hash"] != revision:
+            installed.kubectl("-n", namespace, "delete", "pod", pod["metadata"]["name"])
+    installed.kubectl("-n", namespace, "rollout", "status", "sts/db", "--timeout=90s")
 
 
 # --- once, whatever happens ----------------------------------------------------------------

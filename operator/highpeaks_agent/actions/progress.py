@@ -26,6 +26,9 @@ from highpeaks_agent.engine.timeutil import parse_time
 DEFAULT_PROGRESS_DEADLINE = 600
 #: Slack over the deadline for the controller to notice it has passed.
 DEADLINE_SLACK = 30
+#: How long a StatefulSet may show no updated pod at its restored revision before it is
+#: taken as waiting on a pod of the failing one (the controller replaces pods in seconds).
+STUCK_SECONDS = 30
 
 State = Literal["Progressing", "Succeeded", "Failed"]
 
@@ -51,7 +54,9 @@ def progress(
         done = _complete(kind, spec, status)
         if done:
             return Progress("Succeeded", done)
-        failed = _deadline_exceeded(status, started)
+        failed = _deadline_exceeded(status, started) or _stuck_statefulset(
+            workload, started=started, now=now
+        )
         if failed:
             return Progress("Failed", failed)
     bound = wait_bound(workload)
@@ -94,6 +99,39 @@ def _complete(kind: str, spec: Mapping[str, Any], status: Mapping[str, Any]) -> 
     if updated == desired == available:
         return f"rollout complete: {desired} of {desired} pods updated and available"
     return ""
+
+
+def _stuck_statefulset(workload: Mapping[str, Any], *, started: datetime, now: datetime) -> str:
+    """A StatefulSet that keeps waiting for a pod of the failing revision to become Ready.
+
+    With ``podManagementPolicy: OrderedReady`` the controller does not replace a pod that never
+    became Ready, even once the template is restored (Kubernetes' "forced rollback": the pods
+    it already made from the bad template must be deleted by hand). Seen as: the controller
+    observed the change, its update revision is the current one, yet not every replica is
+    ready nor updated, :data:`STUCK_SECONDS` after the action started.
+    """
+    spec, status = _map(workload.get("spec")), _map(workload.get("status"))
+    if workload.get("kind") != "StatefulSet" or spec.get("podManagementPolicy") == "Parallel":
+        return ""
+    wanted = spec.get("replicas", 1)
+    revision = status.get("updateRevision")
+    if (
+        now - started < timedelta(seconds=STUCK_SECONDS)
+        or revision != status.get("currentRevision")
+        or status.get("updatedReplicas", 0) >= wanted
+    ):
+        return ""
+    name, namespace = (
+        _map(workload.get("metadata")).get("name"),
+        _map(workload.get("metadata")).get("namespace"),
+    )
+    return (
+        f"the template is restored, but StatefulSet {name} waits for a pod made from the failing "
+        "revision to become Ready, which it never does (podManagementPolicy OrderedReady: "
+        "Kubernetes' forced rollback). Delete its pods that are not at revision "
+        f"{revision} (`kubectl -n {namespace} get pods -L controller-revision-hash`) and the "
+        "controller makes them again from the restored template"
+    )
 
 
 def _deadline_exceeded(status: Mapping[str, Any], started: datetime) -> str:

@@ -90,3 +90,25 @@ def test_a_statefulset_is_done_at_its_update_revision() -> None:
         "updatedReplicas": 1,
     }
     assert progress(going, "rollback", started=STARTED, now=STARTED).state == "Succeeded"
+
+
+def test_a_statefulset_waiting_on_a_pod_of_the_failing_revision_is_named() -> None:
+    stuck = statefulset()
+    stuck["status"] = {
+        "observedGeneration": 2,
+        "currentRevision": "db-5d8f",
+        "updateRevision": "db-5d8f",  # the restored revision is the one that never stopped
+        "replicas": 2,
+        "readyReplicas": 1,
+        "updatedReplicas": 1,
+        "currentReplicas": 1,
+    }
+    stuck["spec"]["replicas"] = 2
+    early = progress(stuck, "rollback", started=STARTED, now=STARTED + timedelta(seconds=10))
+    assert early.state == "Progressing"
+    late = progress(stuck, "rollback", started=STARTED, now=STARTED + timedelta(seconds=31))
+    assert late.state == "Failed"
+    assert "forced rollback" in late.message and "not at revision db-5d8f" in late.message
+    stuck["spec"]["podManagementPolicy"] = "Parallel"
+    parallel = progress(stuck, "rollback", started=STARTED, now=STARTED + timedelta(seconds=31))
+    assert parallel.state == "Progressing"
