@@ -6,7 +6,11 @@ is published from it:
 * **dropped** when any of its texts recommends a destructive command: the answer is not shown
   at all, and the rules' summary and suggestions stand;
 * **kept as labelled text only** when its root cause contradicts the rules' (neither equal nor
-  a refinement of the code, in either direction) or it calls a failing workload healthy;
+  a refinement of the code, in either direction), it calls a failing workload healthy, or it
+  names, approves or asks for an action (CONTRACT §10: ``rollback-to-2``, ``kubectl highpeaks
+  approve``, ``spec.approval``, "I approve the rollback", "I have rolled it back"). Actions
+  are proposed by the rules alone and run only on a person's approval that the API server
+  admitted: a flow answer adds none, approves none and runs none, whatever it says;
 * **accepted** otherwise: its words replace the rules' summary, answer and next steps, each
   labelled as generated. The root cause is always the rules'.
 
@@ -70,6 +74,25 @@ _HEALTHY = re.compile(
     r"|\bno\s+action\s+(?:is\s+)?(?:needed|required)\b",
     re.IGNORECASE,
 )
+_ACTION_REQUESTS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern, re.IGNORECASE))
+    for name, pattern in (
+        ("an action id", r"\brollback-to-\d+\b"),
+        ("kubectl highpeaks approve", r"\bkubectl[-\s]highpeaks\s+(?:\S+\s+){0,3}?approve\b"),
+        ("spec.approval", r"\bspec\s*\.\s*(?:approval|action)\b|\bapproval\s*:\s*\{"),
+        (
+            "an approval",
+            r"\b(?:i|we)\s+(?:hereby\s+)?(?:have\s+)?approved?\b"
+            r"|\bapprov(?:e|ed|ing|al\s+of)\s+(?:the\s+|this\s+|a\s+)?(?:proposed\s+)?"
+            r"(?:rollback|restart|pause|resume|action)\b",
+        ),
+        (
+            "an action taken",
+            r"\b(?:i|we)\s+(?:have\s+)?(?:already\s+)?"
+            r"(?:rolled\s+(?:it\s+|\w+\s+)?back|restarted|paused|resumed|triggered|executed)\b",
+        ),
+    )
+)
 _NEGATION = re.compile(r"\b(?:not|never|no\s+longer|isn't|aren't|n't)\b", re.IGNORECASE)
 
 
@@ -91,6 +114,14 @@ def judge(outcome: ExplainOutcome, diagnoses: list[Diagnosis]) -> Judgement:
         command = destructive_command(text)
         if command is not None:
             return Judgement("dropped", f"it recommends a destructive command ({command})")
+    for text in texts:
+        request = action_request(text)
+        if request is not None:
+            return Judgement(
+                "kept",
+                f"it names, approves or asks for an action ({request}); actions are proposed "
+                "by the rules and approved by a person only",
+            )
     rules_causes = {d.root_cause for d in diagnoses if d.findings}
     if contradicts(outcome.root_cause, rules_causes):
         rules = ", ".join(sorted(rules_causes)) or "nothing failing"
@@ -104,6 +135,14 @@ def judge(outcome: ExplainOutcome, diagnoses: list[Diagnosis]) -> Judgement:
 def destructive_command(text: str) -> str | None:
     """The name of the first destructive command ``text`` recommends, else None."""
     for name, pattern in _DESTRUCTIVE:
+        if pattern.search(text):
+            return name
+    return None
+
+
+def action_request(text: str) -> str | None:
+    """What in ``text`` names, approves or asks for an action (CONTRACT §10), else None."""
+    for name, pattern in _ACTION_REQUESTS:
         if pattern.search(text):
             return name
     return None
@@ -153,6 +192,6 @@ def screen(outcome: ExplainOutcome, diagnoses: list[Diagnosis]) -> ExplainOutcom
         return outcome
     if judgement.verdict == "dropped":
         reason = f"the flow's answer was not used: {judgement.reason}"
-        return ExplainOutcome(status="unavailable", reason=reason)
+        return ExplainOutcome(status="unavailable", reason=reason, steps=outcome.steps)
     text = labelled_unused(outcome.answer or outcome.summary, judgement.reason)
-    return ExplainOutcome(status="ok", answer=text)
+    return ExplainOutcome(status="ok", answer=text, steps=outcome.steps)

@@ -47,6 +47,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_diagnose(commands)
     _add_run(commands)
+    _add_actions(commands)
     return parser
 
 
@@ -113,6 +114,35 @@ def _add_run(commands: Any) -> None:
     )
 
 
+def _add_actions(commands: Any) -> None:
+    approve = commands.add_parser(
+        "approve",
+        help="approve an action an AgentTask proposes (as the user of your kubeconfig)",
+        description=(
+            "Approve one of status.proposedActions of an AgentTask: writes spec.approval with "
+            "your name as the API server knows it (a SelfSubjectReview). The cluster's "
+            "admission policy admits it only if you may patch the target yourself. "
+            "Exit status: 0 approved, 2 refused or not approvable."
+        ),
+    )
+    approve.add_argument("task", metavar="TASK", help="the AgentTask's name")
+    approve.add_argument(
+        "action_id", metavar="ID", help="the proposal's id (kubectl highpeaks actions TASK)"
+    )
+    listing = commands.add_parser(
+        "actions",
+        help="list what an AgentTask proposes and which actions ran, by whom",
+        description="The proposed actions of an AgentTask, their state, and the record of each run.",
+    )
+    listing.add_argument("task", metavar="TASK", help="the AgentTask's name")
+    listing.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    for command in (approve, listing):
+        command.add_argument(
+            "--namespace", "-n", metavar="NS", help="the task's namespace (default: the context's)"
+        )
+        command.add_argument("--context", metavar="CTX", help="kubeconfig context")
+
+
 def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
     """Entry point of the console script; returns the process exit status."""
     try:
@@ -140,6 +170,8 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
         from highpeaks_agent.main import run
 
         return run(args.port, args.namespaces)
+    if args.command in ("approve", "actions"):
+        return _actions_command(args, prog)
     request = _diagnose_request(parser, args)
     from highpeaks_agent.terminal.command import run_diagnose
 
@@ -151,6 +183,20 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
         environ=os.environ,
         prog=prog,
     )
+
+
+def _actions_command(args: argparse.Namespace, prog: str) -> int:
+    from highpeaks_agent.terminal.actions import ActionsRequest, run_actions, run_approve
+
+    request = ActionsRequest(
+        task=args.task,
+        action_id=getattr(args, "action_id", None),
+        namespace=args.namespace,
+        context=args.context,
+        output=getattr(args, "output", "text"),
+    )
+    command = run_approve if args.command == "approve" else run_actions
+    return command(request, stdout=sys.stdout, stderr=sys.stderr, environ=os.environ, prog=prog)
 
 
 def _diagnose_request(parser: argparse.ArgumentParser, args: argparse.Namespace) -> DiagnoseRequest:

@@ -79,3 +79,8 @@ class ReviewUnavailable(AgentError):
 
 class ClusterUnavailable(AgentError):
     """The Kubernetes API did not answer a read the request needed."""
+
+
+class NotReadable(AgentError):
+    """What was asked for cannot be read as asked (a container with no previous instance, a
+    pod gone); the message is the API server's reason."""

@@ -7,9 +7,13 @@ import nothing of the bridge and tests can plug in their own explainer.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from highpeaks_agent.engine.model import Diagnosis
+
+if TYPE_CHECKING:  # the offline CLI imports this module: no HTTP or grant code at run time
+    from highpeaks_agent.flowise.grants import Step
+    from highpeaks_agent.http.auth import User
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +32,11 @@ class ExplainRequest:
     """Empty when the diagnoses were read with every right; else which share of the data they
     hold (an /assist caller's). An explainer never gives an answer made for one share to
     another: it could repeat evidence the other may not read."""
+    namespace: str = ""
+    """The namespace diagnosed: what a task's or an incident's troubleshooting steps may read."""
+    asker: User | None = None
+    """The /assist caller whose own rights bound the flow's troubleshooting steps; None for an
+    AgentTask or an incident (read access to ``namespace`` only) and for the CLI."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +54,8 @@ class ExplainOutcome:
     root_cause: str = ""
     recommendations: list[str] = field(default_factory=list)
     answer: str = ""
+    steps: tuple[Step, ...] = ()
+    """The read-only tool calls the flow made before it answered (CONTRACT §11), in order."""
 
 
 DISABLED = ExplainOutcome(status="disabled", reason="Flowise is not configured")

@@ -38,6 +38,7 @@ from highpeaks_agent.controller.resync import build_resync
 from highpeaks_agent.controller.scope import NamespaceScope
 from highpeaks_agent.controller.services import Services
 from highpeaks_agent.controller.tasks import TaskRunner
+from highpeaks_agent.flowise.grants import FlowGrants
 from highpeaks_agent.http.alertmanager import alertmanager_router
 from highpeaks_agent.http.app import create_app
 from highpeaks_agent.http.auth import KubernetesAuth
@@ -127,13 +128,16 @@ def build_actions(
     return runner, notifier
 
 
-def build_explainer(settings: Settings) -> FlowiseExplainer | None:
-    """The Flowise explainer when Flowise is configured; None (rules only) otherwise."""
+def build_explainer(
+    settings: Settings, flow_grants: FlowGrants | None = None
+) -> FlowiseExplainer | None:
+    """The Flowise explainer when Flowise is configured; None (rules only) otherwise. Its
+    troubleshooting steps hold ``flow_grants``, which ``/mcp`` honours."""
     if not settings.flowise_enabled:
         return None
     from highpeaks_agent.flowise import bridge
 
-    return bridge.build_explainer(settings)
+    return bridge.build_explainer(settings, flow_grants)
 
 
 def build_services(
@@ -143,7 +147,8 @@ def build_services(
     live = LiveSource(
         api_client, log_tail_lines=settings.log_tail_lines, log_tail_bytes=settings.log_tail_bytes
     )
-    explainer = build_explainer(settings)
+    grants = FlowGrants()  # one object: the flow issues from it, /mcp accepts from it
+    explainer = build_explainer(settings, grants)
     service = DiagnosisService(
         live,
         thresholds=settings.thresholds,
@@ -174,6 +179,7 @@ def build_services(
         readiness=readiness,
         scope=scope,
         resync=build_resync(settings, api_client, incidents, peer),
+        grants=grants,
         explainer=explainer,
         notifier=notifier,
     )
@@ -191,11 +197,22 @@ def build_services(
         else None,
         clock=utcnow,
     )
-    app = create_app(settings, service, readiness, auth)
+    app = create_app(settings, service, readiness, auth, live=live, grants=grants)
     metrics.READY.set_function(lambda: 1.0 if readiness.ready else 0.0)
 
     app.include_router(alertmanager_router(settings, alerts, auth))
     return services, app
+
+
+class _StoppableServer:
+    """Stops uvicorn and waits until it has stopped, its lifespan's shutdown included."""
+
+    def __init__(self, server: uvicorn.Server, task: asyncio.Task[None]) -> None:
+        self._server, self._task = server, task
+
+    async def aclose(self) -> None:
+        self._server.should_exit = True
+        await asyncio.wait({self._task})  # its outcome is the caller of serve()'s to see
 
 
 async def serve(settings: Settings) -> None:
@@ -212,12 +229,13 @@ async def serve(settings: Settings) -> None:
             app,
             host="0.0.0.0",  # a pod's port: the Service and the kubelet's probes reach it
             port=settings.http_port,
-            lifespan="off",
+            lifespan="on",  # the /mcp session manager runs in the app's lifespan
             log_config=None,
             access_log=settings.debug,
         )
     )
     http_task = asyncio.create_task(server.serve(), name="http")
+    services.http = _StoppableServer(server, http_task)
     namespaces = settings.watch_namespaces
     try:
         await kopf.operator(
@@ -257,7 +275,8 @@ def run(port: int | None, namespaces: Sequence[str]) -> int:
     configure_logging(settings.log_format, debug=settings.debug)
     if settings.auth_mode == "none":
         log.warning(
-            "AUTH_MODE=none: /assist answers anyone who can reach port %d", settings.http_port
+            "AUTH_MODE=none: /assist and /mcp answer anyone who can reach port %d",
+            settings.http_port,
         )
     asyncio.run(serve(settings))
     return 0

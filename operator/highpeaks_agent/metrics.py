@@ -30,7 +30,13 @@ FLOWISE_LATENCY = Histogram(
 FLOWISE_ERRORS = Counter(
     "highpeaks_agent_flowise_errors_total",
     "Flowise calls that fell back to the rules, by kind of failure.",
-    ["kind"],  # timeout|connect|http_4xx|http_5xx|unauthorized|circuit_open|bad_answer|too_large
+    # timeout|connect|http_4xx|http_5xx|unauthorized|circuit_open|bad_answer|too_large|step_budget
+    ["kind"],
+)
+FLOW_STEPS = Counter(
+    "highpeaks_agent_flow_steps_total",
+    "Read-only tool calls the flow made before it answered (CONTRACT §11).",
+    ["tool", "result"],  # result: ok|withheld|refused|error|budget
 )
 ASSIST_REQUESTS = Counter(
     "highpeaks_agent_assist_requests_total",
@@ -84,4 +90,9 @@ ACTIONS = Counter(
     "highpeaks_agent_actions_total",
     "Actions asked for or approved (CONTRACT §10), by action and how each ended.",
     ["action", "result"],  # action: rollback|restart|pause|resume; result: Succeeded|Failed|Refused
+)
+MCP_TOOL_CALLS = Counter(
+    "highpeaks_agent_mcp_tool_calls_total",
+    "Tool calls over /mcp, by tool and outcome (ok, withheld, refused, error, budget)",
+    ["tool", "outcome"],
 )

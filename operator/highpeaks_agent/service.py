@@ -27,7 +27,7 @@ import dataclasses
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from highpeaks_agent import answer_guard, metrics, tracing
 from highpeaks_agent.engine import diagnose, diagnose_target
@@ -39,6 +39,10 @@ from highpeaks_agent.explain import DISABLED, Explainer, ExplainOutcome, Explain
 from highpeaks_agent.logging_setup import log_context
 from highpeaks_agent.render import answer as answers
 from highpeaks_agent.visibility import EVERYTHING, Visibility
+
+if TYPE_CHECKING:
+    from highpeaks_agent.flowise.grants import Step
+    from highpeaks_agent.http.auth import User
 
 Trigger = Literal["task", "incident", "assist"]
 
@@ -59,6 +63,8 @@ class Diagnosed:
     """The target object as read for this diagnosis (None for a namespace)."""
     visible: Visibility = EVERYTHING
     """What the diagnosis was allowed to read (the asking user's share for /assist)."""
+    namespace: str = ""
+    """The namespace diagnosed (the target's, or the namespace itself)."""
 
     @property
     def withheld(self) -> tuple[str, ...]:
@@ -95,6 +101,11 @@ class Report:
     @property
     def failing(self) -> bool:
         return any(d.findings for d in self.diagnoses)
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        """The troubleshooting steps the flow took, whether or not its answer was used."""
+        return self.explanation.steps
 
 
 class ContextSource(Protocol):
@@ -191,6 +202,7 @@ class DiagnosisService:
             trigger=trigger,
             target=target,
             visible=visible,
+            namespace=namespace,
         )
 
     async def diagnose_namespace(
@@ -217,10 +229,16 @@ class DiagnosisService:
             snapshot=snapshot,
             trigger=trigger,
             visible=visible,
+            namespace=namespace,
         )
 
-    async def explain(self, diagnosed: Diagnosed, *, question: str | None = None) -> Report:
+    async def explain(
+        self, diagnosed: Diagnosed, *, question: str | None = None, asker: User | None = None
+    ) -> Report:
         """The report to publish: the flow's explanation when it answers, else the rules'.
+
+        ``asker`` is the /assist caller: the flow's troubleshooting steps read with their own
+        rights; without one (an AgentTask, an incident) they read the namespace only.
 
         The explainer is asked only when something fails or a question was asked. The
         question and whatever the explainer wrote are redacted with the snapshot's redactor
@@ -235,6 +253,8 @@ class DiagnosisService:
                 question=redact(question) if question else None,
                 subject=diagnosed.subject,
                 readers="" if diagnosed.visible.complete else diagnosed.visible.key,
+                namespace=diagnosed.namespace,
+                asker=asker,
             )
             async with self._limit:
                 with tracing.span("highpeaks.explain", {"highpeaks.trigger": diagnosed.trigger}):

@@ -83,6 +83,11 @@ class Settings(BaseModel):
     flowise_max_concurrency: int = Field(default=4, ge=1)
     flowise_max_response_bytes: int = Field(default=1_000_000, ge=1024)
     flowise_max_request_bytes: int = Field(default=8192, ge=1024)
+    flow_max_steps: int = Field(default=5, ge=0, le=50)
+    """Read-only tool calls (``/mcp``) the flow may make per question; 0 gives it none."""
+    mcp_url: str = ""
+    """Where Flowise reaches the operator's ``/mcp``; empty: the operator's Service in
+    ``highpeaks-system`` on ``HTTP_PORT``."""
 
     # --- HTTP surface ----------------------------------------------------------------------
     http_port: int = Field(default=8000, ge=1, le=65535)
@@ -152,6 +157,11 @@ class Settings(BaseModel):
     def flowise_enabled(self) -> bool:
         """Flowise is used only when both its URL and the flow id are set."""
         return bool(self.flowise_url and self.flowise_flow_id)
+
+    @property
+    def flow_tools_url(self) -> str:
+        """The ``/mcp`` URL handed to the flow with each question."""
+        return self.mcp_url or f"http://highpeaks-agent.highpeaks-system.svc:{self.http_port}/mcp"
 
     @property
     def thresholds(self) -> Thresholds:

@@ -4,8 +4,8 @@ The actions component (``k8s/components/actions``, as ``k8s/overlays/actions`` r
 applied beside the dev overlay; its ValidatingAdmissionPolicy runs in the real API server
 with the real RBAC authorizer behind CEL's ``authorizer``. The test users are alice (may
 patch Deployments in the test's namespace and write AgentTasks) and bob (may only create and
-read AgentTasks). Proposals are written into the task's status as the operator would write
-them, through the status subresource. The operator runs through the fault proxy, one process
+read AgentTasks). What alice approves is the rules' own proposal, in the status of the
+incident task the operator made for the failing rollout. The operator runs through the fault proxy, one process
 per test (two for the replicas test); the tests' own kubectl talks to the API server directly.
 """
 
@@ -160,21 +160,6 @@ def create_task(kube: TestCluster, namespace: str, body: dict[str, Any], user: P
     kube.kubectl("-n", namespace, "create", "-f", "-", kubeconfig=user, stdin=json.dumps(body))
 
 
-def propose_rollback(kube: TestCluster, namespace: str, task: str) -> None:
-    """status.proposedActions as the rules write it for this rollout."""
-    proposal = {
-        "id": "rollback-to-1",
-        "action": "rollback",
-        "target": {"kind": "Deployment", "namespace": namespace, "name": "checkout"},
-        "change": f"container app image: {CRASHING} -> {GOOD}",
-        "why": "revision 2 crash-loops; revision 1 was healthy",
-    }
-    kube.kubectl(
-        "-n", namespace, "patch", "agt", task, "--subresource=status", "--type=merge",
-        "-p", json.dumps({"status": {"proposedActions": [proposal]}}),
-    )  # fmt: skip
-
-
 def approve(
     kube: TestCluster, namespace: str, task: str, user: Path, by: str, action_id: str
 ) -> subprocess.CompletedProcess[str]:
@@ -186,17 +171,21 @@ def approve(
 
 
 def proposed_and_diagnosed(kube: TestCluster, namespace: str, users: dict[str, Path]) -> str:
-    """A crash-looping rollout, alice's task about it diagnosed, the rollback proposed."""
+    """A crash-looping rollout and its incident task, whose rules propose the rollback to
+    revision 1; the task's name."""
     roll_to_crashing_revision(kube, namespace)
-    create_task(kube, namespace, task_body("fix-checkout"), users["alice"])
-    eventually(
-        lambda: (
-            read_task(kube, namespace, "fix-checkout")["status"]["phase"] == "Succeeded" or None
-        ),
-        what="the task's diagnosis",
-    )
-    propose_rollback(kube, namespace, "fix-checkout")
-    return "fix-checkout"
+    task = "incident-checkout-r2"
+
+    def proposed() -> Any:
+        status = read_task(kube, namespace, task)["status"]
+        assert status["phase"] == "Succeeded", status.get("phase")
+        (proposal,) = [p for p in status["proposedActions"] if p["id"] == "rollback-to-1"]
+        return proposal
+
+    proposal = eventually(proposed, what="the rules' proposal")
+    assert proposal["change"] == f"container app image: {CRASHING} -> {GOOD}", proposal
+    assert not proposal.get("refused"), proposal
+    return task
 
 
 def read_task(kube: TestCluster, namespace: str, name: str) -> Any:
@@ -443,14 +432,6 @@ def test_a_statefulset_waiting_on_a_pod_of_the_failing_revision_says_what_to_del
 # --- once, whatever happens ----------------------------------------------------------------
 
 
-def started_record(seen: Seen) -> bool:
-    """The operator writing the Started record into the task's status."""
-    if seen.method != "PATCH" or not seen.path.endswith("/status"):
-        return False
-    actions = ((seen.body or {}).get("status") or {}).get("actions") or []
-    return any(a.get("result") == "Started" for a in actions)
-
-
 def patches_checkout(seen: Seen) -> bool:
     return seen.method == "PATCH" and seen.path.endswith("/deployments/checkout")
 
@@ -463,13 +444,26 @@ def test_an_outage_right_after_the_approval_rolls_back_once(
     users: dict[str, Path],
 ) -> None:
     task = proposed_and_diagnosed(installed, namespace, users)
-    trap = proxy.trap(started_record, "outage", OUTAGE_SECONDS)
-    assert (
-        approve(installed, namespace, task, users["alice"], "alice", "rollback-to-1").returncode
-        == 0
-    )
-    assert trap.sprung.wait(60), "the operator never recorded the start"
+    done = approve(installed, namespace, task, users["alice"], "alice", "rollback-to-1")
+    assert done.returncode == 0, done.stderr
+    proxy.outage(OUTAGE_SECONDS)  # whatever the operator heard or wrote by now, it hears nothing
     proxy.wait_healthy(OUTAGE_SECONDS + 10)
+    assert_rolled_back_once(installed, namespace, task, "alice")
+
+
+def test_an_outage_right_after_the_started_record_rolls_back_once(
+    installed: TestCluster,
+    proxy: FaultyProxy,
+    operator: OperatorProcess,
+    namespace: str,
+    users: dict[str, Path],
+) -> None:
+    task = proposed_and_diagnosed(installed, namespace, users)
+    trap = proxy.trap(patches_checkout, "outage", OUTAGE_SECONDS)
+    done = approve(installed, namespace, task, users["alice"], "alice", "rollback-to-1")
+    assert done.returncode == 0, done.stderr
+    assert trap.sprung.wait(60), "the operator never patched the Deployment"
+    proxy.wait_healthy(OUTAGE_SECONDS + 10)  # the template is back; nobody heard the answer
     assert_rolled_back_once(installed, namespace, task, "alice")
 
 

@@ -23,6 +23,29 @@ from tests.support.operator_process import free_port
 VERSION = "3.1.4"
 ROOT = Path(__file__).resolve().parents[2]
 FLOW = ROOT / "flows" / "troubleshooting.chatflow.json"
+ANSWER_ONLY_FLOW = ROOT / "flows" / "troubleshooting-answer-only.chatflow.json"
+#: What the tool-using flow lets a prediction override (Configuration → Security → Override
+#: Configuration in Flowise's UI): the two variables its Custom MCP node reads, and the Tool
+#: Agent's iterations (FLOW_MAX_STEPS and one more for the answer).
+TOOL_FLOW_OVERRIDES = {
+    "overrideConfig": {
+        "status": True,
+        "nodes": {
+            "Tool Agent": [
+                {
+                    "label": "Max Iterations",
+                    "name": "maxIterations",
+                    "type": "number",
+                    "enabled": True,
+                }
+            ]
+        },
+        "variables": [
+            {"name": "highpeaksFlowToken", "type": "static", "enabled": True},
+            {"name": "highpeaksMcpUrl", "type": "static", "enabled": True},
+        ],
+    }
+}
 CACHE = Path(
     os.environ.get(
         "HIGHPEAKS_FLOWISE_DIR", Path.home() / ".cache" / "highpeaks-agent" / f"flowise-{VERSION}"
@@ -64,6 +87,7 @@ class FlowiseServer:
         self.process: subprocess.Popen[bytes] | None = None
         self.api_key = ""
         self.flow_id = ""
+        self.answer_only_flow_id = ""
         self._session = httpx.Client(base_url=self.url, timeout=60)
 
     def start(self, timeout: float = 240) -> None:
@@ -80,6 +104,9 @@ class FlowiseServer:
             "BLOB_STORAGE_PATH": str(data / "storage"),
             "DISABLE_FLOWISE_TELEMETRY": "true",
             "OPENAI_API_KEY": "sk-test-not-a-real-key",
+            # Flowise refuses MCP servers on loopback and private addresses (an in-cluster
+            # Service's too) unless its own deny list is turned off (README "Flowise").
+            "HTTP_SECURITY_CHECK": "false",
         }
         log = (self.workdir / "flowise.log").open("ab")
         self.process = subprocess.Popen(
@@ -151,7 +178,19 @@ class FlowiseServer:
         keys = key if isinstance(key, list) else [key]
         entry = next(k for k in keys if k.get("keyName") == "highpeaks-agent")
         self.api_key = entry["apiKey"]
-        flow = json.loads(FLOW.read_text())
+        self.flow_id = self._import(FLOW, "highpeaks troubleshooting", model_url, entry["id"])
+        self.answer_only_flow_id = self._import(
+            ANSWER_ONLY_FLOW, "highpeaks troubleshooting (answer only)", model_url, entry["id"]
+        )
+        self._manage(
+            "PUT",
+            f"/api/v1/chatflows/{self.flow_id}",
+            json={"apiConfig": json.dumps(TOOL_FLOW_OVERRIDES)},
+        )
+
+    def _import(self, path: Path, name: str, model_url: str, key_id: str) -> str:
+        """One shipped flow, its model pointed at ``model_url``, protected by the API key."""
+        flow = json.loads(path.read_text())
         for node in flow["nodes"]:
             if node["data"]["name"] == "chatOpenAI":
                 node["data"]["inputs"]["basepath"] = model_url
@@ -159,11 +198,8 @@ class FlowiseServer:
         created = self._manage(
             "POST",
             "/api/v1/chatflows",
-            json={
-                "name": "highpeaks troubleshooting",
-                "flowData": json.dumps(flow),
-                "type": "CHATFLOW",
-            },
+            json={"name": name, "flowData": json.dumps(flow), "type": "CHATFLOW"},
         )
-        self.flow_id = created["id"]
-        self._manage("PUT", f"/api/v1/chatflows/{self.flow_id}", json={"apikeyid": entry["id"]})
+        flow_id: str = created["id"]
+        self._manage("PUT", f"/api/v1/chatflows/{flow_id}", json={"apikeyid": key_id})
+        return flow_id

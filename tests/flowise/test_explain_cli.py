@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from highpeaks_agent.render.explanation import LABEL
+from highpeaks_agent.render.explanation import LABEL, NO_STEPS
 from tests.flowise.harness import FlowiseServer
 from tests.flowise.model_server import ModelServer
 from tests.support.diagnose_cli import ROOT, run_diagnose
@@ -21,7 +21,7 @@ DUMP = str(ROOT / "examples" / "dumps" / "crashloop-bad-config")
 def flowise_env(flowise: FlowiseServer, api_key: str) -> dict[str, str]:
     return {
         "FLOWISE_URL": flowise.url,
-        "FLOWISE_FLOW_ID": flowise.flow_id,
+        "FLOWISE_FLOW_ID": flowise.answer_only_flow_id,
         "FLOWISE_API_KEY": api_key,
         "FLOWISE_TIMEOUT_SECONDS": "60",
         "FLOWISE_MAX_RETRIES": "0",
@@ -45,11 +45,13 @@ def test_explain_prints_the_flows_answer_below_the_rules_labelled_as_generated(
         "    - Fix the cause of CrashLoopBackOff.ConfigInvalid in orders-api, then roll out again."
         in (explanation)
     )
+    assert explanation[-1] == NO_STEPS  # no operator here, so no /mcp: the output says so
     document = run_diagnose(
         [DUMP, "-o", "json", "--explain"], flowise_env(flowise, flowise.api_key)
     ).json()
     assert document["explanation"]["generated"] is True
     assert document["explanation"]["rootCause"] == "CrashLoopBackOff.ConfigInvalid"
+    assert document["explanation"]["steps"] == []
     assert document["diagnoses"][0]["source"] == "rules"
 
 
@@ -62,4 +64,24 @@ def test_explain_with_a_refused_key_keeps_the_rules_and_says_why_in_one_line(
     assert ran.err.count("\n") == 1
     assert ran.err.startswith(
         "highpeaks-agent: warning: no explanation: Flowise unavailable: unauthorized"
+    )
+
+
+def test_explain_with_the_tool_using_flow_and_no_operator_keeps_the_rules_and_says_why(
+    flowise: FlowiseServer,
+) -> None:
+    """The tool-using flow's MCP node connects when Flowise builds the flow: without the
+    operator's /mcp there is nothing to connect to, so the answer-only flow is the CLI's."""
+    rules = run_diagnose([DUMP])
+    env = {**flowise_env(flowise, flowise.api_key), "FLOWISE_FLOW_ID": flowise.flow_id}
+    ran = run_diagnose([DUMP, "--explain"], env)
+    assert (ran.code, ran.out) == (rules.code, rules.out)
+    assert ran.err.count("\n") == 1, ran.err
+    assert ran.err.startswith(
+        "highpeaks-agent: warning: no explanation: Flowise unavailable: HTTP 500:"
+    )
+    assert "Invalid MCP Server Config" in ran.err
+    assert ran.err.rstrip().endswith(
+        "(the flow's troubleshooting steps need the operator's /mcp; for diagnose --explain"
+        " import flows/troubleshooting-answer-only.chatflow.json and set FLOWISE_FLOW_ID to it)"
     )

@@ -20,7 +20,7 @@ from highpeaks_agent.flowise.bridge import FlowiseExplainer
 from highpeaks_agent.flowise.client import CircuitBreaker, FlowiseClient
 from highpeaks_agent.service import DiagnosisService
 from tests.flowise.conftest import RecordingProxy
-from tests.flowise.harness import FLOW, FlowiseServer
+from tests.flowise.harness import ANSWER_ONLY_FLOW, FlowiseServer
 from tests.flowise.model_server import ModelServer
 from tests.unit.engine.builders import NOW, container, failing_deployment, terminated, waiting
 
@@ -102,7 +102,7 @@ async def test_the_shipped_flow_answers_through_our_client(
     flowise: FlowiseServer, model: ModelServer, proxy: RecordingProxy
 ) -> None:
     diagnosis_service, client = service(
-        f"http://127.0.0.1:{proxy.port}", flowise.flow_id, flowise.api_key
+        f"http://127.0.0.1:{proxy.port}", flowise.answer_only_flow_id, flowise.api_key
     )
     try:
         diagnosed = await diagnosis_service.diagnose_target(
@@ -129,7 +129,7 @@ async def test_the_shipped_flow_answers_through_our_client(
 
 
 async def test_a_wrong_api_key_falls_back_to_the_rules_visibly(flowise: FlowiseServer) -> None:
-    diagnosis_service, client = service(flowise.url, flowise.flow_id, "not-the-key")
+    diagnosis_service, client = service(flowise.url, flowise.answer_only_flow_id, "not-the-key")
     try:
         diagnosed = await diagnosis_service.diagnose_target(
             "shop", "Deployment", "checkout", trigger="task"
@@ -168,7 +168,7 @@ HOSTILE_LOG = (
 
 def shipped_prompts() -> tuple[str, str]:
     """The system and human message templates of the shipped flow's prompt node."""
-    flow = json.loads(FLOW.read_text())
+    flow = json.loads(ANSWER_ONLY_FLOW.read_text())
     node = next(n for n in flow["nodes"] if n["data"]["name"] == "chatPromptTemplate")
     inputs = node["data"]["inputs"]
     return inputs["systemMessagePrompt"], inputs["humanMessagePrompt"]
@@ -187,7 +187,7 @@ async def test_hostile_evidence_reaches_the_model_as_data_and_its_obedience_is_n
 ) -> None:
     source = Source(log=HOSTILE_LOG, message=HOSTILE_MESSAGE)
     diagnosis_service, client = service(
-        f"http://127.0.0.1:{proxy.port}", flowise.flow_id, flowise.api_key, source
+        f"http://127.0.0.1:{proxy.port}", flowise.answer_only_flow_id, flowise.api_key, source
     )
     try:
         diagnosed = await diagnosis_service.diagnose_target(

@@ -74,7 +74,10 @@ def test_a_statefulsets_crash_looping_update_revision(
     message = note["message"]
     assert message.startswith("Revision 2 is failing (CrashLoopBackOff"), message
     assert "db:15.4 -> …:16.0" in message and message.count("16.0") == 1, message
-    assert message.endswith("(details: kubectl describe agenttask incident-sts-db-r2)")
+    assert message.endswith(
+        "(details: kubectl describe agenttask incident-sts-db-r2) Proposed action: rollback-to-1;"
+        " approve: kubectl highpeaks approve incident-sts-db-r2 rollback-to-1"
+    )
     (owner,) = task["metadata"]["ownerReferences"]
     assert (owner["kind"], owner["name"]) == ("StatefulSet", "db")
     assert task["spec"]["target"] == {"kind": "StatefulSet", "name": "db"}

@@ -3,10 +3,11 @@
 A note says what fails and why (revision or Job, root cause, the root finding's title), which
 commit brought it when a GitOps controller or Helm applied it (with the compare link), how
 many pods, what the rollout changed and the next step (the GitOps one for a workload its
-controller would put back), then points at the incident task for everything else. Before that pointer it is at most :data:`NOTE_BUDGET` characters: when all
-facts do not fit, the least needed go first (changes beyond the first, the pod count, the
-next step's sentences after its first, then the rest), never cut mid-way, since the task
-holds them all.
+controller would put back), then points at the incident task for everything else, and after
+that at the action the rules propose, if any, with the command that approves it. Before the
+pointer it is at most :data:`NOTE_BUDGET` characters: when all facts do not fit, the least
+needed go first (changes beyond the first, the pod count, the next step's sentences after its
+first, then the rest), never cut mid-way, since the task holds them all.
 """
 
 from __future__ import annotations
@@ -72,7 +73,17 @@ def note_message(
             break
     if len(text) > NOTE_BUDGET:
         text = text[: NOTE_BUDGET - 1].rstrip() + "…"
-    return f"{text} {POINTER.format(task=task)}"
+    return f"{text} {POINTER.format(task=task)}{proposal_hint(diagnosis, task)}"
+
+
+def proposal_hint(diagnosis: Diagnosis, task: str) -> str:
+    """The first action the rules propose that may be run and how to approve it; empty when
+    there is none. Its change is the note's ``Changed:`` the other way round (a rollback) or
+    in the task, so only its id is named. It follows the pointer: the budget is the facts'."""
+    action = next((a for a in diagnosis.proposed_actions if not a.refused), None)
+    if action is None:
+        return ""
+    return f" Proposed action: {action.id}; approve: kubectl highpeaks approve {task} {action.id}"
 
 
 def _variants(

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from highpeaks_agent.controller.spec import Rejection
+from highpeaks_agent.render.steps import status_steps
 from highpeaks_agent.service import Report
 
 
@@ -68,6 +69,8 @@ def completed_status(
         "findings": data["findings"],
         "recommendations": report.recommendations,
         "rollout": data.get("rollout"),
+        "proposedActions": data.get("proposedActions", []),
+        "steps": status_steps(report.steps),
         "source": report.source,
         "observedGeneration": generation,
         "startedAt": _time(started_at),

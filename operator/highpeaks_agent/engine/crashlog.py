@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 from highpeaks_agent.engine import catalogue
@@ -71,6 +71,11 @@ class _Gated:
             if not any(anchor in lowered for anchor in self._anchors):
                 return None
         return self._pattern.search(text)
+
+    def captured(self, text: str) -> str:
+        """The first group any match in ``text`` captures: a line may match a branch without
+        a group ("ActiveRecord::NoDatabaseError") before one that names the thing."""
+        return next((g for m in self._pattern.finditer(text) for g in m.groups() if g), "")
 
 
 def _top_level_branches(pattern: str) -> list[str]:
@@ -170,6 +175,7 @@ _ENV_MISSING = _rx(
     r"\b([A-Z][A-Z0-9_]{2,}): unbound variable",
     r"Neither \$?([A-Z][A-Z0-9_]+) nor \$?[A-Z][A-Z0-9_]+ is set",
     r"KeyError: '([A-Z][A-Z0-9_]{2,})'",
+    r"KeyError: key not found: \"([A-Z][A-Z0-9_]{2,})\"",
     r"\b([A-Z][A-Z0-9_]{2,})['\"`]? (?:is (?:not set|unset|required|missing|empty)|"
     r"must be (?:set|provided|specified|defined))\b",
     r"Could not resolve placeholder '([^']+)'",
@@ -377,6 +383,8 @@ _CONFIG_INVALID = _rx(
     r"mapping values are not allowed|found character that cannot start any token",
     r"could not find expected ':'|did not find expected key",
     r"SyntaxError: .* in JSON",
+    r"Could not parse the JSON file",
+    r"JsonReaderException: ",
     r"Cannot deserialize value of type",
     r"UnrecognizedPropertyException",
     unanchored=("error ", "failed "),
@@ -392,13 +400,16 @@ _HOST_PORT_PATTERNS: Final = (
     re.compile(r"\(([\w.-]+)/[\d.]+:(\d+)\) could not be established"),
     re.compile(r"server on '([\w.-]+)'(?: \((\d+)\))?"),
     re.compile(r"(?:translate )?host name \"([\w.-]+)\""),
-    re.compile(r"on host \"([\w.-]+)\".{0,40}?port (\d+)"),
+    re.compile(r"on host \"([\w.-]+)\".{0,60}?port (\d+)"),
+    re.compile(r"server at \"([\w.:-]+)\"(?: \([\w.:]+\))?, port (\d+)"),
+    re.compile(r"connect\(2\) for \"?([\w.-]+)\"?(?::| port )(\d+)"),
     re.compile(r"UnknownHostException:? ([\w.-]+)"),
     re.compile(r"Failed to connect to ([\w.-]+) port (\d+)"),
     re.compile(r"host='([\w.-]+)', port=(\d+)"),
     re.compile(r"://(?:[^/@\s]+@)?([\w.-]+(?::\d+)?)"),
     re.compile(r"(?:to|at|host) '?\"?([a-z][\w-]*(?:\.[\w-]+)*:\d{2,5})\b"),
     re.compile(r"\b([a-z][\w-]*(?:\.[\w-]+)*:\d{2,5})\b"),
+    re.compile(r"\b(\d{1,3}(?:\.\d{1,3}){3}:\d{2,5})\b"),
 )
 _PORT = re.compile(r"(?:bind\(\) to [\w.\[\]:]*?:(\d+)|bind .*?:(\d+)|[Pp]ort (\d+)|:(\d{2,5})\b)")
 _PATHS: Final = (
@@ -435,13 +446,13 @@ _APP_ERROR: Final = (
     re.compile(r"PHP Fatal error:\s+Uncaught ([\w\\]+)"),  # PHP
     re.compile(r"Exception in thread \"[^\"]*\" ([\w.$]+)"),  # Java
     re.compile(r"^Caused by: ([\w.$]+)"),  # Java
-    re.compile(r":in `[^']*': .* \(([A-Z]\w*(?:::\w+)*)\)$"),  # Ruby
+    re.compile(r":in [`'][^']*': .* \(([A-Z]\w*(?:::\w+)*)\)$"),  # Ruby
     re.compile(r"^Uncaught (\w+(?:Error|Exception))"),  # Node / PHP
     _NODE_PLAIN_ERROR,
     re.compile(r"^(?:[\w]+\.)*([A-Z]\w*(?:Error|Exception))(?: \[\w+\])?(?::|$)"),  # Py/Node/Java
     re.compile(r"^([\w.]+(?:Error|Exception))\b:"),
 )
-_RUBY_FRAME = re.compile(r"^(\S+:\d+:in `[^']*')")
+_RUBY_FRAME = re.compile(r"^(\S+:\d+:in [`'][^']*')")
 _TRACE_START = re.compile(r"^(Traceback \(most recent call last\)|goroutine \d+ \[)")
 
 _GO_FRAME = re.compile(r"^([\w./-]+(?:\.\(\*?\w+\))?(?:\.[\w.]+)?\(.*\))$")
@@ -489,6 +500,21 @@ _LEVEL_PATTERNS: Final = (
 _EXCEPTION_HEAD = re.compile(r"^(?:Traceback \(most recent|[\w.$]+(?:Exception|Error)(?::|$))")
 _GLOG_LEVEL = re.compile(r"^([IWEF])\d{4} ")
 _GLOG_NAMES: Final = {"I": "info", "W": "warning", "E": "error", "F": "fatal"}
+# Ruby's Logger: "W, [2018-02-19T03:07:16.099853 #4775]  WARN -- : ...", often behind a prefix
+_RUBY_LOGGER_LEVEL = re.compile(r"\b([DIWEFA]), \[\d{4}-\d\d-\d\dT")
+_RUBY_LOGGER_NAMES: Final = {**_GLOG_NAMES, "D": "debug", "A": "fatal"}
+# .NET's console logger: "warn: Category[0]", the message indented on the lines below
+_DOTNET_LEVEL = re.compile(r"^(trce|dbug|info|warn|fail|crit): ")
+_DOTNET_NAMES: Final = {
+    "trce": "trace",
+    "dbug": "debug",
+    "info": "info",
+    "warn": "warn",
+    "fail": "error",
+    "crit": "critical",
+}
+# an indented line that starts with its own level is a record, not a frame of the one above
+_INDENTED_LEVEL = re.compile(r"^\s+\[?(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|FATAL)\b")
 _CONTINUATION = re.compile(
     r"^(?:\s|Caused by:|\.\.\. \d+ more|During handling of the above|"
     r"The above exception was|\s*at |goroutine \d+|created by |\S+\.go:\d+)"
@@ -496,10 +522,10 @@ _CONTINUATION = re.compile(
 # a line showing the process past its trouble: what was refused before has now worked
 _RECOVERED = _rx(
     r"\b(?:successfully )?connected to\b",
-    r"connection (?:established|restored|succeeded)",
+    r"connection (?:established|restored|succeeded|opened)",
     r"\blistening on\b",
     r"\bready to accept connections\b",
-    r"\bserver (?:is )?(?:running|started|listening)\b",
+    r"(?<!is the )\bserver (?:is )?(?:running|started|listening)\b",
     r"\bStarted \w+ in [\d.]+ seconds",
     r"\bstartup complete\b",
     r"\bapplication startup complete\b",
@@ -509,6 +535,17 @@ _RECOVERED = _rx(
 _ERRORISH = re.compile(
     r"error|fail|exception|refused|denied|unable|cannot|could not|panic|fatal|timed out", re.I
 )
+
+
+def _recovered(line: str) -> bool:
+    """A line saying the process got past its trouble; a question ("Is the server running on
+    that host?", libpq's hint under a refused connection) says nothing of the kind."""
+    return (
+        _RECOVERED.search(line) is not None
+        and not _ERRORISH.search(line)
+        and not line.rstrip().endswith("?")
+    )
+
 
 _JSON_MESSAGE_KEYS = (
     "msg",
@@ -593,12 +630,12 @@ def read_cause(text: str) -> LogCause | None:
         line = lines[index]
         if app_error is not None and index < app_error_at - _TRACE_WINDOW:
             break  # an older line is not part of the trace that ended the process
-        if _RECOVERED.search(line) and not _ERRORISH.search(line):
+        if _recovered(line):
             break  # what came before was got past
         if levels[index] in _QUIET_LEVELS:
             continue
         if (cause := _specific_cause(line)) is not None:
-            return cause
+            return _with_record(cause, lines, index)
         if app_error is None and (app_error := _app_error(lines, index)) is not None:
             app_error_at = index
     return app_error
@@ -643,9 +680,15 @@ def _record_lines(record: dict[str, object]) -> Iterator[tuple[str, str | None]]
 
 def _text_level(text: str) -> str | None:
     if text[0] in " \t":
-        return None  # a frame or a wrapped line: it continues its record
+        # a frame or a wrapped line continues its record, unless it starts with a level
+        indented = _INDENTED_LEVEL.match(text)
+        return indented.group(1).lower() if indented else None
     if match := _GLOG_LEVEL.match(text):
         return _GLOG_NAMES[match.group(1)]
+    if match := _DOTNET_LEVEL.match(text):
+        return _DOTNET_NAMES[match.group(1)]
+    if ", [" in text[:_LEVEL_SPAN] and (match := _RUBY_LOGGER_LEVEL.search(text, 0, _LEVEL_SPAN)):
+        return _RUBY_LOGGER_NAMES[match.group(1)]
     for pattern in _LEVEL_PATTERNS:
         if match := pattern.search(text, 0, _LEVEL_SPAN):
             level = match.group(1).lower()
@@ -656,11 +699,45 @@ def _text_level(text: str) -> str | None:
 def _specific_cause(text: str) -> LogCause | None:
     lowered = text.lower()
     for code, pattern in _BY_CODE:
-        if match := pattern.search(text, lowered):
-            subject = next((g for g in match.groups() if g), "")
+        if pattern.search(text, lowered):
+            subject = pattern.captured(text)
             host = host_port(text) if code in _LINKED else ""
             return LogCause(code, text.strip(), _subject(code, text, subject), host=host)
     return None
+
+
+def _with_record(cause: LogCause, lines: list[str], index: int) -> LogCause:
+    """A cause whose line names no subject (or host) takes it from the rest of its record:
+    libpq's "Is the server running on host ... port 5432?" under its error, a .NET outer
+    exception above its inner one, a wrapped line."""
+    wants_host = cause.code in _LINKED and not cause.host
+    if cause.subject and not wants_host:
+        return cause
+    record = " ".join(line.strip() for line in _record(lines, index))
+    return replace(
+        cause,
+        subject=cause.subject or _subject(cause.code, record, ""),
+        host=host_port(record) if wants_host else cause.host,
+    )
+
+
+def _record(lines: list[str], index: int, reach: int = 3) -> list[str]:
+    """The cause line first, then the lines of its record around it that are not frames."""
+    start = index
+    while start > 0 and index - start < reach and lines[start][:1].isspace():
+        start -= 1
+    end = index
+    while end + 1 < len(lines) and end - index < reach and lines[end + 1][:1].isspace():
+        end += 1
+    around = [*lines[start:index], *lines[index + 1 : end + 1]]
+    return [lines[index], *(t for t in around if not _FRAME_LIKE.search(t))]
+
+
+# a frame of any runtime: its "file.ext:line" would read as a host:port or a port
+_FRAME_LIKE = re.compile(
+    r"^\s*(?:at |from |File \")|\.(?:rs|go|py|js|mjs|ts|java|kt|scala|rb|cs|php|ex|exs|c|cc|cpp|h)"
+    r":\d+"
+)
 
 
 _LINKED: Final = frozenset(

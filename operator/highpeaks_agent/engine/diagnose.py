@@ -8,6 +8,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
+from highpeaks_agent.engine.actions import propose
 from highpeaks_agent.engine.analyzers import jobs, volumes
 from highpeaks_agent.engine.analyzers.context import WorkloadContext
 from highpeaks_agent.engine.analyzers.registry import analyze_pod, analyze_workload
@@ -58,7 +59,9 @@ def diagnose(
     # workloads failing alike repeat the same titles, hints and evidence: each redacted once
     redact = cache(snapshot.redactor.text)
     results = [
-        _redacted(_linked(d, _known(found, snapshot, now, thresholds)), redact)
+        _redacted(
+            _proposing(_linked(d, _known(found, snapshot, now, thresholds)), snapshot), redact
+        )
         for d in found.values()
     ]
     return sorted(
@@ -95,7 +98,7 @@ def diagnose_target(
             pods_total=len(workload.pods),
         )
     else:
-        diagnosis = _linked(diagnosis, _known({}, snapshot, now, thresholds))
+        diagnosis = _proposing(_linked(diagnosis, _known({}, snapshot, now, thresholds)), snapshot)
     return _redacted(diagnosis, snapshot.redactor.text)
 
 
@@ -183,6 +186,12 @@ def _linked(diagnosis: Diagnosis, known: Callable[[ObjectRef], Diagnosis | None]
     findings = [replace(root, dependency=linked, suggestion=suggestion), *diagnosis.findings[1:]]
     summary = f"{diagnosis.summary} {because(linked)}"
     return replace(diagnosis, findings=findings, summary=summary)
+
+
+def _proposing(diagnosis: Diagnosis, snapshot: Snapshot) -> Diagnosis:
+    """The diagnosis with the actions its rules support (after linking: a crash that is the
+    consequence of another failing workload gets none)."""
+    return replace(diagnosis, proposed_actions=propose(diagnosis, snapshot))
 
 
 def because(dependency: Dependency) -> str:
@@ -331,6 +340,12 @@ def _healthy_summary(workload: Workload) -> str:
     if ref.kind in _REPLICATED and isinstance(status, Mapping):
         ready = status.get("readyReplicas", status.get("numberReady", 0)) or 0
         desired = status.get("replicas", status.get("desiredNumberScheduled", 0)) or 0
+        if ready < desired:
+            # pods still starting or being replaced: not failing, but not "healthy" either
+            return (
+                f"{ref.kind} {ref.namespace}/{ref.name}: nothing is failing yet; "
+                f"{ready}/{desired} replicas ready so far."
+            )
         return (
             f"{ref.kind} {ref.namespace}/{ref.name} is healthy: {ready}/{desired} replicas ready."
         )
@@ -361,4 +376,20 @@ def _redacted(diagnosis: Diagnosis, text: Callable[[str], str]) -> Diagnosis:
                 note=text(delivery.note),
             )
         rollout = replace(rollout, changes=[text(c) for c in rollout.changes], delivery=delivery)
-    return replace(diagnosis, summary=text(diagnosis.summary), findings=findings, rollout=rollout)
+    actions = [
+        replace(
+            action,
+            change=text(action.change),
+            why=text(action.why),
+            refused=text(action.refused),
+            instead=text(action.instead),
+        )
+        for action in diagnosis.proposed_actions
+    ]
+    return replace(
+        diagnosis,
+        summary=text(diagnosis.summary),
+        findings=findings,
+        rollout=rollout,
+        proposed_actions=actions,
+    )

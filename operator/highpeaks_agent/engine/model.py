@@ -178,6 +178,40 @@ class Rollout:
         return data
 
 
+ActionName = Literal["rollback", "restart", "pause", "resume"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProposedAction:
+    """An action the rules support for a diagnosis (CONTRACT §10), shown before anyone runs it.
+
+    ``id`` is what an approval names: ``rollback-to-<revision>``, ``restart``, ``pause`` or
+    ``resume``. ``change`` is the exact change the action makes. ``refused`` says why it must
+    not be run (a GitOps controller would put it back) and ``instead`` what to do then.
+    """
+
+    id: str
+    action: ActionName
+    target: ObjectRef
+    change: str
+    why: str
+    refused: str = ""
+    instead: str = ""
+
+    def to_json_dict(self) -> dict[str, object]:
+        # a CRD string field takes no null: a namespaced target always has one, else none
+        target = {k: v for k, v in self.target.to_json_dict().items() if v is not None}
+        return {
+            "id": self.id,
+            "action": self.action,
+            "target": target,
+            "change": self.change,
+            "why": self.why,
+            "refused": self.refused,
+            "instead": self.instead,
+        }
+
+
 @dataclass(slots=True, kw_only=True)
 class Diagnosis:
     """Everything the rules say about one failing workload; ``findings[0]`` is the root cause."""
@@ -192,6 +226,8 @@ class Diagnosis:
     """Pods the findings name (the failing ones)."""
     pods_total: int = 0
     """Pods of the workload the snapshot holds (its current and older ReplicaSets' together)."""
+    proposed_actions: list[ProposedAction] = field(default_factory=list)
+    """What the rules support doing about it; none runs without a person's approval."""
 
     @property
     def root_cause(self) -> str:
@@ -199,7 +235,8 @@ class Diagnosis:
         return self.findings[0].code if self.findings else ""
 
     def to_json_dict(self) -> dict[str, object]:
-        """The contract's JSON shape: camelCase names, no ``rollout`` key when there is none."""
+        """The contract's JSON shape: camelCase names, no ``rollout`` key when there is none
+        and no ``proposedActions`` key when the rules propose nothing."""
         data: dict[str, object] = {
             "target": self.target.to_json_dict(),
             "severity": self.severity.value,
@@ -211,4 +248,6 @@ class Diagnosis:
         data["source"] = self.source
         data["podsAffected"] = self.pods_affected
         data["podsTotal"] = self.pods_total
+        if self.proposed_actions:
+            data["proposedActions"] = [a.to_json_dict() for a in self.proposed_actions]
         return data

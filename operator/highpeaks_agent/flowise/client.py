@@ -13,7 +13,7 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,14 +97,22 @@ class FlowiseClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def predict(self, question: str, session_id: str) -> Any:
-        """The decoded JSON answer; raises :class:`FlowiseError` with a short reason."""
+    async def predict(
+        self, question: str, session_id: str, overrides: Mapping[str, Any] | None = None
+    ) -> Any:
+        """The decoded JSON answer; raises :class:`FlowiseError` with a short reason.
+
+        ``overrides`` join the session id in ``overrideConfig`` (the flow's ``vars`` and node
+        settings its API configuration lets a caller override)."""
         if not self._breaker.allow():
             metrics.FLOWISE_ERRORS.labels("circuit_open").inc()
             raise FlowiseError(
                 "circuit_open", "circuit open: Flowise failed repeatedly, skipped for now"
             )
-        body = {"question": question, "overrideConfig": {"sessionId": session_id}}
+        body = {
+            "question": question,
+            "overrideConfig": {**(overrides or {}), "sessionId": session_id},
+        }
         started = time.monotonic()
         try:
             with tracing.span("flowise.predict"):

@@ -34,6 +34,7 @@ from highpeaks_agent.http.models import AssistRequest, AssistResponse
 from highpeaks_agent.http.openapi import error_responses, json_body
 from highpeaks_agent.http.rights import namespace_visibility, target_visibility
 from highpeaks_agent.http.state import HttpServices, services
+from highpeaks_agent.render.steps import status_steps
 from highpeaks_agent.service import Report
 from highpeaks_agent.visibility import EVERYTHING, Visibility
 
@@ -75,7 +76,7 @@ async def _assist(request: Request, state: HttpServices) -> Response:
     visible = EVERYTHING
     if state.auth is not None and user is not None:
         visible = await _visibility(state.auth, user, payload, namespace)
-    report = await _diagnose(payload, namespace, visible, state)
+    report = await _diagnose(payload, namespace, visible, user, state)
     response = AssistResponse(
         answer=report.answer,
         diagnoses=[d.to_json_dict() for d in report.diagnoses if d.findings or payload.target],
@@ -84,6 +85,7 @@ async def _assist(request: Request, state: HttpServices) -> Response:
         recommendations=report.recommendations,
         withheld=list(report.withheld),
         generated=report.generated,
+        steps=status_steps(report.steps),
     )
     return JSONResponse(response.model_dump())
 
@@ -155,7 +157,11 @@ async def _visibility(
 
 
 async def _diagnose(
-    payload: AssistRequest, namespace: str, visible: Visibility, state: HttpServices
+    payload: AssistRequest,
+    namespace: str,
+    visible: Visibility,
+    user: User | None,
+    state: HttpServices,
 ) -> Report:
     service = state.service
     try:
@@ -171,7 +177,7 @@ async def _diagnose(
             diagnosed = await service.diagnose_namespace(
                 namespace, trigger="assist", visible=visible
             )
-        return await service.explain(diagnosed, question=payload.query)
+        return await service.explain(diagnosed, question=payload.query, asker=user)
     except AgentError:
         raise
     except Exception as exc:  # the API server is unreachable or failing: say so, stay up

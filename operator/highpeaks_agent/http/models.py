@@ -43,6 +43,9 @@ class AssistResponse(BaseModel):
     """Kinds of evidence left out because the caller may not read them (CONTRACT §7)."""
     generated: bool = False
     """Whether ``answer`` holds text written by the flow (labelled so in the text too)."""
+    steps: list[dict[str, Any]] = Field(default_factory=list)
+    """The read-only tool calls the flow made with the caller's rights (CONTRACT §11):
+    ``tool``, ``arguments``, ``result`` in one line, ``durationMs``."""
 
 
 class ErrorResponse(BaseModel):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from highpeaks_agent.flowise.grants import FlowGrants
 from highpeaks_agent.http.auth import KubernetesAuth
 from highpeaks_agent.http.ratelimit import RateLimiter
 from highpeaks_agent.readiness import Readiness
@@ -24,7 +25,11 @@ class HttpServices:
     limiter: RateLimiter
     """Per authenticated user."""
     unauthenticated_limiter: RateLimiter
-    """Per client address, for requests whose token is not known yet: before any TokenReview."""
+    """Per client address, for requests whose token is not known yet: before any TokenReview
+    (/assist and /mcp count together)."""
+    grants: FlowGrants
+    """The flow's one-request credentials, accepted by /mcp (the same object as the
+    operator's ``Services.grants``)."""
 
 
 def services(request: Request) -> HttpServices:

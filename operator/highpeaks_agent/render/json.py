@@ -12,6 +12,7 @@ from typing import Any
 
 from highpeaks_agent.engine.model import Diagnosis
 from highpeaks_agent.explain import ExplainOutcome
+from highpeaks_agent.render.steps import status_steps
 
 SCHEMA_VERSION = 1
 
@@ -38,5 +39,6 @@ def render_json(
             "rootCause": explanation.root_cause,
             "recommendations": explanation.recommendations,
             "answer": explanation.answer,
+            "steps": status_steps(explanation.steps),
         }
     return json.dumps(document, indent=2) + "\n"

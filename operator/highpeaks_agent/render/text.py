@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from highpeaks_agent.engine.model import Diagnosis, Finding
+from highpeaks_agent.engine.model import Diagnosis, Finding, ProposedAction
 from highpeaks_agent.render.delivery import text_lines
 
 _COLORS = {"critical": "\033[1;31m", "warning": "\033[1;33m", "info": "\033[1;36m"}
@@ -85,7 +85,36 @@ def _block(diagnosis: Diagnosis, paint: _Painter) -> str:
     if rollout is not None and rollout.delivery is not None:
         lines.append("")
         lines.extend(text_lines(rollout.delivery))
+    if diagnosis.proposed_actions:
+        delivery = rollout.delivery if rollout is not None else None
+        lines.append("")
+        lines.extend(
+            action_lines(
+                diagnosis.proposed_actions,
+                shown_step=delivery.next_step if delivery is not None else "",
+            )
+        )
     return "\n".join(lines)
+
+
+def action_lines(actions: list[ProposedAction], shown_step: str = "") -> list[str]:
+    """One line per proposal, its id and exact change (there is no task to approve it on:
+    the IncidentNote names ``kubectl highpeaks approve``). Refused ones share one line per
+    reason, then the way to take instead (unless it is ``shown_step``, printed above)."""
+    lines = []
+    for action in actions:
+        if not action.refused:
+            lines.append(f"  Proposed action: {action.id} ({action.change})")
+    refused: dict[tuple[str, str], list[ProposedAction]] = {}
+    for action in actions:
+        if action.refused:
+            refused.setdefault((action.refused, action.instead), []).append(action)
+    for (reason, instead), group in refused.items():
+        named = ", ".join(f"{a.id} ({a.change})" for a in group)
+        lines.append(f"  Refused action{'s' if len(group) > 1 else ''}: {named}: {reason}")
+        if instead and instead != shown_step:
+            lines.append(f"    -> {instead}")
+    return lines
 
 
 def _finding(finding: Finding, marker: str, paint: _Painter) -> list[str]:

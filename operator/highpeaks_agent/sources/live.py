@@ -16,6 +16,7 @@ way, from its row in :mod:`highpeaks_agent.engine.kinds` (no reader per kind), t
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -48,7 +49,7 @@ from highpeaks_agent.engine.kinds import (
 from highpeaks_agent.engine.model import ObjectRef
 from highpeaks_agent.engine.node_signs import shows_lost_node
 from highpeaks_agent.engine.snapshot import ContainerLog, Snapshot, controller_ref, meta
-from highpeaks_agent.errors import Forbidden, TargetNotFound, UnsupportedTarget
+from highpeaks_agent.errors import Forbidden, NotReadable, TargetNotFound, UnsupportedTarget
 from highpeaks_agent.kubeapi import Query, get_bytes, get_json, resource_path
 from highpeaks_agent.visibility import EVERYTHING, Visibility
 
@@ -69,6 +70,10 @@ _REVISIONED = frozenset({"StatefulSet", "DaemonSet"})
 MAX_PODS_WITH_LOGS = 3
 #: Services a crashed container could not use, followed to their workload: at most this many.
 MAX_DEPENDENCIES = 2
+#: Kinds the operator lists but never gets (its ClusterRole): read by name with a selector.
+_LISTED_ONLY = frozenset(
+    {CONTROLLER_REVISION.kind, PERSISTENT_VOLUME_CLAIM.kind, SERVICE.kind, ENDPOINT_SLICE.kind}
+)
 #: Nodes read for one snapshot at most (each is one GET).
 MAX_NODES = 10
 #: GitOps objects (Applications, Kustomizations, HelmReleases) read for one snapshot at most;
@@ -177,6 +182,76 @@ class LiveSource:
             ]
             await self._add_delivery_sources(snapshot, rolling)
         return snapshot
+
+    # --- single reads (the tools of /mcp) ---------------------------------------------------
+
+    async def read_object(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        """One namespaced object of a kind in :mod:`~highpeaks_agent.engine.kinds`, or None.
+
+        Kinds the operator only lists (its ClusterRole has no ``get`` on them) are listed with
+        a field selector on the name."""
+        info = BY_KIND[kind]
+        if kind in _LISTED_ONLY:
+            query: Query = [("fieldSelector", f"metadata.name={name}")]
+            listed = await get_json(self._api, resource_path(info, namespace), query)
+            items = [i for i in listed.get("items") or [] if isinstance(i, dict)]
+            found = [i for i in items if meta(i).get("name") == name]
+            return _with_kind(found[0], kind) if found else None
+        try:
+            return await self._read_target(namespace, info, name)
+        except TargetNotFound:
+            return None
+
+    async def events_about(self, namespace: str, kind: str, name: str) -> list[dict[str, Any]]:
+        """The Events whose involved object is ``kind/name`` in ``namespace``."""
+        query: Query = [("fieldSelector", f"involvedObject.kind={kind},involvedObject.name={name}")]
+        result = await get_json(self._api, resource_path(EVENT, namespace), query)
+        return [
+            _with_kind(e, EVENT.kind)
+            for e in result.get("items") or []
+            if isinstance(e, dict)
+            and (e.get("involvedObject") or {}).get("kind") == kind
+            and (e.get("involvedObject") or {}).get("name") == name
+        ]
+
+    async def container_log(
+        self,
+        namespace: str,
+        pod: str,
+        container: str,
+        *,
+        previous: bool,
+        tail_lines: int,
+        limit_bytes: int,
+    ) -> str:
+        """A container's log tail; raises :class:`NotReadable` (with the API server's reason)
+        when there is none, e.g. no previous instance."""
+        query: Query = [
+            ("container", container),
+            ("limitBytes", limit_bytes),
+            ("previous", previous),
+            ("tailLines", tail_lines),
+        ]
+        try:
+            raw = await get_bytes(self._api, resource_path(_POD, namespace, pod, "log"), query)
+        except ApiException as exc:
+            if exc.status in (400, 404):
+                raise NotReadable(_log_refusal(exc)) from exc
+            raise
+        return raw[-limit_bytes:].decode("utf-8", errors="replace")
+
+    async def node(self, name: str) -> dict[str, Any] | None:
+        """A Node by name, or None when it is gone."""
+        return await self._read_node(name)
+
+    async def runs_pods_on(self, namespace: str, node: str) -> bool:
+        """Whether some pod of ``namespace`` is bound to ``node``."""
+        query: Query = [("fieldSelector", f"spec.nodeName={node}")]
+        result = await get_json(self._api, resource_path(_POD, namespace), query)
+        return any(
+            isinstance(p, dict) and (p.get("spec") or {}).get("nodeName") == node
+            for p in result.get("items") or []
+        )
 
     # --- reading -----------------------------------------------------------------------
 
@@ -434,6 +509,15 @@ def _not_read_for_caller(snapshot: Snapshot, workload: Mapping[str, Any]) -> Non
     ref = manager.source
     key = (ref.kind, ref.namespace or "", ref.name)
     snapshot.unread_sources[key] = "not read with the asker's rights"
+
+
+def _log_refusal(exc: ApiException) -> str:
+    """The API server's own words for a log it cannot give (its Status ``message``)."""
+    try:
+        message = json.loads(exc.body or "{}").get("message")
+    except (ValueError, AttributeError):
+        message = None
+    return str(message or f"{exc.status} {exc.reason or ''}").strip()
 
 
 def _refusal(exc: ApiException) -> str:

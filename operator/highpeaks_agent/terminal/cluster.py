@@ -164,12 +164,12 @@ async def _read(
     except ApiException as exc:
         raise _api_error(cluster, exc) from None
     except (HTTPError, OSError) as exc:
-        raise ClusterUnreachable(cluster.server, _connection_reason(exc)) from None
+        raise ClusterUnreachable(cluster.server, connection_reason(exc)) from None
 
 
 def _api_error(cluster: Cluster, exc: Any) -> AgentError:
     status = int(exc.status or 0)
-    message = _status_message(exc.body)
+    message = status_message(exc.body)
     refused = next((r for r in reversed(cluster.refused) if r.status == status), None)
     if refused is not None:
         cluster.refused.remove(refused)
@@ -183,7 +183,7 @@ def _api_error(cluster: Cluster, exc: Any) -> AgentError:
     )
 
 
-def _status_message(body: Any) -> str:
+def status_message(body: Any) -> str:
     try:
         decoded = json.loads(body) if body else {}
     except (TypeError, ValueError):
@@ -191,7 +191,7 @@ def _status_message(body: Any) -> str:
     return str(decoded.get("message") or "") if isinstance(decoded, dict) else ""
 
 
-def _connection_reason(exc: BaseException) -> str:
+def connection_reason(exc: BaseException) -> str:
     """The innermost cause, in words: ``connection refused``, ``timed out`` …"""
     reason = getattr(exc, "reason", None)
     if isinstance(reason, BaseException):

@@ -136,10 +136,22 @@ def _explain(
 
     outcome = explain(diagnoses, gathered, settings, console)
     if outcome.status == "unavailable":
-        console.warning(f"no explanation: Flowise unavailable: {outcome.reason}")
+        console.warning(
+            f"no explanation: Flowise unavailable: {outcome.reason}{_mcp_hint(outcome)}"
+        )
     elif outcome.status == "disabled":
         console.warning(f"no explanation: {outcome.reason}")
     return outcome
+
+
+def _mcp_hint(outcome: ExplainOutcome) -> str:
+    """Why a tool-using flow cannot answer here: its MCP node needs the operator's /mcp."""
+    if "MCP" not in outcome.reason:
+        return ""
+    return (
+        " (the flow's troubleshooting steps need the operator's /mcp; for diagnose --explain"
+        " import flows/troubleshooting-answer-only.chatflow.json and set FLOWISE_FLOW_ID to it)"
+    )
 
 
 def _render(

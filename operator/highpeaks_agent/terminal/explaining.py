@@ -3,7 +3,9 @@
 The same bridge and ``FLOWISE_*`` settings as the operator (one request, at most
 ``FLOWISE_MAX_REQUEST_BYTES``, already redacted), asked once after the rules; what the flow
 wrote is redacted again before it is shown. While it waits, a progress line counts the
-seconds (on a terminal). When the flow cannot answer, the reason is one line on stderr and
+seconds (on a terminal). There is no operator here, hence no ``/mcp`` for the flow's
+troubleshooting steps: the flow answers from the rules' evidence alone, and the output says
+so. When the flow cannot answer, the reason is one line on stderr and
 the rules' report stands alone: the exit status never depends on the flow.
 """
 
@@ -46,6 +48,7 @@ def explain(
         root_cause=outcome.root_cause,
         recommendations=[redact(step) for step in outcome.recommendations],
         answer=redact(outcome.answer),
+        steps=outcome.steps,
     )
     # the flow explains, the rules decide: a contradicting or destructive answer is not shown
     # as if it were advice (CONTRACT §8)

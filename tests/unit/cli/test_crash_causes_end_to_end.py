@@ -40,8 +40,11 @@ def first_tail(code: str) -> str:
     return next(case["log"] for case in CORPUS["crashes"] if case["code"] == code)
 
 
-def write_dump(root: Path, objects: list[dict[str, Any]], logs: dict[str, str]) -> Path:
-    """A ``cluster-info dump --output-directory`` tree of one namespace, ``shop``."""
+def write_dump(
+    root: Path, objects: list[dict[str, Any]], logs: dict[str, str], *, container_name: str = "app"
+) -> Path:
+    """A ``cluster-info dump --output-directory`` tree of one namespace, ``shop``; each log is
+    container ``container_name``'s."""
     folder = root / "shop"
     folder.mkdir(parents=True)
     lists = {
@@ -59,8 +62,8 @@ def write_dump(root: Path, objects: list[dict[str, Any]], logs: dict[str, str]) 
     for pod_name, text in logs.items():
         (folder / pod_name).mkdir()
         (folder / pod_name / "logs.txt").write_text(
-            f"==== START logs for container app of pod shop/{pod_name} ====\n{text}"
-            f"==== END logs for container app of pod shop/{pod_name} ====\n",
+            f"==== START logs for container {container_name} of pod shop/{pod_name} ====\n"
+            f"{text}==== END logs for container {container_name} of pod shop/{pod_name} ====\n",
             encoding="utf-8",
         )
     return root
@@ -225,3 +228,70 @@ def test_the_link_is_absent_when_the_workload_behind_is_healthy(tmp_path: Path) 
     assert dependency["workload"] == {"kind": "Deployment", "namespace": "shop", "name": "web"}
     assert dependency["workloadRootCause"] is None
     assert "It fails because" not in api["summary"]
+
+
+def init_crashing_app(log: str | None) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """``api`` whose init container ``migrate`` crash-loops; ``app`` waits in PodInitializing."""
+    migrate = container("migrate", image="registry.example.com/shop/api-migrate:4.2.0")
+    dep = deployment("api", containers=[container()])
+    dep["spec"]["template"]["spec"]["initContainers"] = [migrate]
+    rs = replicaset(dep, "5d4f7b9c8", revision=1)
+    p = pod(
+        "api-5d4f7b9c8-q2w7x",
+        owner=rs,
+        phase="Pending",
+        init_statuses=[waiting("migrate", restarts=6, last=terminated(1))],
+        statuses=[waiting(reason="PodInitializing")],
+    )
+    p["spec"]["initContainers"] = [migrate]
+    p["metadata"]["labels"] = {"app": "api"}
+    return [dep, rs, p], ({p["metadata"]["name"]: log} if log is not None else {})
+
+
+@pytest.mark.parametrize("code", REFINEMENTS)
+def test_an_init_containers_log_refines_its_crash_loop(code: str, tmp_path: Path) -> None:
+    objects, logs = init_crashing_app(first_tail(code))
+    dump = write_dump(tmp_path, objects, logs, container_name="migrate")
+
+    (only,) = diagnose(dump, "-o", "json").json()["diagnoses"]
+    root = only["findings"][0]
+    assert root["code"] == code
+    assert root["title"].startswith("Init container migrate crashes: ")
+    assert root["title"].endswith(", so the pod never starts")
+    assert "migrate: terminated with exit code 1 (Error), restarted 6 times" in root["evidence"]
+
+    text = diagnose(dump).out
+    assert f"{code} (root cause): {root['title']}" in text
+    (row,) = diagnose(dump, "-o", "table").out.splitlines()[1:]
+    assert row.split()[2:5] == ["api", only["severity"], code]
+
+
+def test_an_init_container_without_a_log_stays_init_container_failing(tmp_path: Path) -> None:
+    objects, logs = init_crashing_app(None)
+    (only,) = diagnose(write_dump(tmp_path, objects, logs), "-o", "json").json()["diagnoses"]
+    root = only["findings"][0]
+    assert root["code"] == "InitContainerFailing"
+    assert "kubectl logs api-5d4f7b9c8-q2w7x -n shop -c migrate --previous" in root["suggestion"]
+
+
+def test_an_init_container_follows_its_crash_to_the_failing_workload_behind(
+    tmp_path: Path,
+) -> None:
+    objects, _ = two_workloads()
+    init_objects, init_logs = init_crashing_app(JAVA_LOG)
+    api_free = [o for o in objects if not o["metadata"]["name"].startswith("api")]
+    dump = write_dump(tmp_path, [*api_free, *init_objects], init_logs, container_name="migrate")
+
+    by_name = {d["target"]["name"]: d for d in diagnose(dump, "-o", "json").json()["diagnoses"]}
+    root = by_name["api"]["findings"][0]
+    assert root["code"] == "CrashLoopBackOff.DependencyUnreachable"
+    assert (
+        root["title"]
+        == "Init container migrate crashes: cannot reach db:5432, so the pod never starts"
+    )
+    assert root["dependency"]["workload"] == {
+        "kind": "StatefulSet",
+        "namespace": "shop",
+        "name": "db",
+    }
+    assert "It fails because StatefulSet/shop/db is failing" in by_name["api"]["summary"]

@@ -9,8 +9,9 @@ import pytest
 
 from highpeaks_agent.engine.model import Diagnosis, Finding, ObjectRef, Severity
 from highpeaks_agent.explain import ExplainOutcome
+from highpeaks_agent.flowise.grants import Step
 from highpeaks_agent.render.durations import human_duration
-from highpeaks_agent.render.explanation import LABEL, render_explanation
+from highpeaks_agent.render.explanation import LABEL, NO_STEPS, STEPS_LABEL, render_explanation
 from highpeaks_agent.render.json import render_json
 from highpeaks_agent.render.ordering import natural_key, worst_first
 from highpeaks_agent.render.table import render_table
@@ -151,6 +152,36 @@ def test_the_explanation_is_labelled_as_generated() -> None:
         "  It fails.",
         "  Suggested next steps (generated):",
         "    - Roll back.",
+        NO_STEPS,
     ]
     assert "generated" in LABEL
+    assert "/mcp" in NO_STEPS and "operator" in NO_STEPS
     assert render_explanation(ExplainOutcome(status="unavailable", reason="x")) == ""
+
+
+def test_the_steps_the_flow_took_follow_the_explanation_one_line_each() -> None:
+    steps = (
+        Step("logs", "pod=web-1 container=app", "ERROR no DB_URL", 12),
+        Step("events", "kind=Pod name=web-1", "you may not read events", 3, outcome="withheld"),
+    )
+    outcome = ExplainOutcome(status="ok", summary="It fails.", steps=steps)
+    assert render_explanation(outcome).splitlines()[-3:] == [
+        STEPS_LABEL,
+        "    1. logs(pod=web-1 container=app) → ERROR no DB_URL (12 ms)",
+        "    2. events(kind=Pod name=web-1) → withheld: you may not read events (3 ms)",
+    ]
+    document = json.loads(render_json([], now=NOW, pods_checked=0, explanation=outcome))
+    assert document["explanation"]["steps"] == [
+        {
+            "tool": "logs",
+            "arguments": "pod=web-1 container=app",
+            "result": "ERROR no DB_URL",
+            "durationMs": 12,
+        },
+        {
+            "tool": "events",
+            "arguments": "kind=Pod name=web-1",
+            "result": "withheld: you may not read events",
+            "durationMs": 3,
+        },
+    ]

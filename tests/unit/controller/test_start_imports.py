@@ -3,7 +3,8 @@
 Each case builds the operator's services and HTTP app in a fresh interpreter, as ``run`` does
 at start, and lists the modules it then holds: the generated Kubernetes API classes (about
 20 MB resident for ``CoreV1Api`` alone), the HTTP client of the Flowise bridge and the
-notification sinks, and the OpenTelemetry SDK come only with the setting that needs them.
+notification sinks, and the OpenTelemetry SDK come only with the setting that needs them;
+the MCP SDK only with the first request to /mcp.
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ def test_with_no_optional_feature_configured_none_of_their_libraries_load() -> N
     assert "highpeaks_agent.flowise.client" not in loaded
     assert "highpeaks_agent.notify.sinks" not in loaded
     assert not {m for m in loaded if m.startswith(OTEL_SDK)}
+    # /mcp is served, but its SDK is loaded by the first request that passes its gate
+    assert "highpeaks_agent.mcp.gate" in loaded
+    assert not {m for m in loaded if m == "mcp" or m.startswith("mcp.")}
 
 
 def test_each_configured_feature_loads_what_it_needs() -> None:

@@ -396,3 +396,17 @@ def test_arbitrary_objects_never_crash_the_engine(objects: list[dict[str, Any]])
     snapshot = Snapshot.from_objects(objects)
     for diagnosis in diagnose(snapshot, now=NOW):
         assert diagnosis.findings
+
+
+def test_a_workload_still_starting_is_not_called_healthy() -> None:
+    dep = deployment(available=0, replicas=2)
+    dep["status"]["readyReplicas"] = 0
+    rs = replicaset(dep, "7c9f8d6b5", revision=1, replicas=2, ready=0)
+    snapshot = Snapshot.from_objects([dep, rs])
+    starting = diagnose_target(
+        snapshot, ObjectRef(kind="Deployment", namespace="shop", name="checkout"), now=NOW
+    )
+    assert starting is not None and starting.findings == []
+    assert starting.summary == (
+        "Deployment shop/checkout: nothing is failing yet; 0/2 replicas ready so far."
+    )

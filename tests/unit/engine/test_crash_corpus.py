@@ -49,14 +49,25 @@ def healthy() -> list[dict[str, Any]]:
     return [running(restarts=1, last=terminated(1, finished_ago=7200))]
 
 
+#: the runtimes and servers whose own wording the reader knows, each with real tails
+RUNTIMES = {"python", "java", "node", "go", "ruby", "dotnet", "php", "rust"}
+SERVERS = {"nginx", "postgres", "mysql", "redis"}
+
+
 def test_every_refinement_has_six_real_tails_and_the_corpus_eighty() -> None:
     counts = Counter(case["code"] for case in CORPUS["crashes"])
     assert set(counts) == set(REFINEMENTS)
     assert min(counts.values()) >= 6, counts
     assert sum(counts.values()) >= 80
-    assert len(CORPUS["quiet"]) >= 6
+    assert len(CORPUS["quiet"]) >= 20
     for case in [*CORPUS["crashes"], *CORPUS["quiet"]]:
-        assert case["source"].startswith("https://github.com/"), case["source"]
+        assert case["source"].startswith("https://"), case["source"]
+
+
+def test_the_corpus_speaks_every_runtime_it_claims() -> None:
+    runtimes = Counter(case["runtime"] for case in CORPUS["crashes"])
+    assert set(runtimes) >= RUNTIMES | SERVERS, runtimes
+    assert runtimes["ruby"] >= 6 and runtimes["dotnet"] >= 6, runtimes
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,8 @@ from highpeaks_agent.errors import (
     Unauthenticated,
     UnsupportedTarget,
 )
+from highpeaks_agent.explain import ExplainOutcome
+from highpeaks_agent.flowise.grants import Step
 from highpeaks_agent.http.app import create_app
 from highpeaks_agent.http.errors import agent_error
 from highpeaks_agent.readiness import Readiness
@@ -27,13 +29,26 @@ from tests.support.strategies import json_values
 from tests.unit.http.reviews import FakeReviews, bearer, http, make_auth
 
 from ..engine.builders import NOW
-from ..service.test_diagnosis_service import SECRET, SnapshotSource, failing_objects
+from ..engine.test_actions import rolled_out_deployment
+from ..service.test_diagnosis_service import (
+    SECRET,
+    RecordingExplainer,
+    SnapshotSource,
+    failing_objects,
+)
 
 
-def make_app(api_url: str | None, readiness: Readiness | None = None, **settings: Any) -> Any:
+def make_app(
+    api_url: str | None,
+    readiness: Readiness | None = None,
+    objects: list[dict[str, Any]] | None = None,
+    **settings: Any,
+) -> Any:
     config = Settings(assist_default_namespace="shop", **settings)
     service = DiagnosisService(
-        SnapshotSource(*failing_objects()), thresholds=DEFAULT_THRESHOLDS, clock=lambda: NOW
+        SnapshotSource(*(objects or failing_objects())),
+        thresholds=DEFAULT_THRESHOLDS,
+        clock=lambda: NOW,
     )
     auth = make_auth(api_url) if api_url is not None else None
     return create_app(config, service, readiness or Readiness(), auth)
@@ -96,6 +111,19 @@ async def test_target_question_checks_the_target_resource(reviews: tuple[FakeRev
         "name": "checkout",
     } in attributes
     assert fake.sar_specs[0]["user"] == "alice" and fake.sar_specs[0]["groups"] == ["sre"]
+
+
+async def test_the_answer_lists_the_actions_the_rules_propose() -> None:
+    app = make_app(None, objects=rolled_out_deployment(), auth_mode="none")
+    async with http(app) as agent:
+        response = await agent.post(
+            "/assist",
+            json={"query": "why?", "target": {"kind": "Deployment", "name": "checkout"}},
+        )
+    assert response.status_code == 200, response.text
+    [action] = response.json()["diagnoses"][0]["proposedActions"]
+    assert (action["id"], action["action"], action["refused"]) == ("rollback-to-1", "rollback", "")
+    assert action["change"].startswith("container app image: registry.example.com/shop/app:1.1.0")
 
 
 @pytest.mark.parametrize(
@@ -234,3 +262,37 @@ async def test_the_query_limit_is_the_setting() -> None:
         422,
         {"error": "InvalidRequest", "reason": "query: at most 2000 characters"},
     )
+
+
+async def test_the_flow_steps_with_the_callers_rights_and_the_answer_shows_them(
+    reviews: tuple[FakeReviews, str],
+) -> None:
+    steps = (Step("logs", "pod=checkout-1 container=app", "panic: no DB_URL", 30),)
+    explainer = RecordingExplainer(
+        ExplainOutcome(status="ok", summary="The config lost DB_URL.", steps=steps)
+    )
+    service = DiagnosisService(
+        SnapshotSource(*failing_objects()),
+        thresholds=DEFAULT_THRESHOLDS,
+        explainer=explainer,
+        clock=lambda: NOW,
+    )
+    app = create_app(
+        Settings(assist_default_namespace="shop"), service, Readiness(), make_auth(reviews[1])
+    )
+    async with http(app) as agent:
+        response = await agent.post(
+            "/assist", json={"query": "why?"}, headers=bearer("alice-token")
+        )
+    assert response.status_code == 200, response.text
+    asked = explainer.requests[0]
+    assert asked.asker is not None and asked.asker.username == "alice"
+    assert asked.namespace == "shop"
+    assert response.json()["steps"] == [
+        {
+            "tool": "logs",
+            "arguments": "pod=checkout-1 container=app",
+            "result": "panic: no DB_URL",
+            "durationMs": 30,
+        }
+    ]

@@ -3,11 +3,13 @@ service, the AgentTask status and the IncidentNote publish for each verdict."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 
 from highpeaks_agent.answer_guard import (
+    action_request,
     calls_healthy,
     contradicts,
     destructive_command,
@@ -23,6 +25,7 @@ from highpeaks_agent.explain import ExplainOutcome
 from highpeaks_agent.service import Report
 
 from ..engine.builders import NOW
+from ..engine.test_actions import rolled_out_deployment
 from .test_diagnosis_service import (
     RecordingExplainer,
     SnapshotSource,
@@ -235,3 +238,74 @@ def test_screening_for_a_report_printed_beside_the_rules() -> None:
 def _diagnoses() -> list[Diagnosis]:
     snapshot = Snapshot.from_objects(failing_objects())
     return diagnose(snapshot, now=NOW, thresholds=DEFAULT_THRESHOLDS)
+
+
+# --- actions (CONTRACT §10): a flow answer adds, approves and runs none ---------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [
+        ("Approve rollback-to-3 right away.", "an action id"),
+        (
+            "Run kubectl highpeaks approve incident-checkout-r2 rollback",
+            "kubectl highpeaks approve",
+        ),
+        (
+            "kubectl-highpeaks -n shop approve incident-checkout-r2 pause",
+            "kubectl highpeaks approve",
+        ),
+        ("Set spec.approval on the task to go ahead.", "spec.approval"),
+        ("patch the task with approval: {action: pause, by: admin}", "spec.approval"),
+        ("Add spec.action: restart to the AgentTask.", "spec.approval"),
+        ("I approve the proposed rollback.", "an approval"),
+        ("Approving the restart is safe here.", "an approval"),
+        ("We have already rolled it back.", "an action taken"),
+        ("I restarted the deployment for you.", "an action taken"),
+    ],
+)
+def test_answers_that_name_approve_or_ask_for_an_action_are_recognised(
+    text: str, what: str
+) -> None:
+    assert action_request(text) == what
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "kubectl rollout undo deployment/checkout -n shop",
+        "Roll back to the previous image, then fix the config file.",
+        "The container restarted 6 times in 10 minutes.",
+        "The rollout of revision 2 is paused by nobody; it stalls on the failing pods.",
+        "Ask the team that approves releases to fix line 12.",
+    ],
+)
+def test_ordinary_explanations_name_no_action(text: str) -> None:
+    assert action_request(text) is None
+
+
+async def test_an_answer_that_approves_an_action_changes_no_proposal_and_approves_nothing() -> None:
+    objects = rolled_out_deployment()
+    svc = service(SnapshotSource(*objects), RecordingExplainer(flow(
+        recommendations=[
+            "Approve rollback-to-7: kubectl highpeaks approve incident-checkout-r2 rollback-to-7"
+        ],
+        answer="I have approved the rollback and restarted the pods.",
+    )))  # fmt: skip
+    report = await ask(svc)
+    rules = await ask(service(SnapshotSource(*objects)))
+    assert report.source == "rules" and report.flow_not_used.startswith(
+        "it names, approves or asks for an action (an approval)"
+    )
+    assert report.diagnoses[0].proposed_actions == rules.diagnoses[0].proposed_actions
+    assert [a.id for a in report.diagnoses[0].proposed_actions] == ["rollback-to-1"]
+    assert report.summary == rules.summary and report.recommendations == rules.recommendations
+    status = completed_status(
+        report, generation=1, started_at=NOW, now=NOW, flowise_configured=True
+    )
+    assert [a["id"] for a in status["proposedActions"]] == ["rollback-to-1"]
+    assert "actions" not in status and "approval" not in status
+    assert "rollback-to-7" not in json.dumps(status["proposedActions"])
+    note = note_message(report, Action(kind="open", task_name="incident-checkout-r2", revision=2))
+    assert "rollback-to-7" not in note
+    assert note.endswith("approve: kubectl highpeaks approve incident-checkout-r2 rollback-to-1")

@@ -185,6 +185,16 @@ def test_selector_string_and_log_choice() -> None:
     assert _containers_worth_logs(healthy) == []
 
 
+def test_a_crash_looping_init_containers_previous_log_is_read() -> None:
+    starting = pod(
+        "c",
+        phase="Pending",
+        init_statuses=[waiting("migrate", restarts=4, last=terminated(1))],
+        statuses=[waiting(reason="PodInitializing")],
+    )
+    assert _containers_worth_logs(starting) == [("migrate", True)]
+
+
 class CountingSource(SnapshotSource):
     def __init__(self, *objects: dict[str, Any]) -> None:
         super().__init__(*objects)

@@ -20,7 +20,8 @@ from highpeaks_agent.engine.model import Dependency, Finding
 
 
 def crash_explained_by_log(container: ContainerContext) -> Finding | None:
-    """A crash-looping container (or a failed run-to-completion one) whose log shows why."""
+    """A crash-looping container, init container or failed run-to-completion container whose
+    crashed instance's log shows why."""
     if not container.crash_looping or container.exit_code == 0:
         return None
     pod = container.pod
@@ -35,9 +36,12 @@ def crash_explained_by_log(container: ContainerContext) -> Finding | None:
     line = cause.line if cause.line in key_lines else pod.snapshot.redactor.text(cause.line)
     dependency = _dependency(container, cause)
     title, step = _WORDING[cause.code](container, cause, dependency)
+    # an init container that keeps failing holds the whole pod back: say so, as its bare
+    # InitContainerFailing finding would
+    consequence = ", so the pod never starts" if container.is_init else ""
     finding = container.finding(
         cause.code,
-        f"{container.label} crashes: {title}",
+        f"{container.label} crashes: {title}{consequence}",
         detail="Read from the crashed instance's own log: its first evidence line shows why.",
         # the cause first, then how it ended and the log's last key lines around it
         evidence=[

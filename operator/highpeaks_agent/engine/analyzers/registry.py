@@ -55,9 +55,10 @@ CONTAINER_RULES: Final[tuple[ContainerRule, ...]] = (
     crashes.oom_killed,
     probes.liveness_probe_failing,
     probes.startup_probe_restarts,
+    # an init container's own log says why it fails before the bare "it fails" does
+    crash_causes.crash_explained_by_log,
     startup.init_container_failing,
     crashes.exits_immediately,
-    crash_causes.crash_explained_by_log,
     crashes.crash_loop_back_off,
     # running, but not Ready past the threshold
     probes.startup_probe_pending,
