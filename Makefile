@@ -80,10 +80,11 @@ scan: $(HELM) $(CHECKOV) cluster
 	rm -rf $(SCAN) && mkdir -p $(SCAN)/tree $(SCAN)/release
 	kubectl=$$($(CONTROLPLANE))/kubectl && \
 		$$kubectl kustomize k8s/overlays/dev > $(SCAN)/tree/kustomize-dev.yaml && \
-		$$kubectl kustomize k8s/overlays/monitoring > $(SCAN)/tree/kustomize-monitoring.yaml
+		$$kubectl kustomize k8s/overlays/monitoring > $(SCAN)/tree/kustomize-monitoring.yaml && \
+		$$kubectl kustomize k8s/overlays/actions > $(SCAN)/tree/kustomize-actions.yaml
 	$(HELM) template highpeaks-agent $(CHART) -n highpeaks-system --include-crds \
 		--set monitoring.serviceMonitor.enabled=true,monitoring.prometheusRule.enabled=true \
-		--set monitoring.dashboard.enabled=true > $(SCAN)/tree/chart.yaml
+		--set monitoring.dashboard.enabled=true,actions.enabled=true > $(SCAN)/tree/chart.yaml
 	$(HELM) template highpeaks-agent $(CHART) -n highpeaks-system --include-crds \
 		--set image.digest=$(RELEASE_IMAGE_DIGEST) > $(SCAN)/release/chart.yaml
 	$(CHECKOV_RUN) --skip-check CKV_K8S_43 -d $(SCAN)/tree

@@ -114,7 +114,7 @@ async def request_json(
     method: Literal["GET", "POST", "PATCH"],
     path: str,
     query: Query = (),
-    body: Mapping[str, Any] | None = None,
+    body: Mapping[str, Any] | list[Any] | None = None,
     *,
     content_type: str = "application/json",
     deadline: Timeout | None = None,
@@ -139,7 +139,7 @@ def _send(
     method: str,
     path: str,
     query: Query,
-    body: Mapping[str, Any] | None,
+    body: Mapping[str, Any] | list[Any] | None,
     content_type: str,
     timeout: Timeout | None,
 ) -> bytes:
@@ -152,7 +152,7 @@ def _send(
         resource_path=path,
         query_params=list(query),
         header_params=headers,
-        body=dict(body) if body is not None else None,
+        body=dict(body) if isinstance(body, Mapping) else body,  # a list: a JSON patch
         auth_settings=["BearerToken"],
     )
     response = api_client.call_api(

@@ -27,6 +27,8 @@ from kubernetes import client
 from pydantic import ValidationError
 
 from highpeaks_agent import metrics
+from highpeaks_agent.actions.executor import ActionRunner, ApiWorkloads
+from highpeaks_agent.actions.gate import PolicyGate
 from highpeaks_agent.alerts.intake import AlertIntake
 from highpeaks_agent.controller.handlers import register
 from highpeaks_agent.controller.incidents import IncidentMonitor
@@ -51,7 +53,9 @@ from highpeaks_agent.tracing import configure_tracing, instrument_app
 
 if TYPE_CHECKING:
     from highpeaks_agent.flowise.bridge import FlowiseExplainer
+    from highpeaks_agent.notify.actions import ActionNotifier
     from highpeaks_agent.notify.notifier import Notifier
+    from highpeaks_agent.notify.sinks import Sink
 
 log = logging.getLogger(__name__)
 
@@ -64,20 +68,29 @@ class _QuietSignalsServer(uvicorn.Server):
         yield
 
 
-def build_notifier(settings: Settings, kube: KubeWriter) -> Notifier | None:
-    """The notification sinks that are configured; None when there is none."""
+def build_sinks(settings: Settings) -> list[Sink]:
+    """The notification sinks that are configured (none: an empty list)."""
     webhook_url = settings.notify_webhook_url.get_secret_value()
     slack_url = settings.notify_slack_webhook_url.get_secret_value()
     if not (webhook_url or slack_url):
-        return None
-    from highpeaks_agent.notify.notifier import Notifier
-    from highpeaks_agent.notify.sinks import Sink, slack_sink, webhook_sink
+        return []
+    from highpeaks_agent.notify.sinks import slack_sink, webhook_sink
 
     sinks: list[Sink] = []
     if webhook_url:
         sinks.append(webhook_sink(webhook_url))
     if slack_url:
         sinks.append(slack_sink(slack_url))
+    return sinks
+
+
+def build_notifier(settings: Settings, kube: KubeWriter) -> Notifier | None:
+    """The notification sinks that are configured; None when there is none."""
+    sinks = build_sinks(settings)
+    if not sinks:
+        return None
+    from highpeaks_agent.notify.notifier import Notifier
+
     log.info("IncidentNotes are also sent to: %s", ", ".join(s.name for s in sinks))
     return Notifier(
         sinks,
@@ -87,6 +100,32 @@ def build_notifier(settings: Settings, kube: KubeWriter) -> Notifier | None:
         backoff_seconds=settings.notify_backoff_seconds,
         queue_size=settings.notify_queue_size,
     )
+
+
+def build_actions(
+    settings: Settings, api_client: client.ApiClient, kube: KubeWriter, live: LiveSource
+) -> tuple[ActionRunner, ActionNotifier | None]:
+    """The action runner (CONTRACT §10), and the sinks it tells when some are configured."""
+    notifier: ActionNotifier | None = None
+    sinks = build_sinks(settings)
+    if sinks:
+        from highpeaks_agent.notify.actions import ActionNotifier
+
+        notifier = ActionNotifier(sinks, kube, timeout_seconds=settings.notify_timeout_seconds)
+
+    async def read(path: str) -> dict[str, Any]:
+        return await request_json(api_client, "GET", path)
+
+    runner = ActionRunner(
+        kube,
+        ApiWorkloads(api_client),
+        live,
+        PolicyGate(read),
+        notifier=notifier,
+        thresholds=settings.thresholds,
+        clock=utcnow,
+    )
+    return runner, notifier
 
 
 def build_explainer(
@@ -131,8 +170,11 @@ def build_services(
         flowise_configured=settings.flowise_enabled,
         notifier=notifier,
     )
+    actions, action_notifier = build_actions(settings, api_client, kube, live)
     services = Services(
         tasks=TaskRunner(service, kube, flowise_configured=settings.flowise_enabled),
+        actions=actions,
+        action_notifier=action_notifier,
         incidents=incidents,
         readiness=readiness,
         scope=scope,

@@ -86,6 +86,11 @@ NOTIFICATIONS = Counter(
     "IncidentNote notifications, by sink and result.",
     ["sink", "result"],  # sink: webhook|slack; result: sent|retried|failed|skipped|dropped
 )
+ACTIONS = Counter(
+    "highpeaks_agent_actions_total",
+    "Actions asked for or approved (CONTRACT §10), by action and how each ended.",
+    ["action", "result"],  # action: rollback|restart|pause|resume; result: Succeeded|Failed|Refused
+)
 MCP_TOOL_CALLS = Counter(
     "highpeaks_agent_mcp_tool_calls_total",
     "Tool calls over /mcp, by tool and outcome (ok, withheld, refused, error, budget)",

@@ -178,13 +178,35 @@ PERMISSIONS: tuple[Permission, ...] = (
 )
 
 
-def cluster_role_rules() -> list[dict[str, Any]]:
-    """The ClusterRole ``rules`` that grant exactly :data:`PERMISSIONS`."""
+#: The operator's extra rights when actions are enabled: the ClusterRole of
+#: ``k8s/components/actions`` (and the chart's ``actions.enabled``) grants exactly these.
+ACTIONS_PERMISSIONS: tuple[Permission, ...] = (
+    Permission(
+        "apps",
+        ("deployments", "statefulsets", "daemonsets"),
+        ("patch",),
+        "an approved rollback, restart, pause or resume: the workload's template or "
+        "spec.paused (actions/executor.py)",
+    ),
+    Permission(
+        "admissionregistration.k8s.io",
+        ("validatingadmissionpolicies", "validatingadmissionpolicybindings"),
+        ("get",),
+        "that the policy checking who may ask for an action, and its binding, exist before "
+        "the operator acts (actions/gate.py)",
+    ),
+)
+
+
+def cluster_role_rules(
+    permissions: tuple[Permission, ...] = PERMISSIONS,
+) -> list[dict[str, Any]]:
+    """The ClusterRole ``rules`` that grant exactly ``permissions``."""
     return [
         {
             "apiGroups": [p.api_group],
             "resources": list(p.resources),
             "verbs": sorted(p.verbs),
         }
-        for p in PERMISSIONS
+        for p in permissions
     ]

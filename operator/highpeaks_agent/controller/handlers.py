@@ -16,6 +16,9 @@ from typing import Any
 
 import kopf
 
+from highpeaks_agent.actions.executor import DiagnosisFirst
+from highpeaks_agent.actions.executor import RetryLater as ActionRetry
+from highpeaks_agent.actions.request import is_unfinished
 from highpeaks_agent.controller.incident_kinds import BY_KIND, BY_PLURAL, INCIDENT_KINDS
 from highpeaks_agent.controller.incidents import AUTO, is_resolved
 from highpeaks_agent.controller.leadership import PEERING_LIFETIME
@@ -75,6 +78,24 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
     kopf.on.update(*AGENTTASKS, id="run_task", field="spec", when=needs_answer, registry=registry)(
         run_task
     )
+    # After run_task (Kopf runs one object's handlers in order): the diagnosis first. The
+    # timer is the resync of actions a fault cut off; Kopf runs both on the active replica only.
+    kopf.on.resume(*AGENTTASKS, id="run_action", when=action_unfinished, registry=registry)(
+        run_action
+    )
+    kopf.on.create(*AGENTTASKS, id="run_action", when=action_unfinished, registry=registry)(
+        run_action
+    )
+    kopf.on.update(
+        *AGENTTASKS, id="run_action", field="spec", when=action_unfinished, registry=registry
+    )(run_action)
+    kopf.timer(
+        *AGENTTASKS,
+        id="finish_action",
+        interval=settings.resync_seconds,
+        when=action_unfinished,
+        registry=registry,
+    )(finish_action)
 
 
 def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
@@ -224,6 +245,51 @@ async def run_task(
         await memo.tasks.run(body)
     except RetryLater as exc:
         raise kopf.TemporaryError(str(exc), delay=10) from exc
+
+
+def action_unfinished(*, body: kopf.Body, **_: Any) -> bool:
+    """The task asks for an action (spec.action or spec.approval) not finished yet."""
+    return is_unfinished(body)
+
+
+async def run_action(
+    *,
+    body: kopf.Body,
+    namespace: str | None,
+    memo: Services,
+    selected_namespaces: SelectedNamespaces | None = None,
+    **_: Any,
+) -> None:
+    """Refuse, or run and record, the action the task asks for; API errors become retries."""
+    if memo.actions is None or not await memo.scope.allows(namespace, selected_namespaces):
+        return
+    try:
+        await memo.actions.run(body)
+    except DiagnosisFirst as exc:
+        raise kopf.TemporaryError(str(exc), delay=2) from exc
+    except ActionRetry as exc:
+        raise kopf.TemporaryError(str(exc), delay=5) from exc
+
+
+async def finish_action(
+    *,
+    body: kopf.Body,
+    namespace: str | None,
+    memo: Services,
+    selected_namespaces: SelectedNamespaces | None = None,
+    **_: Any,
+) -> None:
+    """The resync: carry on an action a fault cut off (the next tick retries a failure)."""
+    if memo.actions is None or not await memo.scope.allows(namespace, selected_namespaces):
+        return
+    try:
+        await memo.actions.run(body)
+    except DiagnosisFirst:
+        return  # the change handlers run the action once the diagnosis is written
+    except ActionRetry as exc:
+        logging.getLogger(__name__).warning(
+            "action of %s not finished yet: %s", body.get("metadata", {}).get("name"), exc
+        )
 
 
 __all__ = ["register"]

@@ -70,10 +70,19 @@ class KubeWriter:
         return created, True
 
     async def patch_task_status(
-        self, namespace: str, name: str, status: Mapping[str, Any]
+        self,
+        namespace: str,
+        name: str,
+        status: Mapping[str, Any],
+        *,
+        resource_version: str | None = None,
     ) -> dict[str, Any]:
-        """Merge-patch ``status`` through the status subresource."""
-        return await self._patch(_task_path(namespace, name, "status"), {"status": dict(status)})
+        """Merge-patch ``status`` through the status subresource; with ``resource_version``
+        only if the task is still that version (else a 409: someone wrote in between)."""
+        patch: dict[str, Any] = {"status": dict(status)}
+        if resource_version is not None:
+            patch["metadata"] = {"resourceVersion": resource_version}
+        return await self._patch(_task_path(namespace, name, "status"), patch)
 
     async def patch_task_metadata(
         self, namespace: str, name: str, metadata: Mapping[str, Any]

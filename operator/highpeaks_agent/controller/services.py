@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from highpeaks_agent.actions.executor import ActionRunner
 from highpeaks_agent.controller.incidents import IncidentMonitor
 from highpeaks_agent.controller.open_incidents import OpenIncidentCounter
 from highpeaks_agent.controller.phases import PhaseCounter
@@ -34,6 +35,8 @@ class Services:
     readiness: Readiness
     scope: NamespaceScope
     resync: Resync
+    actions: ActionRunner | None = None
+    """Runs what people ask for or approve (``spec.action``, ``spec.approval``)."""
     phases: PhaseCounter = field(default_factory=PhaseCounter)
     open_incidents: OpenIncidentCounter = field(default_factory=OpenIncidentCounter)
     grants: FlowGrants = field(default_factory=FlowGrants)
@@ -43,6 +46,8 @@ class Services:
     """The Flowise explainer, whose HTTP connections are closed when the operator stops."""
     notifier: AsyncClosable | None = None
     """The notification worker, stopped (and its connections closed) when the operator stops."""
+    action_notifier: AsyncClosable | None = None
+    """Sends finished actions to the same sinks; its connections closed at the end."""
     http: AsyncClosable | None = None
     """The HTTP server, stopped first: Kopf cancels, 5 s after a stop, every task started while
     it ran, so the server's own tasks (its lifespan, /mcp's sessions) must be done by then."""
@@ -59,6 +64,6 @@ class Services:
             await self.resync.stop()
             await self.incidents.close()
         finally:
-            for closable in (self.explainer, self.notifier):
+            for closable in (self.explainer, self.notifier, self.action_notifier):
                 if closable is not None:
                     await closable.aclose()

@@ -8,7 +8,7 @@ schema cannot express: the target lives in the task's own namespace.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -27,6 +27,24 @@ class TargetSpec(BaseModel):
     namespace: str | None = None
 
 
+class ActionSpec(BaseModel):
+    """``spec.action``: an action asked for directly (run by ``actions/``, CONTRACT §10)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Literal["rollback", "restart", "pause", "resume"]
+    by: str = Field(min_length=1, max_length=DNS_1123_SUBDOMAIN_MAX)
+
+
+class ApprovalSpec(BaseModel):
+    """``spec.approval``: a proposed action approved by its id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: str = Field(min_length=1, max_length=63)
+    by: str = Field(min_length=1, max_length=DNS_1123_SUBDOMAIN_MAX)
+
+
 class AgentTaskSpec(BaseModel):
     """``spec``."""
 
@@ -34,6 +52,8 @@ class AgentTaskSpec(BaseModel):
 
     target: TargetSpec
     question: str | None = Field(default=None, max_length=MAX_QUESTION_CHARS)
+    action: ActionSpec | None = None
+    approval: ApprovalSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,8 +41,12 @@ class Sink:
 
     async def send(self, http: httpx.AsyncClient, incident: Incident) -> None:
         """POST the message; raises :class:`Undelivered` unless the sink answered 2xx."""
+        await self.post(http, self.build(incident))
+
+    async def post(self, http: httpx.AsyncClient, body: dict[str, Any]) -> None:
+        """POST any message of this sink's shape (an action's record, too)."""
         try:
-            response = await http.post(self.url, json=self.build(incident))
+            response = await http.post(self.url, json=body)
         except httpx.TimeoutException as exc:
             raise Undelivered(f"{self.name}: timed out", retryable=True) from exc
         except httpx.HTTPError as exc:

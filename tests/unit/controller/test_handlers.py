@@ -10,10 +10,13 @@ import pytest
 from kubernetes import client
 
 from highpeaks_agent.controller.handlers import (
+    action_unfinished,
+    finish_action,
     needs_answer,
     open_incidents,
     register,
     replicaset_owners,
+    run_action,
     run_task,
     shutdown,
 )
@@ -138,3 +141,28 @@ async def test_shutdown_without_flowise() -> None:
     services, _ = build_services(Settings(), client.ApiClient())
     assert services.explainer is None
     await shutdown(memo=services)
+
+
+def test_actions_run_after_the_diagnosis_and_a_timer_finishes_what_a_fault_cut_off() -> None:
+    registry = registered(Settings(resync_seconds=7))
+    changing = registry._changing.get_all_handlers()
+    ids = [h.id for h in changing if h.fn in (run_task, run_action)]
+    assert ids.index("run_action") > ids.index("run_task"), "the diagnosis first"
+    actions = [h for h in changing if h.fn is run_action]
+    assert {(h.id, str(h.reason), h.initial) for h in actions} == {
+        ("run_action", "None", True),
+        ("run_action", "create", None),
+        ("run_action/spec", "update", None),
+    }
+    assert all(h.when is action_unfinished for h in actions)
+    (timer,) = [h for h in registry._spawning.get_all_handlers() if h.fn is finish_action]
+    assert timer.interval == 7 and timer.when is action_unfinished
+
+
+def test_a_task_asking_for_an_action_passes_the_filter_until_it_is_finished() -> None:
+    body = copy.deepcopy(dict(task()))
+    body["spec"]["approval"] = {"action": "restart", "by": "alice"}
+    assert action_unfinished(body=kopf.Body(body))
+    body["status"] = {"actions": [{"id": "restart", "action": "restart", "result": "Failed"}]}
+    assert not action_unfinished(body=kopf.Body(body))
+    assert not action_unfinished(body=task())

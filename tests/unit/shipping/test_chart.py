@@ -130,6 +130,7 @@ def test_the_chart_is_the_agents_version() -> None:
         ("crds/kopfpeering.yaml", "crds/kopfpeering.yaml"),
         ("files/dashboard.json", "k8s/components/monitoring/dashboard.json"),
         ("files/prometheusrule.yaml", "k8s/components/monitoring/prometheusrule.yaml"),
+        ("files/actions-policy.yaml", "k8s/components/actions/policy.yaml"),
     ],
 )
 def test_the_charts_copies_are_the_sources(copy: str, source: str) -> None:
