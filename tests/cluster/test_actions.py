@@ -27,6 +27,7 @@ from tests.support.cluster.controlplane import write_kubeconfig
 from tests.support.operator_process import OperatorProcess
 
 from .conftest import AGENT_NAMESPACE, deployment, eventually
+from .test_approve import plugin
 from .test_incidents import CRASHING, GOOD, roll_to_crashing_revision
 from .test_revisions import workload
 
@@ -261,11 +262,15 @@ def test_a_user_who_may_patch_approves_the_proposed_rollback(
     installed: TestCluster, operator: OperatorProcess, namespace: str, users: dict[str, Path]
 ) -> None:
     task = proposed_and_diagnosed(installed, namespace, users)
-    done = approve(installed, namespace, task, users["alice"], "alice", "rollback-to-1")
+    # as a person does it: the plugin finds alice's name with a SelfSubjectReview
+    done = plugin(installed, users["alice"], "approve", task, "rollback-to-1", "-n", namespace)
     assert done.returncode == 0, done.stderr
+    assert "by alice" in done.stdout
     assert_rolled_back_once(installed, namespace, task, "alice")
     described = " ".join(installed.kubectl("-n", namespace, "describe", "agt", task).split())
     assert "ActionSucceeded" in described and "rollback-to-1" in described
+    listed = plugin(installed, users["alice"], "actions", task, "-n", namespace).stdout
+    assert "Succeeded (by alice)" in listed and "rollback-to-1 by alice at" in listed
 
 
 def test_a_user_who_may_not_patch_the_target_is_refused_at_admission(
