@@ -78,7 +78,9 @@ def may_approve(kube: TestCluster, namespace: str, user: str) -> None:
                     "apiGroups": ["devops.highpeaks.io"],
                     "resources": ["agenttasks"],
                     "verbs": ["get", "patch"],
-                }
+                },
+                # what the actions component's policy asks of an approver, when it is installed
+                {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["patch"]},
             ],
         }
     )
