@@ -20,6 +20,16 @@ MAX_EVIDENCE_LINES = 8
 
 
 @dataclass(frozen=True, slots=True)
+class Proposal:
+    """One proposed action as a message shows it: approvable, or refused with what instead."""
+
+    id: str
+    change: str
+    refused: str = ""
+    instead: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Incident:
     """One incident as people read it: target, cause, evidence, next step, what changed."""
 
@@ -39,6 +49,8 @@ class Incident:
     previous_revision: int | None = None
     delivery: Delivery | None = None
     """Which change brought the failing revision (Argo CD, Flux, Helm), when known."""
+    proposals: tuple[Proposal, ...] = ()
+    """The actions the rules propose (CONTRACT §10), refused ones with the GitOps way."""
 
     @property
     def target(self) -> str:
@@ -82,6 +94,20 @@ def incident_from_task(task: Mapping[str, Any]) -> Incident | None:
         ),
         changes=tuple(redact_text(str(c)) for c in rollout.get("changes") or []),
         delivery=delivery_from_status(rollout.get("delivery")),
+        proposals=_proposals(status.get("proposedActions")),
+    )
+
+
+def _proposals(listed: Any) -> tuple[Proposal, ...]:
+    found = [p for p in listed or [] if isinstance(p, Mapping) and p.get("id")]
+    return tuple(
+        Proposal(
+            id=redact_text(str(p["id"])),
+            change=redact_text(str(p.get("change") or "")),
+            refused=redact_text(str(p.get("refused") or "")),
+            instead=redact_text(str(p.get("instead") or "")),
+        )
+        for p in found
     )
 
 

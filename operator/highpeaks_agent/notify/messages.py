@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from highpeaks_agent.notify.incident import Incident, summary_without
+from highpeaks_agent.notify.incident import Incident, Proposal, summary_without
 from highpeaks_agent.render.delivery import applied_by, change_pair
 
 WEBHOOK_SCHEMA_VERSION = 1
@@ -50,7 +50,19 @@ def webhook_body(incident: Incident) -> dict[str, Any]:
         "nextStep": incident.next_step,
         "rollout": rollout,
         "describe": incident.describe_command,
+        "proposedActions": [_proposal_json(incident, p) for p in incident.proposals],
     }
+
+
+def _proposal_json(incident: Incident, proposal: Proposal) -> dict[str, str]:
+    shown = {"id": proposal.id, "change": proposal.change}
+    if proposal.refused:
+        return shown | {"refused": proposal.refused, "instead": proposal.instead}
+    return shown | {"approve": approve_command(incident, proposal)}
+
+
+def approve_command(incident: Incident, proposal: Proposal) -> str:
+    return f"kubectl highpeaks approve -n {incident.namespace} {incident.task} {proposal.id}"
 
 
 def slack_message(incident: Incident) -> dict[str, Any]:
@@ -82,6 +94,9 @@ def slack_message(incident: Incident) -> dict[str, Any]:
         blocks.append(_section(f"{title}\n{lines}"))
     if incident.delivery is not None:
         blocks.append(_section(_delivery_text(incident)))
+    approvable = [p for p in incident.proposals if not p.refused]
+    if approvable:
+        blocks.append(_section(_proposals_text(incident, approvable)))
     blocks.append(
         {
             "type": "context",
@@ -111,6 +126,31 @@ def _delivery_text(incident: Incident) -> str:
     if delivery.compare_url:
         lines.append(f"<{_escape(delivery.compare_url)}|compare the commits>")
     return "\n".join(lines)
+
+
+def _proposals_text(incident: Incident, proposals: list[Proposal]) -> str:
+    """Approvable proposals only: a refused one's GitOps way is already the next step."""
+    lines = [
+        f"• `{_escape(p.id)}`: {_escape(_what_it_does(incident, p))}\n"
+        f"   `{_escape(approve_command(incident, p))}`"
+        for p in proposals
+    ]
+    title = "*Proposed action*" if len(lines) == 1 else "*Proposed actions*"
+    return _cut(
+        title
+        + " (runs only once someone who may patch the target approves it)\n"
+        + "\n".join(lines),
+        SECTION_MAX,
+    )
+
+
+def _what_it_does(incident: Incident, proposal: Proposal) -> str:
+    """A rollback's change is the diff above, reversed: said once, so named, not repeated."""
+    if proposal.id.startswith("rollback-to-") and incident.changes:
+        return (
+            f"back to revision {proposal.id.removeprefix('rollback-to-')}, undoing the change above"
+        )
+    return proposal.change
 
 
 def _section(text: str) -> dict[str, Any]:

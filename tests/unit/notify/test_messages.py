@@ -131,7 +131,54 @@ def test_webhook_json_shape() -> None:
             "changes": ["container app image: shop/checkout:2.13.4 -> shop/checkout:2.14.0"],
         },
         "describe": "kubectl -n shop describe agenttask incident-checkout-r2",
+        "proposedActions": [],
     }
+
+
+PROPOSED = [
+    {
+        "id": "rollback-to-1",
+        "action": "rollback",
+        "target": {"kind": "Deployment", "name": "checkout"},
+        "change": "container app image: shop/checkout:2.14.0 -> shop/checkout:2.13.4",
+    },
+    {
+        "id": "pause",
+        "action": "pause",
+        "target": {"kind": "Deployment", "name": "checkout"},
+        "change": "spec.paused: false -> true",
+        "refused": "Argo CD manages Deployment shop/checkout",
+        "instead": "argocd app rollback shop 41",
+    },
+]
+
+
+def test_the_proposed_actions_travel_with_how_to_approve_them() -> None:
+    task = incident_task()
+    task["status"]["proposedActions"] = PROPOSED
+    incident = incident_from_task(task)
+    assert incident is not None
+    assert webhook_body(incident)["proposedActions"] == [
+        {
+            "id": "rollback-to-1",
+            "change": "container app image: shop/checkout:2.14.0 -> shop/checkout:2.13.4",
+            "approve": "kubectl highpeaks approve -n shop incident-checkout-r2 rollback-to-1",
+        },
+        {
+            "id": "pause",
+            "change": "spec.paused: false -> true",
+            "refused": "Argo CD manages Deployment shop/checkout",
+            "instead": "argocd app rollback shop 41",
+        },
+    ]
+    slack = str(slack_message(incident)["blocks"])
+    assert (
+        "*Proposed action* (runs only once someone who may patch the target approves it)" in slack
+    )
+    assert "`kubectl highpeaks approve -n shop incident-checkout-r2 rollback-to-1`" in slack
+    assert "`rollback-to-1`: back to revision 1, undoing the change above" in slack
+    assert slack.count("shop/checkout:2.14.0") == 1  # the change is said once, in the diff
+    assert "pause" not in slack  # refused: its GitOps way is the next step, said once
 
 
 def test_secrets_are_redacted_on_the_way_out() -> None:
