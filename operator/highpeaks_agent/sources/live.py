@@ -481,6 +481,10 @@ class LiveSource:
         try:
             raw = await get_bytes(self._api, resource_path(_POD, namespace, pod, "log"), query)
         except ApiException as exc:
+            if exc.status == 429 or (exc.status or 0) >= 500:
+                # the server could not answer now: the look fails and is made again, rather
+                # than deciding without the log (a less refined cause, then a second note)
+                raise
             # 400 "previous terminated container not found" and friends: no log is evidence too
             log.debug("no log for %s/%s[%s]: %s", namespace, pod, container, exc.reason)
             return None

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from kubernetes.client.exceptions import ApiException
 
 from highpeaks_agent.engine import diagnose, diagnose_target
 from highpeaks_agent.engine.delivery import DELIVERY_KINDS
@@ -666,3 +667,30 @@ async def test_a_namespace_reads_each_source_of_a_rolling_workload_once(
     assert gitops_reads(server) == [
         "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/checkout"
     ]
+
+
+@pytest.mark.parametrize(("status", "read"), [(503, False), (429, False), (400, True)])
+async def test_a_log_the_server_cannot_give_now_fails_the_read_rather_than_the_diagnosis(
+    status: int, read: bool
+) -> None:
+    """A 5xx or 429 on a crashed container's log fails the look, which is made again: deciding
+    without the log would publish a less refined cause, then a second note once it is read.
+    A 400 ("previous terminated container not found") is an answer: no log."""
+    server = RecordingApiServer(objects=list(failing_objects()))
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        if request.path.endswith("/log"):
+            return web.json_response({"kind": "Status", "code": status}, status=status)
+        return await server.handle(request)
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handle)
+    async with api_client_for(app) as api_client:
+        live = LiveSource(api_client, log_tail_lines=100, log_tail_bytes=16384)
+        if read:
+            snapshot = await live.target_snapshot("shop", "Deployment", "checkout")
+            assert not snapshot.logs
+        else:
+            with pytest.raises(ApiException) as raised:
+                await live.target_snapshot("shop", "Deployment", "checkout")
+            assert raised.value.status == status
