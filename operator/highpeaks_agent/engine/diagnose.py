@@ -25,6 +25,7 @@ from highpeaks_agent.engine.model import (
 from highpeaks_agent.engine.revisions import revision_rollout, revisions_of, update_revision
 from highpeaks_agent.engine.rollout_diff import diff_pod_templates
 from highpeaks_agent.engine.snapshot import KubeObject, Snapshot, controller_ref, meta
+from highpeaks_agent.engine.summary import rollout_sentence
 from highpeaks_agent.engine.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from highpeaks_agent.engine.workloads import (
     Workload,
@@ -329,8 +330,7 @@ def _summary(workload: Workload, findings: list[Finding], rollout: Rollout | Non
         total = len(workload.pods)
         parts.append(f"{len(failing)} of {total} pod{'s' if total != 1 else ''} affected.")
     if rollout is not None and rollout.revision is not None:
-        changed = f" ({'; '.join(rollout.changes[:2])})" if rollout.changes else ""
-        parts.append(f"Started with revision {rollout.revision}{changed}.")
+        parts.append(rollout_sentence(rollout.revision, rollout.changes))
     return " ".join(parts)
 
 

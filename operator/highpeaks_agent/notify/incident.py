@@ -13,6 +13,7 @@ from typing import Any
 
 from highpeaks_agent.engine.model import Delivery, ObjectRef
 from highpeaks_agent.engine.redact import redact_text
+from highpeaks_agent.engine.summary import summary_without_changes
 
 SIGNATURE_ANNOTATION = "devops.highpeaks.io/failure-signature"
 REVISION_ANNOTATION = "devops.highpeaks.io/revision"
@@ -151,12 +152,7 @@ def delivery_from_status(data: Any) -> Delivery | None:
 def summary_without(incident: Incident, *, target: bool) -> str:
     """The summary without what a message says elsewhere: the rollout's changes (its own
     list) and, with ``target``, the leading "<target> is failing: " (the message's header)."""
-    text = incident.summary
-    for most in (len(incident.changes), 2, 1):
-        shown = "; ".join(incident.changes[:most])
-        if shown and f" ({shown})" in text:
-            text = text.replace(f" ({shown})", "")
-            break
+    text = summary_without_changes(incident.summary, incident.changes)
     lead = f"{incident.target} is failing: "
     if target and text.startswith(lead) and len(text) > len(lead):
         rest = text[len(lead) :]

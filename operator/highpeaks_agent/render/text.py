@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 
 from highpeaks_agent.engine.model import Diagnosis, Finding, ProposedAction
+from highpeaks_agent.engine.summary import summary_without_changes
 from highpeaks_agent.render.delivery import text_lines
 
 _COLORS = {"critical": "\033[1;31m", "warning": "\033[1;33m", "info": "\033[1;36m"}
@@ -70,7 +71,7 @@ def _block(diagnosis: Diagnosis, paint: _Painter) -> str:
         paint(_BOLD, f"{target.kind} {target.namespace}/{target.name}")
         + "  "
         + paint(_COLORS[severity], f"[{severity}]"),
-        f"  {diagnosis.summary}",
+        f"  {_summary(diagnosis)}",
     ]
     for index, finding in enumerate(diagnosis.findings):
         lines.append("")
@@ -95,6 +96,14 @@ def _block(diagnosis: Diagnosis, paint: _Painter) -> str:
             )
         )
     return "\n".join(lines)
+
+
+def _summary(diagnosis: Diagnosis) -> str:
+    """The summary, leaving the rollout's changes to the list printed below it."""
+    rollout = diagnosis.rollout
+    if rollout is None or not rollout.changes:
+        return diagnosis.summary
+    return summary_without_changes(diagnosis.summary, rollout.changes)
 
 
 def action_lines(actions: list[ProposedAction], shown_step: str = "") -> list[str]:

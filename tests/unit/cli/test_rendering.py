@@ -16,7 +16,7 @@ from highpeaks_agent.render.json import render_json
 from highpeaks_agent.render.ordering import natural_key, worst_first
 from highpeaks_agent.render.table import render_table
 from highpeaks_agent.render.text import render_text
-from tests.support.diagnose_cli import validate_output
+from tests.support.diagnose_cli import ROOT, run_in_process, validate_output
 from tests.unit.engine.builders import NOW
 
 CODES = ["CrashLoopBackOff", "ImagePullError.NotFound", "OOMKilled"]
@@ -185,3 +185,16 @@ def test_the_steps_the_flow_took_follow_the_explanation_one_line_each() -> None:
             "durationMs": 3,
         },
     ]
+
+
+def test_the_text_says_each_change_of_the_rollout_once_and_the_json_summary_keeps_it() -> None:
+    dump = str(ROOT / "examples" / "dumps" / "crashloop-bad-config")
+    change = "orders-api:1.6.2 -> ghcr.io/example/orders-api:1.7.0"
+    text = run_in_process([dump])
+    assert "Started with revision 2." in text.out
+    assert text.out.count(change) == 1
+    assert "changed:\n    - container orders-api image: ghcr.io/example/" + change in text.out
+    summary = run_in_process([dump, "-o", "json"]).json()["diagnoses"][0]["summary"]
+    assert summary.endswith(
+        f"Started with revision 2 (container orders-api image: ghcr.io/example/{change})."
+    )
