@@ -6,8 +6,15 @@
    notes posted, and the operator's RSS.
 2. `diagnose --live -A` with a user allowed to view every namespace: the whole command's
    time over several runs, and the number of failing workloads it found.
+3. Tasks: T AgentTasks created at once (eight writers) on one of the burst's crash-looping
+   Deployments. Reports the time from the first create until every task is final (goal:
+   1,000 in <= 10 s) and whether each has exactly one Diagnosed Event with count 1.
+4. Alerts: one Alertmanager group with an alert for each of the burst's crash-looping pods
+   (20 x 5 = 100), POSTed to /alertmanager. Reports the time from the POST until every task
+   it created is diagnosed (goal: <= 5 s).
 
     python benchmarks/cluster_bench.py [--deployments 20] [--pods-per 5] [--live-runs 5]
+        [--tasks 1000]
 
 Needs the control-plane binary (`make cluster`; HIGHPEAKS_CONTROLPLANE_DIR or a build on
 first use). A report, not a test: nothing here fails on a slow figure.
@@ -23,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +38,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "operator"))
 sys.path.insert(0, str(ROOT))
 
+import httpx  # noqa: E402
+from tests.support.alertmanager import alert, group  # noqa: E402
 from tests.support.cluster import TestCluster  # noqa: E402
 from tests.support.operator_process import OperatorProcess  # noqa: E402
 
 NAMESPACE = "bench"
+ALERTMANAGER_TOKEN = "bench-token"
+TASKS = f"/apis/devops.highpeaks.io/v1alpha1/namespaces/{NAMESPACE}/agenttasks"
 
 
 def rss_mb(pid: int) -> tuple[float, float]:
@@ -140,11 +152,97 @@ def live(kube: TestCluster, runs: int) -> None:
     )
 
 
+def final_tasks(kube: TestCluster, prefix: str) -> int:
+    items = kube.get(TASKS).json()["items"]
+    return sum(
+        1
+        for t in items
+        if t["metadata"]["name"].startswith(prefix)
+        and (t.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+    )
+
+
+def diagnosed_counts(kube: TestCluster, prefix: str) -> dict[str, list[int]]:
+    events = kube.get(
+        f"/api/v1/namespaces/{NAMESPACE}/events?fieldSelector=reason%3DDiagnosed"
+    ).json()["items"]
+    counts: dict[str, list[int]] = {}
+    for e in events:
+        if e["involvedObject"]["name"].startswith(prefix):
+            counts.setdefault(e["involvedObject"]["name"], []).append(e.get("count", 1))
+    return counts
+
+
+def tasks(kube: TestCluster, count: int) -> None:
+    def create(i: int) -> None:
+        body = {
+            "apiVersion": "devops.highpeaks.io/v1alpha1",
+            "kind": "AgentTask",
+            "metadata": {"name": f"why-{i:04d}"},
+            "spec": {"target": {"kind": "Deployment", "name": "svc-0"}},
+        }
+        kube.http.post(TASKS, json=body).raise_for_status()  # httpx.Client is thread-safe
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(create, range(count)))
+    created = time.monotonic() - started
+    took = created + wait(lambda: final_tasks(kube, "why-") >= count, 600, "every task final")
+    # The Diagnosed Event follows the final status; late duplicates would show within seconds
+    time.sleep(3)
+    counts = diagnosed_counts(kube, "why-")
+    once = sum(1 for c in counts.values() if c == [1])
+    print(f"tasks: {count} AgentTasks created at once (8 writers) on one crash-looping Deployment")
+    print(
+        f"  created in {created:.1f} s; all final {took:.1f} s after the first create = "
+        f"{count / took:.0f} tasks/s (goal <= 10 s for 1,000)"
+    )
+    print(
+        f"  exactly one Diagnosed Event with count 1: {once}/{count}; without one: "
+        f"{count - len(counts)}; with more than one, or counted again: {len(counts) - once}"
+    )
+
+
+def alerts(kube: TestCluster, operator: OperatorProcess) -> None:
+    pods = kube.get(f"/api/v1/namespaces/{NAMESPACE}/pods").json()["items"]
+    crashing = [
+        p["metadata"]["name"]
+        for p in pods
+        if any(
+            (s.get("state") or {}).get("waiting", {}).get("reason") == "CrashLoopBackOff"
+            or s.get("restartCount", 0) > 0
+            for s in (p.get("status") or {}).get("containerStatuses") or []
+        )
+    ]
+    body = group(
+        *(
+            alert(f"{i:016x}", {"namespace": NAMESPACE, "pod": name})
+            for i, name in enumerate(crashing)
+        )
+    )
+    started = time.monotonic()
+    answer = httpx.post(
+        f"{operator.url}/alertmanager",
+        json=body,
+        headers={"Authorization": f"Bearer {ALERTMANAGER_TOKEN}"},
+        timeout=120,
+    )
+    posted = time.monotonic() - started
+    created = [r["outcome"] for r in answer.json()["results"]].count("created")
+    took = posted + wait(lambda: final_tasks(kube, "alert-") >= created, 600, "alert tasks")
+    print(f"alerts: one Alertmanager group of {len(crashing)} alerts, one per crashing pod")
+    print(
+        f"  POST answered in {posted:.2f} s ({created} tasks created); all diagnosed "
+        f"{took:.1f} s after the POST (goal <= 5 s for 100)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deployments", type=int, default=20)
     parser.add_argument("--pods-per", type=int, default=5)
     parser.add_argument("--live-runs", type=int, default=5)
+    parser.add_argument("--tasks", type=int, default=1000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         kube = TestCluster(Path(tmp))
@@ -156,7 +254,9 @@ def main() -> None:
         kube.kubectl("apply", "-k", "k8s/overlays/dev")
         kube.namespace(NAMESPACE)
         config = kube.service_account_kubeconfig("highpeaks-system", "highpeaks-agent")
-        operator = OperatorProcess(config, Path(tmp) / "operator.log")
+        operator = OperatorProcess(
+            config, Path(tmp) / "operator.log", env={"ALERTMANAGER_TOKEN": ALERTMANAGER_TOKEN}
+        )
         try:
             operator.start()
             print(f"operator start: RSS {rss_mb(operator.pid)[0]:.0f} MB")
@@ -165,6 +265,10 @@ def main() -> None:
             now, peak = rss_mb(operator.pid)
             print(f"  operator RSS {now:.0f} MB (peak {peak:.0f} MB)")
             live(kube, args.live_runs)
+            tasks(kube, args.tasks)
+            alerts(kube, operator)
+            now, peak = rss_mb(operator.pid)
+            print(f"operator RSS at the end {now:.0f} MB (peak {peak:.0f} MB)")
         finally:
             operator.stop()
             kube.stop()
