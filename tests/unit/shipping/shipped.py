@@ -101,10 +101,14 @@ def load(path: str) -> Objects:
     return [doc for doc in yaml.safe_load_all((ROOT / path).read_text()) if doc]
 
 
-def one(objects: Iterable[Mapping[str, Any]], kind: str) -> dict[str, Any]:
-    """The only object of ``kind``."""
-    found = [dict(o) for o in objects if o.get("kind") == kind]
-    assert len(found) == 1, f"expected one {kind}, found {len(found)}"
+def one(objects: Iterable[Mapping[str, Any]], kind: str, name: str | None = None) -> dict[str, Any]:
+    """The only object of ``kind`` (named ``name``, when given)."""
+    found = [
+        dict(o)
+        for o in objects
+        if o.get("kind") == kind and name in (None, (o.get("metadata") or {}).get("name"))
+    ]
+    assert len(found) == 1, f"expected one {kind} {name or ''}, found {len(found)}"
     return found[0]
 
 

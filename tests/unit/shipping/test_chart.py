@@ -91,7 +91,7 @@ def test_the_chart_renders_the_objects_of_k8s_base(
 def test_the_comparison_notices_a_changed_rule_probe_or_security_context(
     chart_objects: Objects,
 ) -> None:
-    role = one(chart_objects, "ClusterRole")
+    role = one(chart_objects, "ClusterRole", NAME)
     deployment = one(chart_objects, "Deployment")
     wider = json.loads(json.dumps(role))
     wider["rules"][0]["verbs"].append("delete")

@@ -36,7 +36,9 @@ from tests.unit.shipping.shipped import (
 
 KINDS = [
     "ClusterKopfPeering",
-    "ClusterRole",
+    "ClusterRole",  # the agent's
+    "ClusterRole",  # aggregated into view
+    "ClusterRole",  # aggregated into edit
     "ClusterRoleBinding",
     "ConfigMap",
     "CustomResourceDefinition",  # AgentTask
@@ -112,7 +114,7 @@ def test_the_agent_namespace_enforces_pod_security_restricted(base_objects: Obje
 
 
 def test_the_cluster_role_grants_exactly_what_the_code_uses(base_objects: Objects) -> None:
-    granted = grants(one(base_objects, "ClusterRole")["rules"])
+    granted = grants(one(base_objects, "ClusterRole", NAME)["rules"])
     used = grants(cluster_role_rules())
     assert sorted(granted - used) == [], "the manifest grants more than permissions.py lists"
     assert sorted(used - granted) == [], "permissions.py lists more than the manifest grants"
@@ -154,7 +156,7 @@ def test_the_permissions_list_is_least_privilege() -> None:
 
 
 def test_the_cluster_role_is_bound_to_the_agent_service_account(base_objects: Objects) -> None:
-    role = one(base_objects, "ClusterRole")
+    role = one(base_objects, "ClusterRole", NAME)
     binding = one(base_objects, "ClusterRoleBinding")
     account = one(base_objects, "ServiceAccount")
     assert binding["roleRef"] == {
@@ -286,7 +288,7 @@ def test_the_dev_overlay_changes_nothing_else(base_objects: Objects, dev_objects
     base_env, dev_env = effective_env(base_objects), effective_env(dev_objects)
     changed = {k for k in base_env.keys() | dev_env.keys() if base_env.get(k) != dev_env.get(k)}
     assert changed == {"DEBUG", "AUTH_MODE"}
-    assert grants(one(dev_objects, "ClusterRole")["rules"]) == grants(cluster_role_rules())
+    assert grants(one(dev_objects, "ClusterRole", NAME)["rules"]) == grants(cluster_role_rules())
 
 
 def test_every_configured_variable_is_a_valid_setting(rendered: Objects, tmp_path: Path) -> None:

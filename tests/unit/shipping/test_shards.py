@@ -41,8 +41,10 @@ def test_every_object_validates_and_shared_ones_ship_once(shards: Objects) -> No
         except kubernetes_validate.ValidationError as exc:
             pytest.fail(f"{label(obj)} does not validate against {KUBERNETES_VERSION}: {exc}")
     kinds = [o["kind"] for o in shards]
-    for shared in ("Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding"):
+    for shared in ("Namespace", "ServiceAccount", "ClusterRoleBinding"):
         assert kinds.count(shared) == 1, shared
+    roles = sorted(o["metadata"]["name"] for o in shards if o["kind"] == "ClusterRole")
+    assert roles == ["highpeaks-agent", "highpeaks-agent-edit", "highpeaks-agent-view"]
     assert kinds.count("CustomResourceDefinition") == 2
     for per_shard in ("Deployment", "ConfigMap", "Service", "PodDisruptionBudget"):
         assert kinds.count(per_shard) == 2, per_shard
