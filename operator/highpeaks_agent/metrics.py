@@ -57,7 +57,7 @@ DIAGNOSIS_SECONDS = Histogram(
 )
 INCIDENT_DETECTION = Histogram(
     "highpeaks_agent_incident_detection_seconds",
-    "Time from a Deployment's failure to its IncidentNote. The failure's start is the earliest"
+    "Time from a workload's failure to its IncidentNote. The failure's start is the earliest"
     " sign of it the diagnosis saw (first Warning Event, failing condition's transition or"
     " container termination of the affected objects, never before they were created): an"
     " approximation that errs long, since the thresholds are crossed after the first sign.",
