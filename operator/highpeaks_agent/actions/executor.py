@@ -55,7 +55,7 @@ from highpeaks_agent.actions.request import (
 from highpeaks_agent.controller.incidents import AUTO
 from highpeaks_agent.controller.status import condition
 from highpeaks_agent.controller.tasks import TRIGGER_LABEL, is_settled
-from highpeaks_agent.engine.delivery import delivery_of, manager_of
+from highpeaks_agent.engine.delivery import delivery_of, manager_of, source_object
 from highpeaks_agent.engine.diagnose import diagnose_target
 from highpeaks_agent.engine.model import ObjectRef
 from highpeaks_agent.engine.snapshot import Snapshot, meta
@@ -499,9 +499,20 @@ def _unusable_proposal(proposal: Mapping[str, Any] | None, action_id: str) -> st
 def _gitops_refusal(workload: Mapping[str, Any], snapshot: Snapshot, delivery: Any) -> str:
     """Why a GitOps controller's workload is not changed by hand, and its own way; ""."""
     manager = manager_of(workload)
-    if manager is None or manager.manager not in _MANAGERS or manager.guessed:
+    if manager is None or manager.manager not in _MANAGERS:
         return ""
     source = manager.source
+    if manager.guessed:
+        # only the instance label, which Helm and many charts set too: Argo CD's only when an
+        # Application of that name was read (the live reader looks for it)
+        application = source_object(manager, snapshot)
+        if application is None:
+            return ""
+        source = ObjectRef(
+            kind=source.kind,
+            namespace=str(meta(application).get("namespace") or ""),
+            name=source.name,
+        )
     found = delivery if delivery is not None else delivery_of(workload, snapshot)
     instead = getattr(found, "next_step", "") or "revert the change in Git"
     return (

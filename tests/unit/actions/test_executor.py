@@ -175,6 +175,35 @@ async def test_an_argo_cd_managed_deployment_is_refused_with_the_gitops_way() ->
     assert "self-heal" in message and "argocd app history shop-checkout" in message
 
 
+def application(namespace: str, name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"source": {"repoURL": "https://github.com/example/shop-deploy", "path": "shop"}},
+        "status": {"sync": {"revision": "c4d1a9e"}, "history": []},
+    }
+
+
+async def test_the_instance_label_alone_is_argo_cds_once_its_application_is_read() -> None:
+    kube = cluster()
+    kube.workload["metadata"].setdefault("labels", {})["app.kubernetes.io/instance"] = "shop"
+    kube.owned.append(application("gitops", "shop"))
+    await runner(kube).run(kube.task)
+    assert kube.patches == []
+    record = kube.task["status"]["actions"][0]
+    assert record["result"] == "Refused"
+    assert "managed by Argo CD Application gitops/shop" in record["message"]
+
+
+async def test_the_instance_label_without_an_application_is_helms_or_anyones_and_runs() -> None:
+    kube = cluster()
+    kube.workload["metadata"].setdefault("labels", {})["app.kubernetes.io/instance"] = "shop"
+    await runner(kube).run(kube.task)
+    assert len(kube.patches) == 1
+    assert kube.task["status"]["actions"][0]["result"] == "Succeeded"
+
+
 async def test_a_direct_rollback_goes_to_the_last_healthy_revision() -> None:
     kube = cluster({"action": {"name": "rollback", "by": "bob"}}, field="action")
     await runner(kube).run(kube.task)
