@@ -349,13 +349,18 @@ class ActionRunner:
 
     async def _update(
         self, task: Mapping[str, Any], record: Mapping[str, Any], **fields: str
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Replace this action's entry (read fresh) with ``fields`` changed."""
+    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """Replace this action's entry (read fresh) with ``fields`` changed; None when the
+        entry is final already: another replica finished it (a leadership handover in the
+        middle of a rollout), and its record, Events and count stand alone."""
         md = meta(task)
         current = await self._tasks.read_task(str(md.get("namespace")), str(md.get("name")))
         if current is None:
             return dict(task), dict(record)
         entries = actions_of(current)
+        if any(e.get("id") == record.get("id") and e.get("result") in FINISHED for e in entries):
+            log.info("action %s was finished by another replica", record.get("id"))
+            return None
         updated = dict(record) | fields
         entries = [updated if e.get("id") == record.get("id") else e for e in entries]
         return await self._write(current, {"actions": entries}), updated
@@ -388,10 +393,11 @@ class ActionRunner:
                 raise
             await self._finish(task, record, "Failed", _patch_failure(exc, target))
             return
-        task, record = await self._update(
+        updated = await self._update(
             task, record, message="workload patched; following the rollout"
         )
-        await self._follow(task, record, target, workload, started)
+        if updated is not None:
+            await self._follow(*updated, target, workload, started)
 
     async def _follow(
         self,
@@ -431,9 +437,12 @@ class ActionRunner:
     async def _finish(
         self, task: Mapping[str, Any], record: Mapping[str, Any], result: str, message: str
     ) -> None:
-        written, finished = await self._update(
+        updated = await self._update(
             task, record, result=result, message=message, finishedAt=_time(self._clock())
         )
+        if updated is None:
+            return
+        written, finished = updated
         metrics.ACTIONS.labels(str(record.get("action")), result).inc()
         log.info("action %s: %s (%s)", record.get("id"), result, message)
         await self._publish(written, finished)

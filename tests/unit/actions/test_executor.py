@@ -14,7 +14,7 @@ from highpeaks_agent.actions.executor import ActionRunner, DiagnosisFirst, Retry
 from highpeaks_agent.actions.gate import PolicyGate
 from highpeaks_agent.actions.request import is_unfinished
 from highpeaks_agent.errors import TargetNotFound
-from tests.unit.actions.fakes import Clock, Cluster, no_sleep, policy_objects
+from tests.unit.actions.fakes import POLICY_NAME, Clock, Cluster, no_sleep, policy_objects
 from tests.unit.actions.objects import (
     CRASHING,
     GOOD,
@@ -89,6 +89,31 @@ async def test_a_retry_after_a_lost_record_patches_nothing_new_and_finishes() ->
     assert kube.workload["metadata"]["generation"] == generation, "no second change"
     (record,) = kube.task["status"]["actions"]
     assert record["result"] == "Succeeded" and record["at"] == "2026-12-07T10:00:10Z"
+
+
+class HandedOver(Cluster):
+    """Another replica, acting after a leadership handover, finishes the action while this
+    one still follows the rollout."""
+
+    async def get(self, path: str) -> dict[str, Any]:
+        workload = await super().get(path)
+        for entry in self.task["status"].get("actions", []):
+            if not path.endswith(POLICY_NAME) and entry["result"] == "Started":
+                entry |= {"result": "Succeeded", "finishedAt": "2026-12-07T10:00:20Z"}
+                self.bump()
+        return workload
+
+
+async def test_an_action_another_replica_finished_is_recorded_counted_and_told_once() -> None:
+    base = cluster()
+    kube = HandedOver(base.task, base.workload, base.owned)
+    before = count("rollback", "Succeeded")
+    await runner(kube).run(kube.task)
+    assert len(kube.patches) == 1
+    (record,) = kube.task["status"]["actions"]
+    assert (record["result"], record["finishedAt"]) == ("Succeeded", "2026-12-07T10:00:20Z")
+    assert count("rollback", "Succeeded") == before, "the other replica counted it"
+    assert kube.events == [], "the other replica posted the Events"
 
 
 async def test_two_writers_start_it_once() -> None:
