@@ -435,6 +435,8 @@ def tasks(server: RunningApiServer, process: OperatorProcess, count: int) -> Non
         f"{count - len(counts)}; with more than one, or counted again: {len(counts) - once}"
     )
     print(f"  {spent}")
+    now, peak = rss_mb(process.pid)
+    print(f"  operator RSS after them {now:.0f} MB (peak {peak:.0f} MB)")
 
 
 def alerts(server: RunningApiServer, process: OperatorProcess, count: int) -> None:

@@ -224,7 +224,7 @@ def test_the_deployment_runs_two_peered_agents_with_probes_and_limits(
     assert container["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
     assert container["resources"] == {
         "requests": {"cpu": "100m", "memory": "128Mi"},
-        "limits": {"cpu": "500m", "memory": "192Mi"},
+        "limits": {"cpu": "500m", "memory": "256Mi"},
     }
 
 
