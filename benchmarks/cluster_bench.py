@@ -51,6 +51,7 @@ from operator_bench import without_dev_packages  # noqa: E402
 
 NAMESPACE = "bench"
 ALERTMANAGER_TOKEN = "bench-token"
+TICKS = os.sysconf("SC_CLK_TCK")
 TASKS = f"/apis/devops.highpeaks.io/v1alpha1/namespaces/{NAMESPACE}/agenttasks"
 
 
@@ -179,7 +180,34 @@ def diagnosed_counts(kube: TestCluster, prefix: str) -> dict[str, list[int]]:
     return counts
 
 
-def tasks(kube: TestCluster, count: int) -> None:
+def children_cpu() -> dict[int, float]:
+    """CPU seconds of each process this benchmark started (operator, control plane, kubectl)."""
+    mine = str(os.getpid())
+    seconds = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if stat[1] == mine:
+                seconds[int(entry.name)] = (int(stat[11]) + int(stat[12])) / TICKS
+    return seconds
+
+
+def cpu_report(
+    before: dict[int, float], bench_before: float, operator_pid: int, wall: float
+) -> str:
+    after = children_cpu()
+    spent = {pid: after[pid] - before.get(pid, 0.0) for pid in after}
+    operator = spent.pop(operator_pid, 0.0)
+    return (
+        f"CPU over {wall:.1f} s: operator {operator:.1f} s, control plane and the rest "
+        f"{sum(spent.values()):.1f} s, this benchmark {time.process_time() - bench_before:.1f} s"
+    )
+
+
+def tasks(kube: TestCluster, count: int, operator_pid: int) -> None:
     def create(i: int) -> None:
         body = {
             "apiVersion": "devops.highpeaks.io/v1alpha1",
@@ -189,11 +217,13 @@ def tasks(kube: TestCluster, count: int) -> None:
         }
         kube.http.post(TASKS, json=body).raise_for_status()  # httpx.Client is thread-safe
 
+    cpu, bench_cpu = children_cpu(), time.process_time()
     started = time.monotonic()
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(create, range(count)))
     created = time.monotonic() - started
     took = created + wait(lambda: final_tasks(kube, "why-") >= count, 600, "every task final")
+    spent = cpu_report(cpu, bench_cpu, operator_pid, took)
     # The Diagnosed Event follows the final status: wait until every task has one, or nothing
     # changes for 10 s; late duplicates would show within seconds after that
     counts, quiet_since = diagnosed_counts(kube, "why-"), time.monotonic()
@@ -214,6 +244,7 @@ def tasks(kube: TestCluster, count: int) -> None:
         f"  exactly one Diagnosed Event with count 1: {once}/{count}; without one: "
         f"{count - len(counts)}; with more than one, or counted again: {len(counts) - once}"
     )
+    print(f"  {spent}")
 
 
 def alerts(kube: TestCluster, operator: OperatorProcess) -> None:
@@ -282,7 +313,7 @@ def main() -> None:
             now, peak = rss_mb(operator.pid)
             print(f"  operator RSS {now:.0f} MB (peak {peak:.0f} MB)")
             live(kube, args.live_runs)
-            tasks(kube, args.tasks)
+            tasks(kube, args.tasks, operator.pid)
             now, peak = rss_mb(operator.pid)
             print(f"  operator RSS {now:.0f} MB (peak {peak:.0f} MB)")
             alerts(kube, operator)
