@@ -10,7 +10,7 @@ SUMMARY_CHANGES = 2
 
 
 def rollout_sentence(revision: int, changes: Sequence[str]) -> str:
-    """ "Started with revision N (first changes)." as the summary ends."""
+    """The sentence that ends a failing summary: Started with revision N (first changes)."""
     changed = f" ({'; '.join(changes[:SUMMARY_CHANGES])})" if changes else ""
     return f"Started with revision {revision}{changed}."
 
