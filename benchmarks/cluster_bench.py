@@ -47,19 +47,12 @@ from tests.support.cluster import TestCluster  # noqa: E402
 from tests.support.operator_process import OperatorProcess  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from operator_bench import without_dev_packages  # noqa: E402
+from operator_bench import rss_mb, without_dev_packages  # noqa: E402
 
 NAMESPACE = "bench"
 ALERTMANAGER_TOKEN = "bench-token"
 TICKS = os.sysconf("SC_CLK_TCK")
 TASKS = f"/apis/devops.highpeaks.io/v1alpha1/namespaces/{NAMESPACE}/agenttasks"
-
-
-def rss_mb(pid: int) -> tuple[float, float]:
-    fields = dict(
-        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-    )
-    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
 def deployment(name: str, image: str, replicas: int) -> dict[str, Any]:
